@@ -1,0 +1,25 @@
+"""skexplain: feature-attribution explanations as scikit-learn estimators."""
+
+from .base import BaseExplainer
+from .explainers import (
+    CLIME,
+    Gradient,
+    InputXGradient,
+    IntegratedGradients,
+    SmoothGrad,
+    VarGrad,
+)
+from .models import as_model
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "BaseExplainer",
+    "CLIME",
+    "Gradient",
+    "InputXGradient",
+    "IntegratedGradients",
+    "SmoothGrad",
+    "VarGrad",
+    "as_model",
+]

@@ -1,0 +1,69 @@
+"""Gradient and Input x Gradient: the model's own local slopes."""
+
+from ..base import BaseExplainer
+
+__all__ = ["Gradient", "InputXGradient"]
+
+
+class Gradient(BaseExplainer):
+    """The gradient of the explained output at each row (Simonyan et al. 2014).
+
+    Parameters
+    ----------
+    model : object, default=None
+        The model to explain: a torch module, a fitted scikit-learn estimator or a callable
+        (see :func:`skexplain.models.as_model`).
+    target : int or None, default=None
+        Output to explain; None explains a single output, or each row's predicted class.
+
+    Attributes
+    ----------
+    model_ : ModelAdapter
+        The adapted model.
+    n_features_in_ : int
+        Number of features seen in fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain import Gradient
+    >>> from skexplain.functions import SumOfSines
+    >>> X = np.array([[0.0, np.pi]])
+    >>> Gradient(model=SumOfSines()).fit(X).transform(X).round(6)
+    array([[ 1., -1.]])
+    """
+
+    def __init__(self, model=None, *, target=None):
+        super().__init__(model, target=target)
+
+    def _explain(self, X, target):
+        return self.model_.gradient(X, target)
+
+
+class InputXGradient(Gradient):
+    """The input times the gradient, feature by feature (Shrikumar et al. 2016).
+
+    Parameters
+    ----------
+    model : object, default=None
+        The model to explain (see :func:`skexplain.models.as_model`).
+    target : int or None, default=None
+        Output to explain; None explains a single output, or each row's predicted class.
+
+    Attributes
+    ----------
+    model_ : ModelAdapter
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain import InputXGradient
+    >>> from skexplain.functions import Polynomial
+    >>> X = np.array([[1.0, 2.0]])
+    >>> InputXGradient(model=Polynomial(degree=2)).fit(X).transform(X).round(6)
+    array([[2., 8.]])
+    """
+
+    def _explain(self, X, target):
+        return X * self.model_.gradient(X, target)

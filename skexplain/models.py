@@ -1,0 +1,542 @@
+"""Black-box model adapters: one way to ask f(X) and grad f(X), batched, on a device.
+
+Every explainer, metric and solver in skexplain queries the model it explains through an adapter
+returned by :func:`as_model`. An adapter answers two questions about the one scalar being
+explained (a class probability, a logit, a regression output):
+
+* ``predict(X, target=None) -> (n,)``
+* ``gradient(X, target=None) -> (n, d)``
+
+and one engine loop, :meth:`ModelAdapter.query_perturbed`, that evaluates the model (or its
+gradient) on many perturbed copies of every row and reduces them per row, chunk by chunk, so that
+memory stays bounded whatever the number of rows and samples. Explainers and metrics supply the
+perturbation and the reduction; nothing else in the package loops over model queries.
+"""
+
+import copy
+import io
+import numbers
+
+import numpy as np
+import torch
+
+__all__ = ["ModelAdapter", "TorchModel", "SklearnModel", "CallableModel", "as_model"]
+
+# Model evaluations per chunk. Large enough that per-call overhead vanishes for small networks
+# (measured in benchmarks/), small enough that a chunk of a 100-feature input stays in the tens
+# of megabytes.
+DEFAULT_BATCH_SIZE = 32768
+
+
+def _check_batch_size(batch_size):
+    if batch_size is None:
+        return DEFAULT_BATCH_SIZE
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
+        raise TypeError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return int(batch_size)
+
+
+class ModelAdapter:
+    """Common interface of the model adapters; build one with :func:`as_model`.
+
+    Subclasses implement the native queries ``_outputs_native`` (all outputs, ``(N, k)``) and
+    ``_gradient_native`` (gradient of one selected output per row, ``(N, d)``) on the adapter's
+    own array type (numpy arrays, or torch tensors on the model's device), and the conversions
+    ``to_native`` and ``to_numpy``. Everything public is built on those.
+    """
+
+    is_classifier = False
+
+    def __init__(self, batch_size=None):
+        self.batch_size = _check_batch_size(batch_size)
+
+    # sklearn's clone must not copy (or unfit) the model: explainers tuned by GridSearchCV share
+    # the adapter, as sklearn's FrozenEstimator does.
+    def __sklearn_clone__(self):
+        return self
+
+    # -- conversions ---------------------------------------------------------------------------
+    def to_native(self, array):
+        """Convert a numpy array to the adapter's array type (identity for numpy models)."""
+        return np.asarray(array, dtype=np.float64)
+
+    def to_numpy(self, array):
+        """Convert a native array back to a float64 numpy array."""
+        return np.asarray(array, dtype=np.float64)
+
+    # -- native queries, implemented by subclasses ----------------------------------------------
+    def _outputs_native(self, X):
+        raise NotImplementedError
+
+    def _gradient_native(self, X, target):
+        raise NotImplementedError
+
+    def _predict_native(self, X, target):
+        return _select(self._outputs_native(X), target, self)
+
+    # -- public, numpy in and out, chunked ------------------------------------------------------
+    def predict_all(self, X):
+        """All outputs of the model, shape ``(n, k)`` (``k = 1`` for a single output)."""
+        X = _as_2d(X)
+        return self._chunked(X, lambda Xc, _: self._outputs_native(Xc), None)
+
+    def predict(self, X, target=None):
+        """The explained scalar output for every row, shape ``(n,)``."""
+        X = _as_2d(X)
+        target = self._check_target(target, X.shape[0])
+        return self._chunked(X, self._predict_native, target)
+
+    def gradient(self, X, target=None):
+        """Gradient of the explained scalar output with respect to the input, shape ``(n, d)``."""
+        X = _as_2d(X)
+        target = self._check_target(target, X.shape[0])
+        return self._chunked(X, self._gradient_native, target)
+
+    def resolve_target(self, X, target=None):
+        """Turn a ``target`` specification into one output index per row, or None.
+
+        ``None`` means the single output of a single-output model, or, for a model with several
+        outputs (a classifier), the output the model ranks highest at each row of ``X``: the
+        predicted class. That index is then kept for every perturbed copy of the row.
+        """
+        X = _as_2d(X)
+        if target is None:
+            outputs = self.predict_all(X)
+            if outputs.shape[1] == 1:
+                return None
+            return np.argmax(outputs, axis=1)
+        return self._check_target(target, X.shape[0])
+
+    def query_perturbed(self, X, target, expand, reduce, *, n_per_row, kind="gradient"):
+        """Evaluate the model on perturbed copies of every row and reduce them per row.
+
+        This is the one engine loop of the package. Rows are processed in chunks of
+        ``max(1, batch_size // n_per_row)`` so that each model query sees at most about
+        ``batch_size`` inputs.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, d)
+            The rows to explain.
+        target : ndarray of shape (n,) or None
+            Output index per row, as returned by :meth:`resolve_target`; repeated for every copy.
+        expand : callable
+            ``expand(X_chunk) -> Z`` maps a native ``(c, d)`` chunk to native perturbed inputs of
+            shape ``(c, n_per_row, d)``.
+        reduce : callable
+            ``reduce(V, Z, X_chunk) -> R`` reduces the model's values ``V`` at ``Z`` (shape
+            ``(c, n_per_row, d)`` for gradients, ``(c, n_per_row)`` for predictions) to a native or
+            numpy array whose first axis is the chunk's rows.
+        n_per_row : int
+            Number of perturbed copies of each row.
+        kind : {"gradient", "predict"}
+            Which query to run on the perturbed inputs.
+
+        Returns
+        -------
+        ndarray
+            The reductions of all chunks, concatenated along the first axis, as float64 numpy.
+        """
+        if kind not in ("gradient", "predict"):
+            raise ValueError(f"kind must be 'gradient' or 'predict', got {kind!r}")
+        X = _as_2d(X)
+        n, d = X.shape
+        rows = max(1, self.batch_size // max(1, n_per_row))
+        parts = []
+        for start in range(0, n, rows):
+            Xc = self.to_native(X[start : start + rows])
+            c = Xc.shape[0]
+            Z = expand(Xc)
+            flat = Z.reshape(c * n_per_row, d)
+            t = None if target is None else np.repeat(target[start : start + rows], n_per_row)
+            if kind == "gradient":
+                V = self._gradient_native(flat, t).reshape(c, n_per_row, d)
+            else:
+                V = self._predict_native(flat, t).reshape(c, n_per_row)
+            parts.append(self.to_numpy(reduce(V, Z, Xc)))
+        if not parts:
+            return np.zeros((0, d))
+        return np.concatenate(parts, axis=0)
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _chunked(self, X, query, target):
+        parts = []
+        for start in range(0, X.shape[0], self.batch_size):
+            Xc = self.to_native(X[start : start + self.batch_size])
+            t = None if target is None else target[start : start + self.batch_size]
+            parts.append(self.to_numpy(query(Xc, t)))
+        if not parts:
+            return np.asarray(query(self.to_native(X), None if target is None else target))
+        return np.concatenate(parts, axis=0)
+
+    def _check_target(self, target, n):
+        if target is None:
+            return None
+        if isinstance(target, numbers.Integral) and not isinstance(target, bool):
+            if target < 0:
+                raise ValueError(f"target must be a non-negative output index, got {target!r}")
+            return np.full(n, int(target), dtype=np.int64)
+        target = np.asarray(target)
+        if target.ndim != 1 or target.shape[0] != n or not np.issubdtype(target.dtype, np.integer):
+            raise ValueError(
+                "target must be None, an output index or one integer index per row "
+                f"(shape ({n},)), got an array of shape {target.shape} and dtype {target.dtype}"
+            )
+        if np.any(target < 0):
+            raise ValueError("target must hold non-negative output indices")
+        return target.astype(np.int64)
+
+
+def _as_2d(X):
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D array (n_samples, n_features), got shape {X.shape}")
+    return X
+
+
+def _check_values(values, n_rows, where):
+    """Check a model's output: one row per input, finite values."""
+    shape = tuple(values.shape)
+    if len(shape) not in (1, 2) or shape[0] != n_rows:
+        raise ValueError(
+            f"the model's {where} must have shape ({n_rows},) or ({n_rows}, n_outputs) for "
+            f"{n_rows} input rows, got shape {shape}"
+        )
+    finite = torch.isfinite(values).all() if torch.is_tensor(values) else np.isfinite(values).all()
+    if not bool(finite):
+        raise ValueError(f"the model's {where} contains NaN or inf for some inputs")
+
+
+def _select(outputs, target, adapter):
+    """Pick one output per row from an ``(N, k)`` array (numpy or torch)."""
+    k = outputs.shape[1]
+    if target is None:
+        if k != 1:
+            raise ValueError(
+                f"the model has {k} outputs: pass target (an output index, or None to explain "
+                "the predicted class through an explainer)"
+            )
+        return outputs[:, 0]
+    if target.size and int(target.max()) >= k:
+        raise ValueError(f"target index {int(target.max())} is out of range for {k} outputs")
+    if torch.is_tensor(outputs):
+        index = torch.as_tensor(target, device=outputs.device)
+        return outputs.gather(1, index[:, None])[:, 0]
+    return outputs[np.arange(outputs.shape[0]), target]
+
+
+# ----------------------------------------------------------------------------------------------
+# torch modules
+# ----------------------------------------------------------------------------------------------
+
+_TORCH_OUTPUTS = ("raw", "probability", "log_probability")
+
+
+def _resolve_device(device, module):
+    if device is None or device == "auto":
+        params = list(module.parameters()) + list(module.buffers())
+        if params and params[0].device.type != "cpu":
+            return params[0].device
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device must be 'auto' or a torch device, got {device!r}") from exc
+
+
+class TorchModel(ModelAdapter):
+    """Adapter for a ``torch.nn.Module``: exact gradients by autograd, one backward per chunk.
+
+    The module is used as it is (call ``module.eval()`` first if it has dropout or batch norm);
+    it is moved to ``device`` on a copy when it lives elsewhere, so the caller's module is never
+    changed. Inputs are cast to the module's floating dtype; answers come back as float64 numpy.
+    """
+
+    def __init__(self, module, *, output=None, device="auto", batch_size=None):
+        super().__init__(batch_size)
+        output = "raw" if output is None else output
+        if output not in _TORCH_OUTPUTS:
+            raise ValueError(
+                f"output must be one of {_TORCH_OUTPUTS} for a torch module, got {output!r}"
+            )
+        self.output = output
+        self.device = _resolve_device(device, module)
+        self.module = self._place(module)
+
+    def _place(self, module):
+        tensors = list(module.parameters()) + list(module.buffers())
+        if tensors and any(t.device != self.device for t in tensors):
+            module = copy.deepcopy(module).to(self.device)
+        floating = [t for t in tensors if t.is_floating_point()]
+        self.dtype = floating[0].dtype if floating else torch.get_default_dtype()
+        return module
+
+    @property
+    def is_classifier(self):
+        return self.output != "raw"
+
+    def to_native(self, array):
+        if torch.is_tensor(array):
+            return array.to(device=self.device, dtype=self.dtype)
+        return torch.as_tensor(np.asarray(array), dtype=self.dtype, device=self.device)
+
+    def to_numpy(self, array):
+        if torch.is_tensor(array):
+            return array.detach().to("cpu", torch.float64).numpy()
+        return np.asarray(array, dtype=np.float64)
+
+    def _forward(self, X):
+        out = self.module(X)
+        if not torch.is_tensor(out):
+            raise ValueError(f"the torch module must return a tensor, got {type(out).__name__}")
+        _check_values(out.detach(), X.shape[0], "output")
+        if out.ndim == 1:
+            out = out[:, None]
+        if self.output == "probability":
+            out = torch.sigmoid(out) if out.shape[1] == 1 else torch.softmax(out, dim=1)
+        elif self.output == "log_probability":
+            if out.shape[1] == 1:
+                out = torch.nn.functional.logsigmoid(out)
+            else:
+                out = torch.log_softmax(out, dim=1)
+        return out
+
+    def _outputs_native(self, X):
+        with torch.no_grad():
+            return self._forward(X)
+
+    def _predict_native(self, X, target):
+        with torch.no_grad():
+            return _select(self._forward(X), target, self)
+
+    def _gradient_native(self, X, target):
+        with torch.enable_grad():
+            X = X.detach().requires_grad_(True)
+            selected = _select(self._forward(X), target, self)
+            (grad,) = torch.autograd.grad(selected.sum(), X)
+        _check_values(grad, X.shape[0], "gradient")
+        return grad
+
+    # Pickle the module as CPU bytes, so a pickled explainer loads on a machine without the
+    # device it was fitted on, and pickles of equal models hash alike.
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        buffer = io.BytesIO()
+        torch.save(copy.deepcopy(self.module).to("cpu"), buffer)
+        state["module"] = buffer.getvalue()
+        state["device"] = str(self.device)
+        state["dtype"] = str(self.dtype).replace("torch.", "")
+        return state
+
+    def __setstate__(self, state):
+        module = torch.load(io.BytesIO(state["module"]), map_location="cpu", weights_only=False)
+        self.__dict__.update(state)
+        device = torch.device(state["device"])
+        if device.type == "cuda" and not torch.cuda.is_available():
+            device = torch.device("cpu")
+        self.device = device
+        self.dtype = getattr(torch, state["dtype"])
+        self.module = module.to(device)
+
+
+# ----------------------------------------------------------------------------------------------
+# numpy models: finite differences shared by sklearn estimators and callables
+# ----------------------------------------------------------------------------------------------
+
+
+class _NumpyModel(ModelAdapter):
+    """Base of the numpy-backed adapters: gradients by batched central finite differences."""
+
+    # Step of the central differences, relative to max(1, |x_j|): eps ** (1/3) balances the
+    # truncation error O(h^2) against the rounding error O(eps / h).
+    fd_step = float(np.finfo(np.float64).eps ** (1.0 / 3.0))
+
+    def _outputs_native(self, X):
+        out = np.asarray(self._call(X), dtype=np.float64)
+        _check_values(out, X.shape[0], "output")
+        return out[:, None] if out.ndim == 1 else out
+
+    def _gradient_native(self, X, target):
+        exact = self._exact_gradient(X, target)
+        if exact is not None:
+            _check_values(exact, X.shape[0], "gradient")
+            return exact
+        return self._finite_difference_gradient(X, target)
+
+    def _exact_gradient(self, X, target):
+        return None
+
+    def _finite_difference_gradient(self, X, target):
+        n, d = X.shape
+        grad = np.empty((n, d))
+        # 2 d evaluations per row: chunk the rows so each query stays near batch_size inputs.
+        rows = max(1, self.batch_size // (2 * d))
+        for start in range(0, n, rows):
+            Xc = X[start : start + rows]
+            c = Xc.shape[0]
+            h = self.fd_step * np.maximum(1.0, np.abs(Xc))  # (c, d)
+            steps = h[:, :, None] * np.eye(d)[None]  # (c, d, d): row j moves feature j
+            points = np.concatenate([Xc[:, None, :] + steps, Xc[:, None, :] - steps], axis=1)
+            t = None if target is None else np.repeat(target[start : start + rows], 2 * d)
+            values = self._predict_native(points.reshape(c * 2 * d, d), t).reshape(c, 2, d)
+            grad[start : start + c] = (values[:, 0] - values[:, 1]) / (2.0 * h)
+        return grad
+
+
+_SKLEARN_OUTPUTS = ("probability", "log_probability", "decision_function", "predict")
+
+
+class SklearnModel(_NumpyModel):
+    """Adapter for a fitted scikit-learn estimator (or Pipeline).
+
+    The explained output is a ``predict_proba`` column (classifiers, by default), a
+    ``decision_function`` column or ``predict``. Gradients are exact for linear models explained
+    through ``decision_function`` or ``predict``, and batched central finite differences otherwise.
+    """
+
+    def __init__(self, estimator, *, output=None, batch_size=None):
+        super().__init__(batch_size)
+        if output is None:
+            if hasattr(estimator, "predict_proba"):
+                output = "probability"
+            elif hasattr(estimator, "decision_function"):
+                output = "decision_function"
+            else:
+                output = "predict"
+        if output not in _SKLEARN_OUTPUTS:
+            raise ValueError(
+                f"output must be one of {_SKLEARN_OUTPUTS} for a scikit-learn estimator, "
+                f"got {output!r}"
+            )
+        method = {"probability": "predict_proba", "log_probability": "predict_log_proba"}.get(
+            output, output
+        )
+        if not hasattr(estimator, method):
+            raise ValueError(
+                f"output={output!r} needs the estimator's {method} method, which "
+                f"{type(estimator).__name__} does not have"
+            )
+        self.estimator = estimator
+        self.output = output
+        self._method = method
+        self.is_classifier = output != "predict"
+
+    def _call(self, X):
+        return getattr(self.estimator, self._method)(X)
+
+    def _exact_gradient(self, X, target):
+        from sklearn.linear_model._base import LinearClassifierMixin, LinearModel
+
+        linear = isinstance(self.estimator, (LinearModel, LinearClassifierMixin))
+        if not linear or self.output not in ("decision_function", "predict"):
+            return None
+        coef = np.atleast_2d(np.asarray(self.estimator.coef_, dtype=np.float64))
+        if target is None:
+            if coef.shape[0] != 1:
+                return None  # let _select raise its error about the missing target
+            return np.broadcast_to(coef[0], X.shape).copy()
+        return coef[target]
+
+
+class CallableModel(_NumpyModel):
+    """Adapter for a callable on numpy arrays, ``f(X) -> (n,)`` or ``(n, k)``.
+
+    ``gradient(X) -> (n, d)`` (single output) or ``(n, k, d)`` gives exact gradients; without it
+    gradients are batched central finite differences.
+    """
+
+    def __init__(self, function, *, gradient=None, output=None, batch_size=None):
+        super().__init__(batch_size)
+        if output not in (None, "raw"):
+            raise ValueError(f"output must be None or 'raw' for a callable, got {output!r}")
+        if gradient is not None and not callable(gradient):
+            raise TypeError(f"gradient must be callable or None, got {type(gradient).__name__}")
+        self.function = function
+        self.gradient_function = gradient
+        self.output = "raw"
+
+    def _call(self, X):
+        return self.function(X)
+
+    def _exact_gradient(self, X, target):
+        if self.gradient_function is None:
+            return None
+        grad = np.asarray(self.gradient_function(X), dtype=np.float64)
+        if grad.ndim == 2 and grad.shape == X.shape:
+            if target is not None and np.any(target != 0):
+                raise ValueError("target must be 0 or None for a single-output gradient")
+            return grad
+        if grad.ndim == 3 and grad.shape[0] == X.shape[0] and grad.shape[2] == X.shape[1]:
+            if target is None:
+                if grad.shape[1] != 1:
+                    raise ValueError("the model has several outputs: pass target")
+                return grad[:, 0]
+            return grad[np.arange(X.shape[0]), target]
+        raise ValueError(
+            f"the model's gradient must have shape {X.shape} or ({X.shape[0]}, n_outputs, "
+            f"{X.shape[1]}), got shape {grad.shape}"
+        )
+
+
+def as_model(obj, *, output=None, gradient=None, device="auto", batch_size=None):
+    """Wrap a model so that skexplain can ask for its outputs and gradients in batches.
+
+    Parameters
+    ----------
+    obj : torch.nn.Module, fitted scikit-learn estimator, callable or ModelAdapter
+        The model. A callable takes a numpy array ``(n, d)`` and returns ``(n,)`` or ``(n, k)``;
+        if it has a callable ``gradient`` attribute (as the functions of
+        :mod:`skexplain.functions` do), that gives its exact gradient.
+    output : str or None, default=None
+        The output to explain. Torch modules: ``"raw"`` (default), ``"probability"`` (softmax, or
+        sigmoid for one output) or ``"log_probability"``. scikit-learn estimators:
+        ``"probability"`` (default when ``predict_proba`` exists), ``"log_probability"``,
+        ``"decision_function"`` or ``"predict"``. Callables: ``"raw"``.
+    gradient : callable or None, default=None
+        Exact gradient of a callable model, ``gradient(X) -> (n, d)`` or ``(n, k, d)``.
+    device : str or torch.device, default="auto"
+        Device of a torch module; ``"auto"`` keeps a module already on a GPU there and otherwise
+        uses CUDA when available.
+    batch_size : int or None, default=None
+        Model evaluations per query chunk (default 32768): memory stays bounded whatever the
+        number of rows and perturbation samples.
+
+    Returns
+    -------
+    ModelAdapter
+        An adapter with ``predict(X, target=None)`` and ``gradient(X, target=None)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain.models import as_model
+    >>> model = as_model(lambda X: (X**2).sum(axis=1))
+    >>> model.gradient(np.array([[1.0, -2.0]])).round(6)
+    array([[ 2., -4.]])
+    """
+    if isinstance(obj, ModelAdapter):
+        if output is not None or gradient is not None or batch_size is not None:
+            raise ValueError("obj is already a ModelAdapter: pass its options to as_model once")
+        return obj
+    if isinstance(obj, torch.nn.Module):
+        if gradient is not None:
+            raise ValueError("gradient is only used for callables; torch modules use autograd")
+        return TorchModel(obj, output=output, device=device, batch_size=batch_size)
+    if hasattr(obj, "fit") and (hasattr(obj, "predict") or hasattr(obj, "predict_proba")):
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(obj)
+        if gradient is not None:
+            raise ValueError("gradient is only used for callables; estimators use their own")
+        return SklearnModel(obj, output=output, batch_size=batch_size)
+    if callable(obj):
+        if gradient is None:
+            candidate = getattr(obj, "gradient", None)
+            gradient = candidate if callable(candidate) else None
+        return CallableModel(obj, gradient=gradient, output=output, batch_size=batch_size)
+    raise TypeError(
+        "model must be a torch.nn.Module, a fitted scikit-learn estimator, a callable or a "
+        f"ModelAdapter, got {type(obj).__name__}"
+    )

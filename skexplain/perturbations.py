@@ -1,0 +1,350 @@
+"""Noise and masking distributions shared by explainers and metrics.
+
+A perturbation draws a *bank* of ``n_samples`` draws once, with numpy and ``random_state``, and
+applies the same bank to every row (common random numbers): a row's explanation then does not
+depend on which other rows are in the batch, nearby rows get comparable explanations, and the
+same seed gives the same draws whether the model is a torch module on a GPU or a numpy callable.
+
+``apply(X, bank)`` broadcasts the bank over the rows of ``X`` and returns the perturbed inputs,
+shape ``(n, n_samples, d)``, in the array type of ``X`` (numpy, or a torch tensor on the model's
+device). The perturbation ``I`` of infidelity (Yeh et al. 2019) is always ``x - perturbed``, so
+that ``f(x) - f(x - I)`` is the output change: real-valued for every distribution here, also for
+the masks (``I = z * (x - baseline)``), so Input x Gradient and IG are not mis-scaled by ``x``.
+"""
+
+import numbers
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+__all__ = [
+    "Perturbation",
+    "GaussianNoise",
+    "UniformBall",
+    "NoisyBaseline",
+    "SubsetBaseline",
+    "SquareRemoval",
+    "ShapleySubsets",
+    "check_perturbation",
+]
+
+
+def _like(array, reference):
+    """Convert a numpy array to the array type, dtype and device of ``reference``."""
+    if torch.is_tensor(reference):
+        return torch.as_tensor(array, dtype=reference.dtype, device=reference.device)
+    return np.asarray(array, dtype=np.float64)
+
+
+def _check_positive(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a positive number, got {value!r}")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _check_n_samples(n_samples):
+    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral):
+        raise TypeError(f"n_samples must be a positive integer, got {n_samples!r}")
+    if n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+    return int(n_samples)
+
+
+def _check_baseline(baseline, n_features):
+    baseline = np.asarray(baseline, dtype=np.float64)
+    if baseline.ndim == 0:
+        return np.full(n_features, float(baseline))
+    if baseline.shape != (n_features,):
+        raise ValueError(
+            f"baseline must be a scalar or have shape ({n_features},), got shape {baseline.shape}"
+        )
+    if not np.all(np.isfinite(baseline)):
+        raise ValueError("baseline must be finite")
+    return baseline
+
+
+def _subset_masks(sizes, n_features, rng):
+    """Uniformly random subsets with the given sizes, as a 0/1 matrix ``(len(sizes), d)``."""
+    ranks = np.argsort(np.argsort(rng.random_sample((len(sizes), n_features)), axis=1), axis=1)
+    return (ranks < np.asarray(sizes)[:, None]).astype(np.float64)
+
+
+class Perturbation:
+    """Base class: ``draw`` a bank once, ``apply`` it to many rows.
+
+    Subclasses implement ``draw(n_samples, n_features, random_state) -> dict`` of numpy arrays
+    and ``apply(X, bank) -> X_perturbed``.
+    """
+
+    def draw(self, n_samples, n_features, random_state=None):
+        raise NotImplementedError
+
+    def apply(self, X, bank):
+        raise NotImplementedError
+
+    def sample(self, X, n_samples, random_state=None):
+        """Draw a bank and apply it: perturbed copies of shape ``(n, n_samples, d)``."""
+        bank = self.draw(n_samples, X.shape[1], random_state)
+        return self.apply(X, bank)
+
+    def __repr__(self):
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({params})"
+
+    def __eq__(self, other):
+        if type(self) is not type(other):
+            return NotImplemented
+        return all(
+            np.array_equal(np.asarray(a), np.asarray(b))
+            for a, b in zip(vars(self).values(), vars(other).values(), strict=True)
+        )
+
+    __hash__ = None
+
+
+class _MaskPerturbation(Perturbation):
+    """Masks ``z`` (1 = replaced): ``perturbed = x * (1 - z) + baseline * z``."""
+
+    def __init__(self, baseline=0.0):
+        self.baseline = baseline
+
+    def _masks(self, n_samples, n_features, rng):
+        raise NotImplementedError
+
+    def draw(self, n_samples, n_features, random_state=None):
+        n_samples = _check_n_samples(n_samples)
+        rng = check_random_state(random_state)
+        return {
+            "mask": self._masks(n_samples, n_features, rng),
+            "baseline": _check_baseline(self.baseline, n_features),
+        }
+
+    def apply(self, X, bank):
+        z = _like(bank["mask"], X)[None]
+        b = _like(bank["baseline"], X)[None, None]
+        return X[:, None, :] * (1 - z) + b * z
+
+
+class GaussianNoise(Perturbation):
+    """Additive gaussian noise ``N(0, scale^2 I)``: SmoothGrad, C-LIME, infidelity's noise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain.perturbations import GaussianNoise
+    >>> GaussianNoise(scale=0.5).sample(np.zeros((2, 3)), n_samples=4, random_state=0).shape
+    (2, 4, 3)
+    """
+
+    def __init__(self, scale=0.1):
+        self.scale = scale
+
+    def draw(self, n_samples, n_features, random_state=None):
+        scale = _check_positive("scale", self.scale)
+        n_samples = _check_n_samples(n_samples)
+        rng = check_random_state(random_state)
+        return {"noise": scale * rng.standard_normal((n_samples, n_features))}
+
+    def apply(self, X, bank):
+        return X[:, None, :] + _like(bank["noise"], X)[None]
+
+
+class UniformBall(Perturbation):
+    """Additive noise uniform in a ball of radius ``radius``.
+
+    ``norm="inf"`` (default) is the cube ``[-radius, radius]^d`` used by max-sensitivity (Yeh et
+    al.) and by Decker et al.'s ``U[-0.1, 0.1]``; ``norm=2`` is the euclidean ball of Tadesse et
+    al.'s uniform SmoothGrad.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain.perturbations import UniformBall
+    >>> Z = UniformBall(radius=0.1, norm=2).sample(np.zeros((1, 3)), 100, random_state=0)
+    >>> bool((np.linalg.norm(Z, axis=2) <= 0.1).all())
+    True
+    """
+
+    def __init__(self, radius=0.1, norm="inf"):
+        self.radius = radius
+        self.norm = norm
+
+    def draw(self, n_samples, n_features, random_state=None):
+        radius = _check_positive("radius", self.radius)
+        n_samples = _check_n_samples(n_samples)
+        rng = check_random_state(random_state)
+        if self.norm in ("inf", np.inf):
+            noise = rng.uniform(-radius, radius, size=(n_samples, n_features))
+        elif self.norm == 2:
+            direction = rng.standard_normal((n_samples, n_features))
+            direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+            length = radius * rng.random_sample(n_samples) ** (1.0 / n_features)
+            noise = direction * length[:, None]
+        else:
+            raise ValueError(f"norm must be 'inf' or 2, got {self.norm!r}")
+        return {"noise": noise}
+
+    def apply(self, X, bank):
+        return X[:, None, :] + _like(bank["noise"], X)[None]
+
+
+class NoisyBaseline(Perturbation):
+    """Replace the whole input by ``baseline + N(0, scale^2 I)`` (Yeh et al. 2019, noisy baseline).
+
+    Then ``I = x - perturbed`` is the difference to a noisy baseline.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain.perturbations import NoisyBaseline
+    >>> NoisyBaseline(scale=0.2).sample(np.ones((3, 2)), 5, random_state=0).shape
+    (3, 5, 2)
+    """
+
+    def __init__(self, baseline=0.0, scale=0.2):
+        self.baseline = baseline
+        self.scale = scale
+
+    def draw(self, n_samples, n_features, random_state=None):
+        scale = _check_positive("scale", self.scale)
+        n_samples = _check_n_samples(n_samples)
+        rng = check_random_state(random_state)
+        baseline = _check_baseline(self.baseline, n_features)
+        return {"points": baseline + scale * rng.standard_normal((n_samples, n_features))}
+
+    def apply(self, X, bank):
+        points = _like(bank["points"], X)[None]
+        if torch.is_tensor(points):
+            return points.expand(X.shape[0], -1, -1)
+        return np.broadcast_to(points, (X.shape[0], *points.shape[1:]))
+
+
+class SubsetBaseline(_MaskPerturbation):
+    """Set a random subset of ``fraction`` of the features to the baseline.
+
+    Each draw replaces exactly ``max(1, round(fraction * d))`` features, uniformly at random
+    (Decker et al. 2024 use 20%).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain.perturbations import SubsetBaseline
+    >>> Z = SubsetBaseline(fraction=0.4).sample(np.ones((1, 5)), 3, random_state=0)
+    >>> (Z == 0).sum(axis=2).ravel().tolist()
+    [2, 2, 2]
+    """
+
+    def __init__(self, baseline=0.0, fraction=0.2):
+        super().__init__(baseline)
+        self.fraction = fraction
+
+    def _masks(self, n_samples, n_features, rng):
+        fraction = _check_positive("fraction", self.fraction)
+        if fraction > 1:
+            raise ValueError(f"fraction must be in (0, 1], got {self.fraction!r}")
+        size = max(1, int(round(fraction * n_features)))
+        return _subset_masks(np.full(n_samples, size), n_features, rng)
+
+
+class SquareRemoval(_MaskPerturbation):
+    """Remove a random ``size x size`` square of an image to the baseline (Yeh et al. 2019).
+
+    Features are the flattened image, channels first: ``d = n_channels * height * width``. The
+    square lies wholly inside the image and covers every channel.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain.perturbations import SquareRemoval
+    >>> Z = SquareRemoval(image_shape=(4, 4), size=2).sample(np.ones((1, 16)), 3, random_state=0)
+    >>> (Z == 0).sum(axis=2).ravel().tolist()
+    [4, 4, 4]
+    """
+
+    def __init__(self, image_shape, size=2, baseline=0.0):
+        super().__init__(baseline)
+        self.image_shape = image_shape
+        self.size = size
+
+    def _masks(self, n_samples, n_features, rng):
+        shape = tuple(int(s) for s in np.atleast_1d(self.image_shape))
+        if len(shape) == 2:
+            shape = (1, *shape)
+        if len(shape) != 3 or int(np.prod(shape)) != n_features:
+            raise ValueError(
+                f"image_shape {self.image_shape!r} does not match {n_features} features "
+                "(expected (height, width) or (channels, height, width))"
+            )
+        channels, height, width = shape
+        size = self.size
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+            raise ValueError(f"size must be a positive integer, got {size!r}")
+        if size > min(height, width):
+            raise ValueError(f"size {size} does not fit in an image of {height}x{width}")
+        top = rng.randint(0, height - size + 1, n_samples)
+        left = rng.randint(0, width - size + 1, n_samples)
+        rows = np.arange(height)[None, :]
+        cols = np.arange(width)[None, :]
+        in_rows = (rows >= top[:, None]) & (rows < top[:, None] + size)
+        in_cols = (cols >= left[:, None]) & (cols < left[:, None] + size)
+        square = in_rows[:, :, None] & in_cols[:, None, :]  # (m, h, w)
+        mask = np.broadcast_to(square[:, None], (n_samples, channels, height, width))
+        return mask.reshape(n_samples, n_features).astype(np.float64)
+
+
+class ShapleySubsets(_MaskPerturbation):
+    """Subsets drawn from the Shapley kernel (Yeh et al. 2019, Prop. 2.5; Lundberg & Lee 2017).
+
+    A size ``s`` in ``1..d-1`` is drawn with probability proportional to ``(d - 1) / (s (d - s))``,
+    then a uniformly random subset of that size is set to the baseline. Needs ``d >= 2``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain.perturbations import ShapleySubsets
+    >>> Z = ShapleySubsets().sample(np.ones((1, 4)), 6, random_state=0)
+    >>> bool(((Z == 0).sum(axis=2) >= 1).all() and ((Z == 0).sum(axis=2) <= 3).all())
+    True
+    """
+
+    def _masks(self, n_samples, n_features, rng):
+        d = n_features
+        if d < 2:
+            raise ValueError(f"ShapleySubsets needs at least 2 features, got {d}")
+        sizes = np.arange(1, d)
+        weights = (d - 1) / (sizes * (d - sizes))
+        drawn = rng.choice(sizes, size=n_samples, p=weights / weights.sum())
+        return _subset_masks(drawn, d, rng)
+
+
+_BY_NAME = {
+    "gaussian": GaussianNoise,
+    "uniform": UniformBall,
+    "noisy_baseline": NoisyBaseline,
+    "subset": SubsetBaseline,
+    "shapley": ShapleySubsets,
+}
+
+
+def check_perturbation(perturbation, name="perturbation"):
+    """Return a Perturbation instance from an instance or a name.
+
+    Names: ``"gaussian"``, ``"uniform"``, ``"noisy_baseline"``, ``"subset"``, ``"shapley"``
+    (each with its defaults).
+
+    Examples
+    --------
+    >>> from skexplain.perturbations import check_perturbation
+    >>> check_perturbation("gaussian")
+    GaussianNoise(scale=0.1)
+    """
+    if isinstance(perturbation, Perturbation):
+        return perturbation
+    if isinstance(perturbation, str) and perturbation in _BY_NAME:
+        return _BY_NAME[perturbation]()
+    raise ValueError(
+        f"{name} must be a Perturbation or one of {sorted(_BY_NAME)}, got {perturbation!r}"
+    )
