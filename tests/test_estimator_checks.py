@@ -1,0 +1,26 @@
+"""scikit-learn's estimator checks over every explainer, with a width-agnostic function model."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skexplain import CLIME, Gradient, InputXGradient, IntegratedGradients, SmoothGrad, VarGrad
+from skexplain.functions import SumOfSines
+
+MODEL = SumOfSines()  # any number of features, exact gradient
+
+
+def _explainers():
+    return [
+        Gradient(model=MODEL),
+        InputXGradient(model=MODEL),
+        IntegratedGradients(model=MODEL, n_steps=8),
+        SmoothGrad(model=MODEL, n_samples=8, random_state=0),
+        SmoothGrad(model=MODEL, noise="uniform", n_samples=8, random_state=0),
+        VarGrad(model=MODEL, n_samples=8, random_state=0),
+        CLIME(model=MODEL, n_samples=64, random_state=0),
+        CLIME(model=MODEL, n_samples=64, alpha=0.1, random_state=0),
+    ]
+
+
+@parametrize_with_checks(_explainers())
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
