@@ -1,0 +1,13 @@
+"""Shared fixtures and the `gpu` marker's skip rule."""
+
+import pytest
+import torch
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device; none is available here")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
