@@ -123,10 +123,10 @@ class ModelAdapter:
         target : ndarray of shape (n,) or None
             Output index per row, as returned by :meth:`resolve_target`; repeated for every copy.
         expand : callable
-            ``expand(X_chunk) -> Z`` maps a native ``(c, d)`` chunk to native perturbed inputs of
-            shape ``(c, n_per_row, d)``.
+            ``expand(X_chunk, rows) -> Z`` maps a native ``(c, d)`` chunk, the rows ``rows`` (a
+            slice) of ``X``, to native perturbed inputs of shape ``(c, n_per_row, d)``.
         reduce : callable
-            ``reduce(V, Z, X_chunk) -> R`` reduces the model's values ``V`` at ``Z`` (shape
+            ``reduce(V, Z, X_chunk, rows) -> R`` reduces the model's values ``V`` at ``Z`` (shape
             ``(c, n_per_row, d)`` for gradients, ``(c, n_per_row)`` for predictions) to a native or
             numpy array whose first axis is the chunk's rows.
         n_per_row : int
@@ -146,16 +146,17 @@ class ModelAdapter:
         rows = max(1, self.batch_size // max(1, n_per_row))
         parts = []
         for start in range(0, n, rows):
-            Xc = self.to_native(X[start : start + rows])
+            chunk = slice(start, min(start + rows, n))
+            Xc = self.to_native(X[chunk])
             c = Xc.shape[0]
-            Z = expand(Xc)
+            Z = expand(Xc, chunk)
             flat = Z.reshape(c * n_per_row, d)
-            t = None if target is None else np.repeat(target[start : start + rows], n_per_row)
+            t = None if target is None else np.repeat(target[chunk], n_per_row)
             if kind == "gradient":
                 V = self._gradient_native(flat, t).reshape(c, n_per_row, d)
             else:
                 V = self._predict_native(flat, t).reshape(c, n_per_row)
-            parts.append(self.to_numpy(reduce(V, Z, Xc)))
+            parts.append(self.to_numpy(reduce(V, Z, Xc, chunk)))
         if not parts:
             return np.zeros((0, d))
         return np.concatenate(parts, axis=0)

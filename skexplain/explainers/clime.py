@@ -94,8 +94,8 @@ class CLIME(NoiseExplainer):
         return self.model_.query_perturbed(
             X,
             target,
-            expand=lambda Xc: perturbation.apply(Xc, bank),
-            reduce=lambda Y, Z, Xc: Y @ operator,
+            expand=lambda Xc, rows: perturbation.apply(Xc, bank),
+            reduce=lambda Y, Z, Xc, rows: Y @ operator,
             n_per_row=self.n_samples,
             kind="predict",
         )

@@ -99,10 +99,10 @@ class IntegratedGradients(BaseExplainer):
         alphas = model.to_native(nodes)[None, :, None]
         w = model.to_native(weights)[None, :, None]
 
-        def expand(Xc):
+        def expand(Xc, rows):
             return baseline + alphas * (Xc[:, None, :] - baseline)
 
-        def reduce(G, Z, Xc):
+        def reduce(G, Z, Xc, rows):
             return (Xc - baseline) * (w * G).sum(axis=1)
 
         return model.query_perturbed(

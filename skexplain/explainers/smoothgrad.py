@@ -72,8 +72,8 @@ class SmoothGrad(NoiseExplainer):
         return self.model_.query_perturbed(
             X,
             target,
-            expand=lambda Xc: perturbation.apply(Xc, bank),
-            reduce=lambda G, Z, Xc: self._statistic(G),
+            expand=lambda Xc, rows: perturbation.apply(Xc, bank),
+            reduce=lambda G, Z, Xc, rows: self._statistic(G),
             n_per_row=self.n_samples,
             kind="gradient",
         )
