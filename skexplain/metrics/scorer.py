@@ -1,0 +1,181 @@
+"""Scorers: explanation metrics in the ``(estimator, X, y=None) -> float`` form of scikit-learn.
+
+scikit-learn's ``make_scorer`` never sees X or the estimator, so explanation metrics get their own
+small scorer class. Scores are greater-is-better as scikit-learn requires: losses are negated and
+named ``neg_...``, exactly like ``neg_mean_squared_error``.
+"""
+
+import inspect
+
+import numpy as np
+
+from .faithfulness import deletion_auc, faithfulness_correlation, insertion_auc, sensitivity_n
+from .infidelity import infidelity
+from .properties import (
+    complexity,
+    function_matching_loss,
+    gradient_matching_loss,
+    robustness_loss,
+    smoothness_loss,
+)
+from .sensitivity import avg_sensitivity, local_lipschitz, max_sensitivity, relative_input_stability
+
+__all__ = ["ExplanationScorer", "make_explanation_scorer", "get_explanation_scorer", "SCORERS"]
+
+# name: (function, how it is called, +1 when greater is better / -1 for a loss)
+#   "model": metric(model, X, attributions, **kw); "explainer": metric(explainer, X, **kw);
+#   "points": metric(X, attributions, **kw); "attributions": metric(attributions, **kw)
+_METRICS = {
+    "infidelity": (infidelity, "model", -1),
+    "max_sensitivity": (max_sensitivity, "explainer", -1),
+    "avg_sensitivity": (avg_sensitivity, "explainer", -1),
+    "local_lipschitz": (local_lipschitz, "explainer", -1),
+    "relative_input_stability": (relative_input_stability, "explainer", -1),
+    "faithfulness_correlation": (faithfulness_correlation, "model", 1),
+    "sensitivity_n": (sensitivity_n, "model", 1),
+    "insertion_auc": (insertion_auc, "model", 1),
+    "deletion_auc": (deletion_auc, "model", -1),
+    "gradient_matching_loss": (gradient_matching_loss, "model", -1),
+    "function_matching_loss": (function_matching_loss, "model", -1),
+    "robustness_loss": (robustness_loss, "points", -1),
+    "smoothness_loss": (smoothness_loss, "attributions", -1),
+    "complexity": (complexity, "attributions", -1),
+}
+
+
+def _split_pipeline(estimator, X):
+    """The explainer at the end of a Pipeline, and X carried through the steps before it."""
+    steps = getattr(estimator, "steps", None)
+    if steps is None:
+        return estimator, X
+    if len(steps) > 1:
+        X = estimator[:-1].transform(X)
+    return estimator[-1], X
+
+
+class ExplanationScorer:
+    """Score a fitted explainer on rows X with an explanation metric; greater is better.
+
+    Build one with :func:`make_explanation_scorer`. Calling it with ``(estimator, X, y=None)``
+    explains X (through the preceding steps when the estimator is a Pipeline ending with an
+    explainer), evaluates the metric per row and returns the sign-adjusted mean over rows
+    (NaN rows ignored). A callable metric may return a dict of several scores, as scikit-learn's
+    multi-metric scoring allows.
+    """
+
+    def __init__(self, metric, kind, sign, kwargs, name):
+        self.metric = metric
+        self.kind = kind
+        self.sign = sign
+        self.kwargs = kwargs
+        self.name = name
+
+    @property
+    def _sign(self):
+        return self.sign
+
+    def __repr__(self):
+        options = "".join(f", {k}={v!r}" for k, v in self.kwargs.items())
+        return f"make_explanation_scorer({self.name!r}{options})"
+
+    def _kwargs_for(self, explainer):
+        kwargs = dict(self.kwargs)
+        parameters = inspect.signature(self.metric).parameters
+        if "target" in parameters and "target" not in kwargs:
+            kwargs["target"] = getattr(explainer, "target", None)
+        if "random_state" in parameters and "random_state" not in kwargs:
+            kwargs["random_state"] = 0  # the same draws for every candidate and fold
+        return kwargs
+
+    def __call__(self, estimator, X, y=None):
+        explainer, X = _split_pipeline(estimator, X)
+        kwargs = self._kwargs_for(explainer)
+        if self.kind == "explainer":
+            scores = self.metric(explainer, X, **kwargs)
+        else:
+            attributions = explainer.transform(X)
+            if self.kind == "model":
+                scores = self.metric(explainer.model_, X, attributions, **kwargs)
+            elif self.kind == "points":
+                scores = self.metric(X, attributions, **kwargs)
+            else:
+                scores = self.metric(attributions, **kwargs)
+        if isinstance(scores, dict):
+            return {k: self.sign * float(np.nanmean(v)) for k, v in scores.items()}
+        return self.sign * float(np.nanmean(scores))
+
+
+def make_explanation_scorer(metric, *, greater_is_better=None, **kwargs):
+    """Make a scorer ``(estimator, X, y=None) -> float`` from an explanation metric.
+
+    Parameters
+    ----------
+    metric : str or callable
+        A metric name of :mod:`skexplain.metrics` (``"infidelity"``, ``"max_sensitivity"``, ...;
+        the ``"neg_"`` prefix is accepted for losses), or a callable
+        ``metric(explainer, X, **kwargs)`` returning one score per row or a dict of them.
+    greater_is_better : bool or None, default=None
+        For callables (default True). Named metrics know their direction: losses are negated.
+    **kwargs
+        Passed to the metric. ``target`` defaults to the explainer's; ``random_state`` defaults to
+        0 so that every candidate and fold is scored on the same draws.
+
+    Returns
+    -------
+    ExplanationScorer
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from skexplain import SmoothGrad
+    >>> from skexplain.functions import SumOfSines
+    >>> from skexplain.metrics import make_explanation_scorer
+    >>> X = np.random.default_rng(0).uniform(-2, 2, size=(30, 3))
+    >>> search = GridSearchCV(
+    ...     SmoothGrad(model=SumOfSines(), random_state=0),
+    ...     {"noise_scale": [0.01, 1.0]},
+    ...     scoring=make_explanation_scorer("infidelity", n_samples=20),
+    ...     cv=3,
+    ... ).fit(X)
+    >>> search.best_params_
+    {'noise_scale': 0.01}
+    """
+    if callable(metric):
+        sign = 1 if greater_is_better in (None, True) else -1
+        name = getattr(metric, "__name__", repr(metric))
+        return ExplanationScorer(metric, "explainer", sign, kwargs, name)
+    if not isinstance(metric, str):
+        raise TypeError(f"metric must be a metric name or a callable, got {type(metric).__name__}")
+    name = metric[4:] if metric.startswith("neg_") else metric
+    if name not in _METRICS:
+        raise ValueError(
+            f"metric {metric!r} does not exist; choose a callable or one of {sorted(_METRICS)}"
+        )
+    function, kind, sign = _METRICS[name]
+    if metric.startswith("neg_") and sign == 1:
+        raise ValueError(f"{name!r} is greater-is-better already: use {name!r}, not {metric!r}")
+    if greater_is_better is not None and greater_is_better != (sign == 1):
+        raise ValueError(
+            f"{name!r} is {'greater' if sign == 1 else 'lower'}-is-better; "
+            "greater_is_better cannot change that"
+        )
+    public = name if sign == 1 else f"neg_{name}"
+    return ExplanationScorer(function, kind, sign, kwargs, public)
+
+
+SCORERS = {(name if sign == 1 else f"neg_{name}"): name for name, (_, _, sign) in _METRICS.items()}
+
+
+def get_explanation_scorer(name, **kwargs):
+    """Scorer by its scikit-learn style name, e.g. ``"neg_infidelity"`` or ``"insertion_auc"``.
+
+    Examples
+    --------
+    >>> from skexplain.metrics import get_explanation_scorer
+    >>> get_explanation_scorer("neg_max_sensitivity")
+    make_explanation_scorer('neg_max_sensitivity')
+    """
+    if name not in SCORERS:
+        raise ValueError(f"scorer {name!r} does not exist; choose one of {sorted(SCORERS)}")
+    return make_explanation_scorer(SCORERS[name], **kwargs)

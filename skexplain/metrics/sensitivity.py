@@ -1,0 +1,331 @@
+"""Sensitivity and stability of explanations: re-explain perturbed rows with the fitted explainer.
+
+``max_sensitivity`` follows Yeh et al. (2019, Def. 3.1) and Captum's ``sensitivity_max``;
+``avg_sensitivity`` is Decker et al.'s (2024) absolute squared SENS_AVG, a generalized L2
+metric; ``local_lipschitz`` is Alvarez-Melis & Jaakkola's (2018) estimate and
+``relative_input_stability`` Agarwal et al.'s (2022) RIS as in OpenXAI.
+"""
+
+import numpy as np
+from sklearn.utils import check_array, check_random_state
+
+from ..perturbations import UniformBall, check_perturbation
+from ._validation import check_n_samples
+
+__all__ = ["max_sensitivity", "avg_sensitivity", "local_lipschitz", "relative_input_stability"]
+
+# Rows re-explained per call of ``transform``: bounds the memory of the perturbed copies.
+_ROWS_PER_CALL = 8192
+
+
+def _draws(X, perturbation, perturbations, n_samples, random_state, default_radius):
+    """Perturbed copies ``(n, m, d)`` of X: explicit, or one bank shared by every row."""
+    n, d = X.shape
+    if perturbations is not None:
+        P = np.asarray(perturbations, dtype=np.float64)
+        if P.ndim != 3 or P.shape[0] != n or P.shape[2] != d:
+            raise ValueError(
+                f"perturbations must have shape ({n}, n_draws, {d}) for X of shape {X.shape}, "
+                f"got shape {P.shape}"
+            )
+        if not np.all(np.isfinite(P)):
+            raise ValueError("perturbations contain NaN or inf")
+        return lambda rows: P[rows], P.shape[1]
+    if perturbation is None:
+        perturbation = UniformBall(radius=default_radius, norm="inf")
+    perturbation = check_perturbation(perturbation)
+    n_samples = check_n_samples(n_samples)
+    bank = perturbation.draw(n_samples, d, check_random_state(random_state))
+    return lambda rows: perturbation.apply(X[rows], bank), n_samples
+
+
+def _explain_perturbed(explainers, X, draws, m, statistic):
+    """Apply ``statistic(phi_x, phi_z, X_rows, Z)`` chunk by chunk; phi_* stacked over explainers.
+
+    ``phi_x`` has shape ``(c, k, d)``, ``phi_z`` ``(c, m, k, d)``.
+    """
+    n, d = X.shape
+    rows_per_chunk = max(1, _ROWS_PER_CALL // m)
+    parts = []
+    for start in range(0, n, rows_per_chunk):
+        rows = slice(start, min(start + rows_per_chunk, n))
+        Xc = X[rows]
+        Z = np.asarray(draws(rows))
+        c = Xc.shape[0]
+        phi_x = np.stack([e.transform(Xc) for e in explainers], axis=1)
+        flat = Z.reshape(c * m, d)
+        phi_z = np.stack([e.transform(flat) for e in explainers], axis=1).reshape(c, m, -1, d)
+        parts.append(statistic(phi_x, phi_z, Xc, Z))
+    return np.concatenate(parts, axis=0)
+
+
+def _check_explainer(explainer):
+    if not hasattr(explainer, "transform"):
+        raise TypeError(
+            f"explainer must be a fitted explainer with a transform method, got "
+            f"{type(explainer).__name__}"
+        )
+    return explainer
+
+
+def _safe_norm(values, axis):
+    norm = np.linalg.norm(values, axis=axis)
+    return np.where(norm == 0, 1.0, norm)  # Captum's convention: a zero explanation divides by 1
+
+
+def max_sensitivity(
+    explainer,
+    X,
+    *,
+    perturbation=None,
+    perturbations=None,
+    n_samples=10,
+    radius=0.02,
+    relative=True,
+    random_state=None,
+):
+    """Largest change of the explanation over perturbed copies of each row (Yeh et al. 2019).
+
+    ``max_j ||phi(x~_j) - phi(x)|| / ||phi(x)||`` (``relative=True``, Captum's
+    ``sensitivity_max`` with the Frobenius norm) or without the division. Lower is better.
+
+    Parameters
+    ----------
+    explainer : fitted explainer
+        Re-explains the perturbed rows with its ``transform``.
+    X : array-like of shape (n_samples, n_features)
+    perturbation : Perturbation or str, default=None
+        None means uniform noise in the L-infinity ball of ``radius`` (Yeh et al., Captum).
+    perturbations : array-like of shape (n_samples, n_draws, n_features), default=None
+        Explicit perturbed inputs (to compare with other libraries on identical draws).
+    n_samples : int, default=10
+        Draws per row (Captum's default).
+    radius : float, default=0.02
+        Radius of the default perturbation (Captum's default; Yeh et al. use 0.1 and 0.2).
+    relative : bool, default=True
+        Divide by the norm of the explanation at x (a zero explanation divides by 1).
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain import Gradient
+    >>> from skexplain.functions import Linear
+    >>> from skexplain.metrics import max_sensitivity
+    >>> X = np.zeros((2, 3))
+    >>> explainer = Gradient(model=Linear([1.0, 2.0, 3.0])).fit(X)
+    >>> max_sensitivity(explainer, X, random_state=0)  # a linear model's gradient never moves
+    array([0., 0.])
+    """
+    explainer = _check_explainer(explainer)
+    X = check_array(X, dtype=np.float64, input_name="X")
+    draws, m = _draws(X, perturbation, perturbations, n_samples, random_state, radius)
+
+    def statistic(phi_x, phi_z, Xc, Z):
+        change = np.linalg.norm(phi_z[:, :, 0] - phi_x[:, None, 0], axis=2)  # (c, m)
+        if relative:
+            change = change / _safe_norm(phi_x[:, 0], axis=1)[:, None]
+        return change.max(axis=1)
+
+    return _explain_perturbed([explainer], X, draws, m, statistic)
+
+
+def avg_sensitivity(
+    explainer,
+    X,
+    *,
+    perturbation=None,
+    perturbations=None,
+    n_samples=50,
+    radius=0.1,
+    relative=False,
+    random_state=None,
+    return_quadratic=False,
+):
+    """Mean squared change of the explanation over perturbed copies (Decker et al.'s SENS_AVG).
+
+    ``E ||phi(x) - phi(x + eps)||^2`` with ``eps ~ U[-radius, radius]^d`` by default; with
+    ``relative=True`` each change is divided by ``||phi(x)||^2``. Lower is better. A generalized
+    L2 metric (Decker et al. 2024, Def. 4.1) with ``gamma1 = I`` and ``gamma2 = phi(x + eps)``.
+
+    Parameters
+    ----------
+    explainer : fitted explainer, or list of k fitted explainers with ``return_quadratic``
+    X : array-like of shape (n_samples, n_features)
+    perturbation : Perturbation or str, default=None
+        None means uniform noise in the L-infinity ball of ``radius``.
+    perturbations : array-like of shape (n_samples, n_draws, n_features), default=None
+    n_samples : int, default=50
+    radius : float, default=0.1
+        Radius of the default perturbation (Decker et al. use 0.1).
+    relative : bool, default=False
+    random_state : int, RandomState instance or None, default=None
+    return_quadratic : bool, default=False
+        Return ``E[Gamma^T Gamma]``, shape ``(n_samples, k, k)``, with ``Gamma`` the ``d x k``
+        matrix of the members' changes ``phi_i(x) - phi_i(x + eps)``: the metric of the convex
+        combination with weights ``w`` (applied at x and at x + eps) is ``w^T Q w``.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), or (n_samples, k, k) with ``return_quadratic``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain import Gradient
+    >>> from skexplain.functions import Polynomial
+    >>> from skexplain.metrics import avg_sensitivity
+    >>> X = np.zeros((1, 2))
+    >>> explainer = Gradient(model=Polynomial(degree=2)).fit(X)  # gradient 2x moves with x
+    >>> float(avg_sensitivity(explainer, X, n_samples=20000, random_state=0)[0].round(3))
+    0.027
+    """
+    explainers = list(explainer) if isinstance(explainer, (list, tuple)) else [explainer]
+    if not explainers:
+        raise ValueError("explainer must be a fitted explainer or a non-empty list of them")
+    if len(explainers) > 1 and not return_quadratic:
+        raise ValueError("several explainers need return_quadratic=True")
+    explainers = [_check_explainer(e) for e in explainers]
+    X = check_array(X, dtype=np.float64, input_name="X")
+    draws, m = _draws(X, perturbation, perturbations, n_samples, random_state, radius)
+
+    def statistic(phi_x, phi_z, Xc, Z):
+        gamma = phi_x[:, None] - phi_z  # (c, m, k, d)
+        if relative:
+            scale = _safe_norm(phi_x, axis=2) ** 2  # (c, k)
+            gamma = gamma / np.sqrt(scale)[:, None, :, None]
+        return np.einsum("cmkd,cmld->ckl", gamma, gamma) / m
+
+    Q = _explain_perturbed(explainers, X, draws, m, statistic)
+    return Q if return_quadratic else Q[:, 0, 0]
+
+
+def local_lipschitz(
+    explainer,
+    X,
+    *,
+    perturbation=None,
+    perturbations=None,
+    n_samples=10,
+    radius=0.1,
+    random_state=None,
+):
+    """Monte Carlo local Lipschitz estimate (Alvarez-Melis & Jaakkola 2018).
+
+    ``max_j ||phi(x) - phi(x~_j)||_2 / ||x - x~_j||_2`` over perturbed copies. Lower is better.
+
+    Parameters
+    ----------
+    explainer : fitted explainer
+    X : array-like of shape (n_samples, n_features)
+    perturbation : Perturbation or str, default=None
+        None means uniform noise in the L-infinity ball of ``radius``.
+    perturbations : array-like of shape (n_samples, n_draws, n_features), default=None
+    n_samples : int, default=10
+    radius : float, default=0.1
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain import Gradient
+    >>> from skexplain.functions import Polynomial
+    >>> from skexplain.metrics import local_lipschitz
+    >>> X = np.zeros((1, 2))
+    >>> explainer = Gradient(model=Polynomial(degree=2)).fit(X)  # gradient 2x: Lipschitz 2
+    >>> local_lipschitz(explainer, X, random_state=0).round(6)
+    array([2.])
+    """
+    explainer = _check_explainer(explainer)
+    X = check_array(X, dtype=np.float64, input_name="X")
+    draws, m = _draws(X, perturbation, perturbations, n_samples, random_state, radius)
+
+    def statistic(phi_x, phi_z, Xc, Z):
+        change = np.linalg.norm(phi_z[:, :, 0] - phi_x[:, None, 0], axis=2)
+        distance = np.linalg.norm(Z - Xc[:, None], axis=2)
+        ratio = np.divide(change, distance, out=np.zeros_like(change), where=distance > 0)
+        return ratio.max(axis=1)
+
+    return _explain_perturbed([explainer], X, draws, m, statistic)
+
+
+def relative_input_stability(
+    explainer,
+    X,
+    *,
+    perturbation=None,
+    perturbations=None,
+    n_samples=10,
+    radius=0.1,
+    eps=1e-6,
+    same_prediction=True,
+    random_state=None,
+):
+    """Relative Input Stability (Agarwal et al. 2022), as OpenXAI computes it.
+
+    ``max_j ||(phi(x) - phi(x~_j)) / phi(x)|| / max(||(x - x~_j) / x||, eps)``, the percent change
+    of the explanation over the percent change of the input; denominators smaller than ``eps`` in
+    magnitude are replaced by ``eps``. With ``same_prediction`` only draws where the model
+    predicts the same class as at ``x`` count (Agarwal et al.'s definition); a row with no such
+    draw scores NaN. Lower is better.
+
+    Parameters
+    ----------
+    explainer : fitted explainer (with ``model_``)
+    X : array-like of shape (n_samples, n_features)
+    perturbation : Perturbation or str, default=None
+        None means uniform noise in the L-infinity ball of ``radius``.
+    perturbations : array-like of shape (n_samples, n_draws, n_features), default=None
+    n_samples : int, default=10
+    radius : float, default=0.1
+    eps : float, default=1e-6
+    same_prediction : bool, default=True
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain import InputXGradient
+    >>> from skexplain.functions import Linear
+    >>> from skexplain.metrics import relative_input_stability
+    >>> X = np.ones((1, 2))
+    >>> explainer = InputXGradient(model=Linear([1.0, 1.0])).fit(X)  # phi = x: ratio 1
+    >>> relative_input_stability(explainer, X, random_state=0).round(6)
+    array([1.])
+    """
+    explainer = _check_explainer(explainer)
+    X = check_array(X, dtype=np.float64, input_name="X")
+    draws, m = _draws(X, perturbation, perturbations, n_samples, random_state, radius)
+
+    def _guard(values):
+        return np.where(np.abs(values) < eps, eps, values)
+
+    def statistic(phi_x, phi_z, Xc, Z):
+        phi_x, phi_z = phi_x[:, 0], phi_z[:, :, 0]
+        explanation_change = np.linalg.norm(
+            (phi_x[:, None] - phi_z) / _guard(phi_x)[:, None], axis=2
+        )
+        input_change = np.linalg.norm((Xc[:, None] - Z) / _guard(Xc)[:, None], axis=2)
+        ratio = explanation_change / np.maximum(input_change, eps)
+        if same_prediction:
+            model = explainer.model_
+            at_x = model.resolve_target(Xc)
+            if at_x is not None:
+                at_z = model.resolve_target(Z.reshape(-1, Z.shape[2])).reshape(Z.shape[:2])
+                ratio = np.where(at_z == at_x[:, None], ratio, -np.inf)
+        best = ratio.max(axis=1)
+        return np.where(np.isneginf(best), np.nan, best)
+
+    return _explain_perturbed([explainer], X, draws, m, statistic)
