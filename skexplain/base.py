@@ -9,7 +9,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._compat import Interval, validate_parameter_constraints
 from .models import as_model
 
-__all__ = ["BaseExplainer"]
+__all__ = ["BaseExplainer", "explain_perturbed"]
+
+# Perturbed rows explained per call: bounds the memory of the copies and their explanations.
+ROWS_PER_CALL = 8192
 
 
 class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -55,12 +58,13 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             self._parameter_constraints, self.get_params(deep=False), type(self).__name__
         )
         X = validate_data(self, X, dtype=np.float64)
-        if self.model is None:
+        model = self._model_to_fit()
+        if model is None:
             raise ValueError(
                 f"{type(self).__name__} needs a model: pass model=<torch module, fitted "
                 "scikit-learn estimator or callable>"
             )
-        self.model_ = as_model(self.model)
+        self.model_ = as_model(model)
         self._fit(X)
         return self
 
@@ -87,6 +91,10 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return attributions
 
     # -- hooks ----------------------------------------------------------------------------------
+    def _model_to_fit(self):
+        """The model object that ``fit`` adapts; meta-explainers may take a member's."""
+        return self.model
+
     def _fit(self, X):
         """Store what the method needs from the fitting rows; nothing by default."""
 
@@ -105,3 +113,60 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         tags.input_tags.allow_nan = False
         tags.transformer_tags.preserves_dtype = ["float64"]
         return tags
+
+
+def _explain_copies(explainer, X, Z):
+    """Explanations ``(c, m, d)`` of perturbed copies ``Z`` of the rows ``X``.
+
+    A skexplain explainer explains each copy for the output chosen at its original row (the
+    predicted class at x is kept for every copy, as the metrics and Captum do); any other object
+    with ``transform`` is simply asked to transform the copies.
+    """
+    c, m, d = Z.shape
+    flat = Z.reshape(c * m, d)
+    if isinstance(explainer, BaseExplainer):
+        check_is_fitted(explainer)
+        target = explainer.model_.resolve_target(X, explainer.target)
+        target = None if target is None else np.repeat(target, m)
+        explained = explainer._explain(flat, target)
+    else:
+        explained = explainer.transform(flat)
+    return np.asarray(explained, dtype=np.float64).reshape(c, m, d)
+
+
+def explain_perturbed(explainers, X, draws, n_per_row, statistic, *, at_rows=True):
+    """Explain perturbed copies of every row with fitted explainers, chunk by chunk.
+
+    Parameters
+    ----------
+    explainers : list of fitted explainers
+    X : ndarray of shape (n, d)
+    draws : callable
+        ``draws(rows) -> Z``, the perturbed copies ``(c, n_per_row, d)`` of ``X[rows]``.
+    n_per_row : int
+    statistic : callable
+        ``statistic(phi_x, phi_z, X_rows, Z) -> array`` with ``phi_x`` of shape ``(c, k, d)``
+        (the explanations at the rows, k explainers) and ``phi_z`` ``(c, n_per_row, k, d)``.
+    at_rows : bool, default=True
+        Whether the statistic needs ``phi_x``; when False it receives None.
+
+    Returns
+    -------
+    ndarray
+        The statistics of all chunks, concatenated along the first axis.
+    """
+    n = X.shape[0]
+    rows_per_chunk = max(1, ROWS_PER_CALL // n_per_row)
+    parts = []
+    for start in range(0, n, rows_per_chunk):
+        rows = slice(start, min(start + rows_per_chunk, n))
+        Xc = X[rows]
+        Z = np.asarray(draws(rows), dtype=np.float64)
+        phi_x = None
+        if at_rows:
+            phi_x = np.stack([np.asarray(e.transform(Xc), np.float64) for e in explainers], 1)
+        phi_z = np.stack([_explain_copies(e, Xc, Z) for e in explainers], axis=2)
+        parts.append(statistic(phi_x, phi_z, Xc, Z))
+    if not parts:
+        return np.zeros((0,))
+    return np.concatenate(parts, axis=0)

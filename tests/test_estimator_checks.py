@@ -2,7 +2,17 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skexplain import CLIME, Gradient, InputXGradient, IntegratedGradients, SmoothGrad, VarGrad
+from skexplain import (
+    CLIME,
+    Gradient,
+    InfidelityOptimal,
+    InputXGradient,
+    IntegratedGradients,
+    KernelSmoothed,
+    SmoothGrad,
+    VarGrad,
+)
+from skexplain.perturbations import NoisyBaseline
 from skexplain.functions import SumOfSines
 
 MODEL = SumOfSines()  # any number of features, exact gradient
@@ -18,6 +28,9 @@ def _explainers():
         VarGrad(model=MODEL, n_samples=8, random_state=0),
         CLIME(model=MODEL, n_samples=64, random_state=0),
         CLIME(model=MODEL, n_samples=64, alpha=0.1, random_state=0),
+        InfidelityOptimal(model=MODEL, n_samples=32, random_state=0),
+        InfidelityOptimal(model=MODEL, perturbation=NoisyBaseline(), n_samples=32, random_state=0),
+        KernelSmoothed(IntegratedGradients(n_steps=4), model=MODEL, n_samples=4, random_state=0),
     ]
 
 

@@ -9,13 +9,11 @@ metric; ``local_lipschitz`` is Alvarez-Melis & Jaakkola's (2018) estimate and
 import numpy as np
 from sklearn.utils import check_array, check_random_state
 
+from ..base import explain_perturbed
 from ..perturbations import UniformBall, check_perturbation
 from ._validation import check_n_samples
 
 __all__ = ["max_sensitivity", "avg_sensitivity", "local_lipschitz", "relative_input_stability"]
-
-# Rows re-explained per call of ``transform``: bounds the memory of the perturbed copies.
-_ROWS_PER_CALL = 8192
 
 
 def _draws(X, perturbation, perturbations, n_samples, random_state, default_radius):
@@ -37,26 +35,6 @@ def _draws(X, perturbation, perturbations, n_samples, random_state, default_radi
     n_samples = check_n_samples(n_samples)
     bank = perturbation.draw(n_samples, d, check_random_state(random_state))
     return lambda rows: perturbation.apply(X[rows], bank), n_samples
-
-
-def _explain_perturbed(explainers, X, draws, m, statistic):
-    """Apply ``statistic(phi_x, phi_z, X_rows, Z)`` chunk by chunk; phi_* stacked over explainers.
-
-    ``phi_x`` has shape ``(c, k, d)``, ``phi_z`` ``(c, m, k, d)``.
-    """
-    n, d = X.shape
-    rows_per_chunk = max(1, _ROWS_PER_CALL // m)
-    parts = []
-    for start in range(0, n, rows_per_chunk):
-        rows = slice(start, min(start + rows_per_chunk, n))
-        Xc = X[rows]
-        Z = np.asarray(draws(rows))
-        c = Xc.shape[0]
-        phi_x = np.stack([e.transform(Xc) for e in explainers], axis=1)
-        flat = Z.reshape(c * m, d)
-        phi_z = np.stack([e.transform(flat) for e in explainers], axis=1).reshape(c, m, -1, d)
-        parts.append(statistic(phi_x, phi_z, Xc, Z))
-    return np.concatenate(parts, axis=0)
 
 
 def _check_explainer(explainer):
@@ -131,7 +109,7 @@ def max_sensitivity(
             change = change / _safe_norm(phi_x[:, 0], axis=1)[:, None]
         return change.max(axis=1)
 
-    return _explain_perturbed([explainer], X, draws, m, statistic)
+    return explain_perturbed([explainer], X, draws, m, statistic)
 
 
 def avg_sensitivity(
@@ -200,7 +178,7 @@ def avg_sensitivity(
             gamma = gamma / np.sqrt(scale)[:, None, :, None]
         return np.einsum("cmkd,cmld->ckl", gamma, gamma) / m
 
-    Q = _explain_perturbed(explainers, X, draws, m, statistic)
+    Q = explain_perturbed(explainers, X, draws, m, statistic)
     return Q if return_quadratic else Q[:, 0, 0]
 
 
@@ -254,7 +232,7 @@ def local_lipschitz(
         ratio = np.divide(change, distance, out=np.zeros_like(change), where=distance > 0)
         return ratio.max(axis=1)
 
-    return _explain_perturbed([explainer], X, draws, m, statistic)
+    return explain_perturbed([explainer], X, draws, m, statistic)
 
 
 def relative_input_stability(
@@ -328,4 +306,4 @@ def relative_input_stability(
         best = ratio.max(axis=1)
         return np.where(np.isneginf(best), np.nan, best)
 
-    return _explain_perturbed([explainer], X, draws, m, statistic)
+    return explain_perturbed([explainer], X, draws, m, statistic)
