@@ -45,6 +45,10 @@ class IntegratedGradients(BaseExplainer):
 "riemann_middle"}, default="gausslegendre"
         Quadrature rule; Gauss-Legendre (Captum's default) is exact for polynomial paths of
         degree up to ``2 n_steps - 1``.
+    multiply_by_inputs : bool, default=True
+        Multiply the path-averaged gradient by ``x - b`` (the "global" attribution, which is
+        complete). With False, return the path-averaged gradient itself, the "local" form that
+        Yeh et al. (2019, Table 1) compare with the gradient (Captum's option of the same name).
     target : int or None, default=None
         Output to explain; None explains a single output, or each row's predicted class.
 
@@ -68,6 +72,7 @@ class IntegratedGradients(BaseExplainer):
         **BaseExplainer._parameter_constraints,
         "baseline": [Real, "array-like"],
         "n_steps": [Interval(Integral, 1, None, closed="left")],
+        "multiply_by_inputs": ["boolean"],
         "method": [
             StrOptions(
                 {
@@ -82,12 +87,20 @@ class IntegratedGradients(BaseExplainer):
     }
 
     def __init__(
-        self, model=None, *, baseline=0.0, n_steps=50, method="gausslegendre", target=None
+        self,
+        model=None,
+        *,
+        baseline=0.0,
+        n_steps=50,
+        method="gausslegendre",
+        multiply_by_inputs=True,
+        target=None,
     ):
         super().__init__(model, target=target)
         self.baseline = baseline
         self.n_steps = n_steps
         self.method = method
+        self.multiply_by_inputs = multiply_by_inputs
 
     def _fit(self, X):
         self.baseline_ = _check_baseline(self.baseline, X.shape[1])
@@ -103,7 +116,8 @@ class IntegratedGradients(BaseExplainer):
             return baseline + alphas * (Xc[:, None, :] - baseline)
 
         def reduce(G, Z, Xc, rows):
-            return (Xc - baseline) * (w * G).sum(axis=1)
+            average = (w * G).sum(axis=1)
+            return (Xc - baseline) * average if self.multiply_by_inputs else average
 
         return model.query_perturbed(
             X, target, expand, reduce, n_per_row=self.n_steps, kind="gradient"
