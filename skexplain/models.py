@@ -13,14 +13,12 @@ memory stays bounded whatever the number of rows and samples. Explainers and met
 perturbation and the reduction; nothing else in the package loops over model queries.
 """
 
-import copy
-import io
 import numbers
+import sys
 
 import numpy as np
-import torch
 
-__all__ = ["ModelAdapter", "TorchModel", "SklearnModel", "CallableModel", "as_model"]
+__all__ = ["ModelAdapter", "SklearnModel", "CallableModel", "as_model"]  # and TorchModel, lazily
 
 # Model evaluations per chunk. Large enough that per-call overhead vanishes for small networks
 # (measured in benchmarks/), small enough that a chunk of a 100-feature input stays in the tens
@@ -190,6 +188,25 @@ class ModelAdapter:
         return target.astype(np.int64)
 
 
+def _is_tensor(value):
+    """Whether ``value`` is a torch tensor, without importing torch (slow) when it is unused."""
+    torch = sys.modules.get("torch")
+    return torch is not None and torch.is_tensor(value)
+
+
+def _is_module(value):
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.nn.Module)
+
+
+def __getattr__(name):  # TorchModel is imported with torch, on first use
+    if name == "TorchModel":
+        from ._torch_model import TorchModel
+
+        return TorchModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _as_2d(X):
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
@@ -205,7 +222,7 @@ def _check_values(values, n_rows, where):
             f"the model's {where} must have shape ({n_rows},) or ({n_rows}, n_outputs) for "
             f"{n_rows} input rows, got shape {shape}"
         )
-    finite = torch.isfinite(values).all() if torch.is_tensor(values) else np.isfinite(values).all()
+    finite = values.isfinite().all() if _is_tensor(values) else np.isfinite(values).all()
     if not bool(finite):
         raise ValueError(f"the model's {where} contains NaN or inf for some inputs")
 
@@ -222,124 +239,10 @@ def _select(outputs, target, adapter):
         return outputs[:, 0]
     if target.size and int(target.max()) >= k:
         raise ValueError(f"target index {int(target.max())} is out of range for {k} outputs")
-    if torch.is_tensor(outputs):
-        index = torch.as_tensor(target, device=outputs.device)
+    if _is_tensor(outputs):
+        index = sys.modules["torch"].as_tensor(target, device=outputs.device)
         return outputs.gather(1, index[:, None])[:, 0]
     return outputs[np.arange(outputs.shape[0]), target]
-
-
-# ----------------------------------------------------------------------------------------------
-# torch modules
-# ----------------------------------------------------------------------------------------------
-
-_TORCH_OUTPUTS = ("raw", "probability", "log_probability")
-
-
-def _resolve_device(device, module):
-    if device is None or device == "auto":
-        params = list(module.parameters()) + list(module.buffers())
-        if params and params[0].device.type != "cpu":
-            return params[0].device
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device must be 'auto' or a torch device, got {device!r}") from exc
-
-
-class TorchModel(ModelAdapter):
-    """Adapter for a ``torch.nn.Module``: exact gradients by autograd, one backward per chunk.
-
-    The module is used as it is (call ``module.eval()`` first if it has dropout or batch norm);
-    it is moved to ``device`` on a copy when it lives elsewhere, so the caller's module is never
-    changed. Inputs are cast to the module's floating dtype; answers come back as float64 numpy.
-    """
-
-    def __init__(self, module, *, output=None, device="auto", batch_size=None):
-        super().__init__(batch_size)
-        output = "raw" if output is None else output
-        if output not in _TORCH_OUTPUTS:
-            raise ValueError(
-                f"output must be one of {_TORCH_OUTPUTS} for a torch module, got {output!r}"
-            )
-        self.output = output
-        self.device = _resolve_device(device, module)
-        self.module = self._place(module)
-
-    def _place(self, module):
-        tensors = list(module.parameters()) + list(module.buffers())
-        if tensors and any(t.device != self.device for t in tensors):
-            module = copy.deepcopy(module).to(self.device)
-        floating = [t for t in tensors if t.is_floating_point()]
-        self.dtype = floating[0].dtype if floating else torch.get_default_dtype()
-        return module
-
-    @property
-    def is_classifier(self):
-        return self.output != "raw"
-
-    def to_native(self, array):
-        if torch.is_tensor(array):
-            return array.to(device=self.device, dtype=self.dtype)
-        return torch.as_tensor(np.asarray(array), dtype=self.dtype, device=self.device)
-
-    def to_numpy(self, array):
-        if torch.is_tensor(array):
-            return array.detach().to("cpu", torch.float64).numpy()
-        return np.asarray(array, dtype=np.float64)
-
-    def _forward(self, X):
-        out = self.module(X)
-        if not torch.is_tensor(out):
-            raise ValueError(f"the torch module must return a tensor, got {type(out).__name__}")
-        _check_values(out.detach(), X.shape[0], "output")
-        if out.ndim == 1:
-            out = out[:, None]
-        if self.output == "probability":
-            out = torch.sigmoid(out) if out.shape[1] == 1 else torch.softmax(out, dim=1)
-        elif self.output == "log_probability":
-            if out.shape[1] == 1:
-                out = torch.nn.functional.logsigmoid(out)
-            else:
-                out = torch.log_softmax(out, dim=1)
-        return out
-
-    def _outputs_native(self, X):
-        with torch.no_grad():
-            return self._forward(X)
-
-    def _predict_native(self, X, target):
-        with torch.no_grad():
-            return _select(self._forward(X), target, self)
-
-    def _gradient_native(self, X, target):
-        with torch.enable_grad():
-            X = X.detach().requires_grad_(True)
-            selected = _select(self._forward(X), target, self)
-            (grad,) = torch.autograd.grad(selected.sum(), X)
-        _check_values(grad, X.shape[0], "gradient")
-        return grad
-
-    # Pickle the module as CPU bytes, so a pickled explainer loads on a machine without the
-    # device it was fitted on, and pickles of equal models hash alike.
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        buffer = io.BytesIO()
-        torch.save(copy.deepcopy(self.module).to("cpu"), buffer)
-        state["module"] = buffer.getvalue()
-        state["device"] = str(self.device)
-        state["dtype"] = str(self.dtype).replace("torch.", "")
-        return state
-
-    def __setstate__(self, state):
-        module = torch.load(io.BytesIO(state["module"]), map_location="cpu", weights_only=False)
-        self.__dict__.update(state)
-        device = torch.device(state["device"])
-        if device.type == "cuda" and not torch.cuda.is_available():
-            device = torch.device("cpu")
-        self.device = device
-        self.dtype = getattr(torch, state["dtype"])
-        self.module = module.to(device)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -430,8 +333,13 @@ class SklearnModel(_NumpyModel):
     def _exact_gradient(self, X, target):
         from sklearn.linear_model._base import LinearClassifierMixin, LinearModel
 
-        linear = isinstance(self.estimator, (LinearModel, LinearClassifierMixin))
-        if not linear or self.output not in ("decision_function", "predict"):
+        # Exact only where the explained output is the linear function itself: a linear
+        # classifier's decision function, or a linear regressor's prediction (a classifier's
+        # predicted label is piecewise constant, its probabilities are not linear).
+        if isinstance(self.estimator, LinearClassifierMixin):
+            if self.output != "decision_function":
+                return None
+        elif not (isinstance(self.estimator, LinearModel) and self.output == "predict"):
             return None
         coef = np.atleast_2d(np.asarray(self.estimator.coef_, dtype=np.float64))
         if target is None:
@@ -521,7 +429,9 @@ def as_model(obj, *, output=None, gradient=None, device="auto", batch_size=None)
         if output is not None or gradient is not None or batch_size is not None:
             raise ValueError("obj is already a ModelAdapter: pass its options to as_model once")
         return obj
-    if isinstance(obj, torch.nn.Module):
+    if _is_module(obj):
+        from ._torch_model import TorchModel
+
         if gradient is not None:
             raise ValueError("gradient is only used for callables; torch modules use autograd")
         return TorchModel(obj, output=output, device=device, batch_size=batch_size)

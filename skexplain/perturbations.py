@@ -15,8 +15,9 @@ the masks (``I = z * (x - baseline)``), so Input x Gradient and IG are not mis-s
 import numbers
 
 import numpy as np
-import torch
 from sklearn.utils import check_random_state
+
+from .models import _is_tensor
 
 __all__ = [
     "Perturbation",
@@ -32,8 +33,8 @@ __all__ = [
 
 def _like(array, reference):
     """Convert a numpy array to the array type, dtype and device of ``reference``."""
-    if torch.is_tensor(reference):
-        return torch.as_tensor(array, dtype=reference.dtype, device=reference.device)
+    if _is_tensor(reference):
+        return reference.new_tensor(np.asarray(array, dtype=np.float64))
     return np.asarray(array, dtype=np.float64)
 
 
@@ -56,7 +57,7 @@ def _check_n_samples(n_samples):
 def _check_baseline(baseline, n_features):
     baseline = np.asarray(baseline, dtype=np.float64)
     if baseline.ndim == 0:
-        return np.full(n_features, float(baseline))
+        baseline = np.full(n_features, float(baseline))
     if baseline.shape != (n_features,):
         raise ValueError(
             f"baseline must be a scalar or have shape ({n_features},), got shape {baseline.shape}"
@@ -217,7 +218,7 @@ class NoisyBaseline(Perturbation):
 
     def apply(self, X, bank):
         points = _like(bank["points"], X)[None]
-        if torch.is_tensor(points):
+        if _is_tensor(points):
             return points.expand(X.shape[0], -1, -1)
         return np.broadcast_to(points, (X.shape[0], *points.shape[1:]))
 

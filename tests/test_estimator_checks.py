@@ -8,7 +8,9 @@ from skexplain import (
     InfidelityOptimal,
     InputXGradient,
     IntegratedGradients,
+    KernelShapExplainer,
     KernelSmoothed,
+    LimeExplainer,
     SmoothGrad,
     VarGrad,
 )
@@ -31,6 +33,9 @@ def _explainers():
         InfidelityOptimal(model=MODEL, n_samples=32, random_state=0),
         InfidelityOptimal(model=MODEL, perturbation=NoisyBaseline(), n_samples=32, random_state=0),
         KernelSmoothed(IntegratedGradients(n_steps=4), model=MODEL, n_samples=4, random_state=0),
+        # the reference packages loop over rows: few samples keep the checks fast
+        LimeExplainer(model=MODEL, n_samples=20, random_state=0),
+        KernelShapExplainer(model=MODEL, n_samples=20, n_background=5, random_state=0),
     ]
 
 

@@ -2,14 +2,22 @@
 
 from .clime import CLIME
 from .gradient import Gradient, InputXGradient
+from .infidelity_optimal import InfidelityOptimal
 from .integrated_gradients import IntegratedGradients
+from .kernel_shap import KernelShapExplainer
+from .kernel_smoothed import KernelSmoothed
+from .lime_tabular import LimeExplainer
 from .smoothgrad import SmoothGrad, VarGrad
 
 __all__ = [
     "CLIME",
     "Gradient",
     "InputXGradient",
+    "InfidelityOptimal",
     "IntegratedGradients",
+    "KernelSmoothed",
+    "KernelShapExplainer",
+    "LimeExplainer",
     "SmoothGrad",
     "VarGrad",
 ]

@@ -1,0 +1,120 @@
+"""The adapter for torch modules, imported with torch only when a torch model is used."""
+
+import copy
+import io
+
+import numpy as np
+import torch
+
+from .models import ModelAdapter, _check_values, _select
+
+_TORCH_OUTPUTS = ("raw", "probability", "log_probability")
+
+
+def _resolve_device(device, module):
+    if device is None or device == "auto":
+        params = list(module.parameters()) + list(module.buffers())
+        if params and params[0].device.type != "cpu":
+            return params[0].device
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device must be 'auto' or a torch device, got {device!r}") from exc
+
+
+class TorchModel(ModelAdapter):
+    """Adapter for a ``torch.nn.Module``: exact gradients by autograd, one backward per chunk.
+
+    The module is used as it is (call ``module.eval()`` first if it has dropout or batch norm);
+    it is moved to ``device`` on a copy when it lives elsewhere, so the caller's module is never
+    changed. Inputs are cast to the module's floating dtype; answers come back as float64 numpy.
+    """
+
+    def __init__(self, module, *, output=None, device="auto", batch_size=None):
+        super().__init__(batch_size)
+        output = "raw" if output is None else output
+        if output not in _TORCH_OUTPUTS:
+            raise ValueError(
+                f"output must be one of {_TORCH_OUTPUTS} for a torch module, got {output!r}"
+            )
+        self.output = output
+        self.device = _resolve_device(device, module)
+        self.module = self._place(module)
+
+    def _place(self, module):
+        tensors = list(module.parameters()) + list(module.buffers())
+        if tensors and any(t.device != self.device for t in tensors):
+            module = copy.deepcopy(module).to(self.device)
+        floating = [t for t in tensors if t.is_floating_point()]
+        self.dtype = floating[0].dtype if floating else torch.get_default_dtype()
+        return module
+
+    @property
+    def is_classifier(self):
+        return self.output != "raw"
+
+    def to_native(self, array):
+        if torch.is_tensor(array):
+            return array.to(device=self.device, dtype=self.dtype)
+        # a copy where numpy strides are negative or odd (torch takes only positive ones)
+        array = np.ascontiguousarray(array)
+        return torch.as_tensor(array, dtype=self.dtype, device=self.device)
+
+    def to_numpy(self, array):
+        if torch.is_tensor(array):
+            return array.detach().to("cpu", torch.float64).numpy()
+        return np.asarray(array, dtype=np.float64)
+
+    def _forward(self, X):
+        out = self.module(X)
+        if not torch.is_tensor(out):
+            raise ValueError(f"the torch module must return a tensor, got {type(out).__name__}")
+        _check_values(out.detach(), X.shape[0], "output")
+        if out.ndim == 1:
+            out = out[:, None]
+        if self.output == "probability":
+            out = torch.sigmoid(out) if out.shape[1] == 1 else torch.softmax(out, dim=1)
+        elif self.output == "log_probability":
+            if out.shape[1] == 1:
+                out = torch.nn.functional.logsigmoid(out)
+            else:
+                out = torch.log_softmax(out, dim=1)
+        return out
+
+    def _outputs_native(self, X):
+        with torch.no_grad():
+            return self._forward(X)
+
+    def _predict_native(self, X, target):
+        with torch.no_grad():
+            return _select(self._forward(X), target, self)
+
+    def _gradient_native(self, X, target):
+        with torch.enable_grad():
+            X = X.detach().requires_grad_(True)
+            selected = _select(self._forward(X), target, self)
+            (grad,) = torch.autograd.grad(selected.sum(), X)
+        _check_values(grad, X.shape[0], "gradient")
+        return grad
+
+    # Pickle the module as CPU bytes, so a pickled explainer loads on a machine without the
+    # device it was fitted on, and pickles of equal models hash alike.
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        buffer = io.BytesIO()
+        torch.save(copy.deepcopy(self.module).to("cpu"), buffer)
+        state["module"] = buffer.getvalue()
+        state["device"] = str(self.device)
+        state["dtype"] = str(self.dtype).replace("torch.", "")
+        return state
+
+    def __setstate__(self, state):
+        module = torch.load(io.BytesIO(state["module"]), map_location="cpu", weights_only=False)
+        self.__dict__.update(state)
+        device = torch.device(state["device"])
+        if device.type == "cuda" and not torch.cuda.is_available():
+            device = torch.device("cpu")
+        self.device = device
+        self.dtype = getattr(torch, state["dtype"])
+        self.module = module.to(device)
