@@ -102,6 +102,15 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         raise NotImplementedError
 
     # -- scikit-learn plumbing ------------------------------------------------------------------
+    def get_params(self, deep=True):
+        """Parameters of this explainer; ``model`` is opaque (its own parameters are not ours).
+
+        Exposing ``model__*`` would let ``set_params`` (and so a grid search) change the fitted
+        model that clones share by reference.
+        """
+        params = super().get_params(deep=deep)
+        return {k: v for k, v in params.items() if not k.startswith("model__")}
+
     def __sklearn_clone__(self):
         params = self.get_params(deep=False)
         return type(self)(
