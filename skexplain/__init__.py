@@ -1,5 +1,6 @@
 """skexplain: feature-attribution explanations as scikit-learn estimators."""
 
+from .aggregation import AggregatingExplainer
 from .base import BaseExplainer
 from .explainers import (
     CLIME,
@@ -18,6 +19,7 @@ from .models import as_model
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AggregatingExplainer",
     "BaseExplainer",
     "CLIME",
     "Gradient",

@@ -1,8 +1,9 @@
-"""The one place that imports scikit-learn's private parameter validation.
+"""The one place that imports scikit-learn's private helpers.
 
-``sklearn.utils._param_validation`` is private but stable in practice (imbalanced-learn relies on
-it too); pyproject.toml pins the scikit-learn range it was checked against, so a change there
-breaks here, in one file.
+``sklearn.utils._param_validation`` and ``_BaseComposition`` (the named-members plumbing of
+``StackingClassifier`` and ``Pipeline``) are private but stable in practice (imbalanced-learn
+relies on them too); pyproject.toml pins the scikit-learn range they were checked against, so a
+change there breaks here, in one file.
 """
 
 from sklearn.utils._param_validation import (
@@ -13,8 +14,10 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
+from sklearn.utils.metaestimators import _BaseComposition
 
 __all__ = [
+    "_BaseComposition",
     "HasMethods",
     "Interval",
     "InvalidParameterError",

@@ -109,7 +109,7 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         model that clones share by reference.
         """
         params = super().get_params(deep=deep)
-        return {k: v for k, v in params.items() if not k.startswith("model__")}
+        return {k: v for k, v in params.items() if "model" not in k.split("__")[:-1]}
 
     def __sklearn_clone__(self):
         params = self.get_params(deep=False)
@@ -124,18 +124,20 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return tags
 
 
-def _explain_copies(explainer, X, Z):
+def _explain_copies(explainer, X, Z, target=None):
     """Explanations ``(c, m, d)`` of perturbed copies ``Z`` of the rows ``X``.
 
     A skexplain explainer explains each copy for the output chosen at its original row (the
-    predicted class at x is kept for every copy, as the metrics and Captum do); any other object
-    with ``transform`` is simply asked to transform the copies.
+    predicted class at x is kept for every copy, as the metrics and Captum do), or for ``target``
+    (one index per row) when given; any other object with ``transform`` is simply asked to
+    transform the copies.
     """
     c, m, d = Z.shape
     flat = Z.reshape(c * m, d)
     if isinstance(explainer, BaseExplainer):
         check_is_fitted(explainer)
-        target = explainer.model_.resolve_target(X, explainer.target)
+        if target is None:
+            target = explainer.model_.resolve_target(X, explainer.target)
         target = None if target is None else np.repeat(target, m)
         explained = explainer._explain(flat, target)
     else:
@@ -143,7 +145,7 @@ def _explain_copies(explainer, X, Z):
     return np.asarray(explained, dtype=np.float64).reshape(c, m, d)
 
 
-def explain_perturbed(explainers, X, draws, n_per_row, statistic, *, at_rows=True):
+def explain_perturbed(explainers, X, draws, n_per_row, statistic, *, at_rows=True, target=None):
     """Explain perturbed copies of every row with fitted explainers, chunk by chunk.
 
     Parameters
@@ -158,6 +160,10 @@ def explain_perturbed(explainers, X, draws, n_per_row, statistic, *, at_rows=Tru
         (the explanations at the rows, k explainers) and ``phi_z`` ``(c, n_per_row, k, d)``.
     at_rows : bool, default=True
         Whether the statistic needs ``phi_x``; when False it receives None.
+    target : ndarray of shape (n,) or None, default=None
+        Output index of each row, kept for its copies; None resolves it with each explainer's
+        own ``target`` at the rows (the predicted class at x). A meta-explainer called with a
+        caller's target (the copies of a metric) must pass it on here.
 
     Returns
     -------
@@ -174,7 +180,8 @@ def explain_perturbed(explainers, X, draws, n_per_row, statistic, *, at_rows=Tru
         phi_x = None
         if at_rows:
             phi_x = np.stack([np.asarray(e.transform(Xc), np.float64) for e in explainers], 1)
-        phi_z = np.stack([_explain_copies(e, Xc, Z) for e in explainers], axis=2)
+        t = None if target is None else target[rows]
+        phi_z = np.stack([_explain_copies(e, Xc, Z, t) for e in explainers], axis=2)
         parts.append(statistic(phi_x, phi_z, Xc, Z))
     if not parts:
         return np.zeros((0,))

@@ -103,4 +103,5 @@ class KernelSmoothed(NoiseExplainer):
             self.n_samples,
             statistic,
             at_rows=False,
+            target=target,  # the caller's output per row (e.g. a metric's copies of x)
         )

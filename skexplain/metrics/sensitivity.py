@@ -123,6 +123,7 @@ def avg_sensitivity(
     relative=False,
     random_state=None,
     return_quadratic=False,
+    postprocess=None,
 ):
     """Mean squared change of the explanation over perturbed copies (Decker et al.'s SENS_AVG).
 
@@ -146,6 +147,9 @@ def avg_sensitivity(
         Return ``E[Gamma^T Gamma]``, shape ``(n_samples, k, k)``, with ``Gamma`` the ``d x k``
         matrix of the members' changes ``phi_i(x) - phi_i(x + eps)``: the metric of the convex
         combination with weights ``w`` (applied at x and at x + eps) is ``w^T Q w``.
+    postprocess : callable or None, default=None
+        Applied to every explanation (at x and at the copies, arrays whose last axis is the
+        features) before the metric, e.g. the normalization of an aggregator's members.
 
     Returns
     -------
@@ -172,6 +176,8 @@ def avg_sensitivity(
     draws, m = _draws(X, perturbation, perturbations, n_samples, random_state, radius)
 
     def statistic(phi_x, phi_z, Xc, Z):
+        if postprocess is not None:
+            phi_x, phi_z = postprocess(phi_x), postprocess(phi_z)
         gamma = phi_x[:, None] - phi_z  # (c, m, k, d)
         if relative:
             scale = _safe_norm(phi_x, axis=2) ** 2  # (c, k)
