@@ -1,6 +1,6 @@
 """skexplain: feature-attribution explanations as scikit-learn estimators."""
 
-from .aggregation import AggregatingExplainer
+from .aggregation import AggregatingExplainer, ExplainerUnion
 from .base import BaseExplainer
 from .explainers import (
     CLIME,
@@ -20,6 +20,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "AggregatingExplainer",
+    "ExplainerUnion",
     "BaseExplainer",
     "CLIME",
     "Gradient",

@@ -4,7 +4,7 @@ import numbers
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -15,7 +15,7 @@ from .metrics.infidelity import infidelity
 from .metrics.sensitivity import avg_sensitivity
 from .perturbations import Perturbation, SubsetBaseline, UniformBall
 
-__all__ = ["AggregatingExplainer", "normalize_attributions"]
+__all__ = ["AggregatingExplainer", "ExplainerUnion", "normalize_attributions"]
 
 _L2_METRICS = ("infidelity", "avg_sensitivity")
 _PRESETS = {"robust": {"avg_sensitivity": 1.0}, "faith": {"infidelity": 1.0}}
@@ -47,6 +47,22 @@ def normalize_attributions(A, method="absmax"):
     raise ValueError(f"normalize must be 'absmax', 'max' or None, got {method!r}")
 
 
+def _check_named_explainers(members, owner):
+    """Validate a list of (name, explainer) members as ``owner``'s (names unique, no "__")."""
+    if not isinstance(members, list) or not members:
+        raise ValueError("explainers must be a non-empty list of (name, explainer) tuples")
+    for member in members:
+        if not (isinstance(member, tuple) and len(member) == 2 and isinstance(member[0], str)):
+            raise TypeError(f"explainers must be (name, explainer) tuples, got {member!r}")
+        name, explainer = member
+        if not isinstance(explainer, BaseExplainer):
+            raise TypeError(
+                f"member {name!r} must be a skexplain explainer, got {type(explainer).__name__}"
+            )
+    owner._validate_names([name for name, _ in members])
+    return members
+
+
 class AggregatingExplainer(_BaseComposition, BaseExplainer):
     """Combine several explainers with per-row convex weights chosen by explanation metrics.
 
@@ -58,9 +74,13 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
 
     Parameters
     ----------
-    explainers : list of (str, explainer) tuples
+    explainers : list of (str, explainer) tuples, or int
         The members, named as in ``StackingClassifier``; nested parameters such as
-        ``sg__noise_scale`` are tunable. Members without a model use ``model``.
+        ``sg__noise_scale`` are tunable. Members without a model use ``model``. An integer ``k``
+        selects the pipeline form: the input is the output of an :class:`ExplainerUnion` of
+        ``k`` explainers, the rows followed by their attributions, and ``model`` is required.
+        That form supports every strategy except those using average sensitivity (``"robust"``,
+        ``"opt"``), which re-explain perturbed rows and so need the members themselves.
     model : object, default=None
         The model to explain (see :func:`skexplain.models.as_model`); None takes the first
         member's.
@@ -116,7 +136,7 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
 
     _parameter_constraints = {
         **BaseExplainer._parameter_constraints,
-        "explainers": [list],
+        "explainers": [list, Interval(Integral, 1, None, closed="left")],
         "strategy": [StrOptions({"opt", "robust", "faith", "mean", "var"}), dict, "array-like"],
         "normalize": [StrOptions({"absmax", "max"}), None],
         "n_samples": [Interval(Integral, 1, None, closed="left")],
@@ -153,10 +173,14 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
 
     # -- named members, as StackingClassifier ---------------------------------------------------
     def get_params(self, deep=True):
+        if self._union_form():
+            return BaseExplainer.get_params(self, deep=deep)
         params = self._get_params("explainers", deep=deep)
         return {k: v for k, v in params.items() if "model" not in k.split("__")[:-1]}
 
     def set_params(self, **params):
+        if self._union_form():
+            return BaseExplainer.set_params(self, **params)
         self._set_params("explainers", **params)
         return self
 
@@ -165,31 +189,34 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
         check_is_fitted(self)
         return dict(self.explainers_)
 
+    def _union_form(self):
+        return isinstance(self.explainers, numbers.Integral)
+
     def _check_members(self):
-        members = self.explainers
-        if not isinstance(members, list) or not members:
-            raise ValueError("explainers must be a non-empty list of (name, explainer) tuples")
-        for member in members:
-            if not (isinstance(member, tuple) and len(member) == 2 and isinstance(member[0], str)):
-                raise TypeError(f"explainers must be (name, explainer) tuples, got {member!r}")
-            name, explainer = member
-            if not isinstance(explainer, BaseExplainer):
-                raise TypeError(
-                    f"member {name!r} must be a skexplain explainer, got {type(explainer).__name__}"
-                )
-        self._validate_names([name for name, _ in members])  # unique, no "__", not a parameter
-        return members
+        if self._union_form():
+            return []
+        return _check_named_explainers(self.explainers, self)
 
-    def _model_to_fit(self):
-        if self.model is not None:
-            return self.model
-        for _, explainer in self._check_members():
-            if explainer.model is not None:
-                return explainer.model
-        return None
-
-    # -- fit and explain ------------------------------------------------------------------------
     def _fit(self, X):
+        if self._union_form():
+            k = int(self.explainers)
+            if X.shape[1] % (k + 1):
+                raise ValueError(
+                    f"with explainers={k}, X must hold the rows and {k} attributions side by "
+                    f"side ((k + 1) * n_features columns), got {X.shape[1]} columns"
+                )
+            uses_sensitivity = self.strategy in ("robust", "opt") or (
+                isinstance(self.strategy, dict) and self.strategy.get("avg_sensitivity", 0)
+            )
+            if uses_sensitivity:
+                raise ValueError(
+                    f"strategy {self.strategy!r} uses average sensitivity, which re-explains "
+                    "perturbed rows with the members: use the meta-estimator form "
+                    "AggregatingExplainer([(name, explainer), ...]) for it"
+                )
+            self._check_strategy(k)
+            self.explainers_ = []
+            return
         members = self._check_members()
         self._check_strategy(len(members))
         fitted = []
@@ -201,6 +228,19 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
                 explainer.set_params(target=self.target)
             fitted.append((name, explainer.fit(X)))
         self.explainers_ = fitted
+
+    def _model_to_fit(self):
+        if self.model is not None or self._union_form():
+            return self.model
+        for _, explainer in self._check_members():
+            if explainer.model is not None:
+                return explainer.model
+        return None
+
+    def explained_rows(self, X):
+        if not self._union_form():
+            return X
+        return X[:, : X.shape[1] // (int(self.explainers) + 1)]
 
     def _check_strategy(self, k):
         strategy = self.strategy
@@ -230,9 +270,14 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
             raise ValueError("fixed strategy weights must be non-negative and sum to one")
 
     def _members(self, X):
-        """Normalized member attributions, shape ``(n, k, d)``."""
-        stacked = np.stack([e.transform(X) for _, e in self.explainers_], axis=1)
-        return normalize_attributions(stacked, self.normalize)
+        """Normalized member attributions, shape ``(n, k, d)``, and the explained rows."""
+        if self._union_form():
+            rows = self.explained_rows(X)
+            stacked = X[:, rows.shape[1] :].reshape(X.shape[0], -1, rows.shape[1])
+        else:
+            rows = X
+            stacked = np.stack([e.transform(X) for _, e in self.explainers_], axis=1)
+        return normalize_attributions(stacked, self.normalize), rows
 
     def _quadratic_form(self, X, members, coefficients):
         rng = check_random_state(self.random_state)
@@ -294,12 +339,103 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        return self._weights(X, self._members(X))
+        members, rows = self._members(X)
+        return self._weights(rows, members)
 
     def _explain(self, X, target):
-        members = self._members(X)
-        if self.strategy == "var":
+        members, rows = self._members(X)
+        if isinstance(self.strategy, str) and self.strategy == "var":
             spread = members.std(axis=1) + self.epsilon
             return members.mean(axis=1) / spread
-        weights = self._weights(X, members)
+        weights = self._weights(rows, members)
         return np.einsum("nk,nkd->nd", weights, members)
+
+
+class ExplainerUnion(_BaseComposition, TransformerMixin, BaseEstimator):
+    """Several explainers side by side, after the rows: the input of a pipeline aggregator.
+
+    ``transform(X)`` returns ``[X, phi_1(X), ..., phi_k(X)]``, shape ``(n, (k + 1) d)``, for an
+    :class:`AggregatingExplainer` built with ``explainers=k`` as the next Pipeline step. Nested
+    parameters (``sg__noise_scale``) are tunable as in ``FeatureUnion``.
+
+    Parameters
+    ----------
+    explainers : list of (str, explainer) tuples
+    model : object, default=None
+        The model, for members without one.
+
+    Attributes
+    ----------
+    explainers_ : list of (str, explainer)
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skexplain import AggregatingExplainer, ExplainerUnion, Gradient, InputXGradient
+    >>> from skexplain.functions import SumOfSines
+    >>> X = np.random.default_rng(0).normal(size=(5, 3))
+    >>> members = [("grad", Gradient()), ("ixg", InputXGradient())]
+    >>> pipe = make_pipeline(ExplainerUnion(members, model=SumOfSines()),
+    ...                      AggregatingExplainer(2, model=SumOfSines(), strategy="mean"))
+    >>> meta = AggregatingExplainer(members, model=SumOfSines(), strategy="mean")
+    >>> np.allclose(pipe.fit(X).transform(X), meta.fit(X).transform(X))
+    True
+    """
+
+    def __init__(self, explainers, model=None):
+        self.explainers = explainers
+        self.model = model
+
+    def get_params(self, deep=True):
+        params = self._get_params("explainers", deep=deep)
+        return {k: v for k, v in params.items() if "model" not in k.split("__")[:-1]}
+
+    def set_params(self, **params):
+        self._set_params("explainers", **params)
+        return self
+
+    def fit(self, X, y=None):
+        """Fit a clone of every member on X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+        """
+        X = validate_data(self, X, dtype=np.float64)
+        members = _check_named_explainers(self.explainers, self)
+        fitted = []
+        for name, explainer in members:
+            explainer = clone(explainer)
+            if explainer.model is None:
+                explainer.set_params(model=self.model)
+            fitted.append((name, explainer.fit(X)))
+        self.explainers_ = fitted
+        return self
+
+    def transform(self, X):
+        """The rows followed by every member's attributions, shape ``(n, (k + 1) d)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, (n_explainers + 1) * n_features)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return np.hstack([X] + [e.transform(X) for _, e in self.explainers_])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags

@@ -81,14 +81,20 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        target = self.model_.resolve_target(X, self.target)
+        rows = self.explained_rows(X)
+        target = self.model_.resolve_target(rows, self.target)
         attributions = np.asarray(self._explain(X, target), dtype=np.float64)
-        if attributions.shape != X.shape:  # a bug in a subclass, not a user error
+        if attributions.shape != rows.shape:  # a bug in a subclass, not a user error
             raise RuntimeError(
                 f"{type(self).__name__} returned attributions of shape {attributions.shape} "
-                f"for X of shape {X.shape}"
+                f"for rows of shape {rows.shape}"
             )
         return attributions
+
+    def explained_rows(self, X):
+        """The rows that ``transform(X)`` explains: X itself, except for explainers whose input
+        carries more than the rows (the pipeline form of :class:`AggregatingExplainer`)."""
+        return X
 
     # -- hooks ----------------------------------------------------------------------------------
     def _model_to_fit(self):

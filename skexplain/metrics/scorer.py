@@ -90,14 +90,20 @@ class ExplanationScorer:
     def __call__(self, estimator, X, y=None):
         explainer, X = _split_pipeline(estimator, X)
         kwargs = self._kwargs_for(explainer)
+        rows = explainer.explained_rows(X) if hasattr(explainer, "explained_rows") else X
         if self.kind == "explainer":
+            if rows is not X:
+                raise ValueError(
+                    f"{self.name} re-explains perturbed rows, which {type(explainer).__name__} "
+                    "cannot do in this form (its input is not the rows themselves)"
+                )
             scores = self.metric(explainer, X, **kwargs)
         else:
             attributions = explainer.transform(X)
             if self.kind == "model":
-                scores = self.metric(explainer.model_, X, attributions, **kwargs)
+                scores = self.metric(explainer.model_, rows, attributions, **kwargs)
             elif self.kind == "points":
-                scores = self.metric(X, attributions, **kwargs)
+                scores = self.metric(rows, attributions, **kwargs)
             else:
                 scores = self.metric(attributions, **kwargs)
         if isinstance(scores, dict):
