@@ -15,6 +15,7 @@ from .explainers import (
     VarGrad,
 )
 from .models import as_model
+from .optimization import PropertyOptimizedExplainer
 
 __version__ = "0.1.0.dev0"
 
@@ -25,6 +26,7 @@ __all__ = [
     "CLIME",
     "Gradient",
     "InputXGradient",
+    "PropertyOptimizedExplainer",
     "InfidelityOptimal",
     "IntegratedGradients",
     "KernelSmoothed",

@@ -9,8 +9,9 @@ pixels in the smoothness loss.
 import numbers
 
 import numpy as np
+from scipy import sparse
 
-__all__ = ["pairwise_kernel", "grid_feature_similarity", "KERNELS"]
+__all__ = ["pairwise_kernel", "knn_kernel_graph", "grid_feature_similarity", "KERNELS"]
 
 KERNELS = ("gaussian", "threshold")
 
@@ -55,12 +56,61 @@ def pairwise_kernel(X, Y=None, *, kernel="gaussian", length_scale=1.0):
     length_scale = _check_length_scale(length_scale)
     X = np.asarray(X, dtype=np.float64)
     Y = X if Y is None else np.asarray(Y, dtype=np.float64)
-    squared = _squared_distances(X, Y)
+    return _kernel_of_squared_distance(_squared_distances(X, Y), kernel, length_scale)
+
+
+def _kernel_of_squared_distance(squared, kernel, length_scale):
     if kernel == "gaussian":
         return np.exp(-squared / (2.0 * length_scale**2))
     if kernel == "threshold":
         return (squared <= length_scale).astype(np.float64)
     raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+
+
+def knn_kernel_graph(X, *, kernel="gaussian", length_scale=1.0, n_neighbors=10):
+    """Sparse similarity graph: the kernel on each row's ``n_neighbors`` nearest rows.
+
+    The graph is symmetrized (an edge kept when either end lists the other) and has a zero
+    diagonal. Memory and time grow with ``N * n_neighbors`` instead of ``N^2``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    kernel : {"gaussian", "threshold"}, default="gaussian"
+    length_scale : float, default=1.0
+    n_neighbors : int, default=10
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix of shape (n, n)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain.kernels import knn_kernel_graph
+    >>> X = np.array([[0.0], [1.0], [5.0]])  # 5's nearest row, 1, is 16 away in squares
+    >>> knn_kernel_graph(X, kernel="threshold", length_scale=2.0, n_neighbors=1).toarray()
+    array([[0., 1., 0.],
+           [1., 0., 0.],
+           [0., 0., 0.]])
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    length_scale = _check_length_scale(length_scale)
+    X = np.asarray(X, dtype=np.float64)
+    n = X.shape[0]
+    if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, numbers.Integral):
+        raise TypeError(f"n_neighbors must be a positive integer, got {n_neighbors!r}")
+    if n_neighbors < 1:
+        raise ValueError(f"n_neighbors must be a positive integer, got {n_neighbors!r}")
+    k = min(int(n_neighbors) + 1, n)  # each row finds itself first
+    distances, indices = NearestNeighbors(n_neighbors=k).fit(X).kneighbors(X)
+    values = _kernel_of_squared_distance(distances**2, kernel, length_scale)
+    rows = np.repeat(np.arange(n), k)
+    graph = sparse.csr_matrix((values.ravel(), (rows, indices.ravel())), shape=(n, n))
+    graph.setdiag(0.0)
+    graph.eliminate_zeros()
+    return graph.maximum(graph.T).tocsr()
 
 
 def grid_feature_similarity(image_shape, *, length_scale=1.0):

@@ -1,0 +1,475 @@
+"""PropertyOptimizedExplainer: explanations optimized for properties (Tadesse et al. 2024)."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse
+from sklearn.exceptions import ConvergenceWarning
+
+from .._compat import Interval, StrOptions
+from ..base import BaseExplainer
+from ..kernels import knn_kernel_graph, pairwise_kernel
+from ._problem import PropertyProblem
+from ._solvers import conjugate_gradient, proximal_gradient, solve_sylvester_dense
+
+__all__ = ["PropertyOptimizedExplainer"]
+
+# Above this many rows the robustness graph is sparsified to nearest neighbours by default.
+_DENSE_LIMIT = 2000
+
+
+class PropertyOptimizedExplainer(BaseExplainer):
+    """Explanations that minimize a weighted sum of property losses (Tadesse et al. 2024).
+
+    ``W* = argmin_W lambda_faithful L_faithful + lambda_robust L_robust + lambda_smooth L_smooth
+    + lambda_complex L_complex`` over the explanations ``W`` (one row per explained input),
+    with the losses of :mod:`skexplain.metrics` summed over rows:
+
+    * faithfulness: gradient matching ``sum_n ||W_n - grad f(x_n)||^2``, or function matching
+      ``sum_n (f(x_n) - W_n . x_n)^2``;
+    * robustness: pairwise ``sum_{n,n'} S_nn' ||W_n - W_n'||^2`` with ``S`` a kernel over the rows
+      (dense, or sparsified to ``n_neighbors`` nearest rows), or the maximum of
+      ``||W_n - W_n'||^2`` over neighbouring pairs (``S_nn' > 0``);
+    * smoothness: ``sum_n sum_{d,d'} S~_dd' (W_nd - W_nd')^2`` with ``S~ = feature_similarity``;
+    * complexity: ``sum_n ||W_n||_1``.
+
+    ``fit(X)`` solves the joint (transductive) problem on the rows of X; ``fit_transform(X)``
+    returns that optimum. ``transform(X_new)`` explains other rows by the extension consistent
+    with the same objective: each new row's optimum with the fitted explanations held fixed (for
+    a row of X that is its fitted explanation again, since the joint optimum is optimal row by
+    row). Quadratic problems are solved exactly: the stationarity condition is the Sylvester
+    equation ``(lambda_f I + 2 lambda_r L) W + W (2 lambda_s L~) = lambda_f G`` (dense
+    eigendecompositions up to 2,000 rows, else conjugate gradients on a sparse kNN graph,
+    matrix-free); the L1 term by accelerated proximal gradient; the max-difference robustness by
+    cvxpy.
+
+    Parameters
+    ----------
+    model : object, default=None
+        The model to explain: a torch module, a fitted scikit-learn estimator or a callable.
+    lambda_faithful, lambda_robust, lambda_smooth, lambda_complex : float, default=1, 0, 0, 0
+        Non-negative weights of the properties (independent, as in the paper's eq. 1; the
+        released code's ``lambda`` and ``1 - lambda`` are not used). ``lambda_faithful`` must be
+        positive: without it the optimum ignores the model.
+    faithfulness : {"gradient", "function"}, default="gradient"
+    robustness : {"pairwise", "max"}, default="pairwise"
+    kernel : {"gaussian", "threshold"}, default="gaussian"
+        Similarity of rows: ``exp(-||x - x'||^2 / (2 length_scale^2))`` or
+        ``1{||x - x'||^2 <= length_scale}``.
+    length_scale : float, default=1.0
+    n_neighbors : int or None, default=None
+        Keep only each row's nearest neighbours in the similarity graph; None keeps every pair
+        up to 2,000 rows and 10 neighbours beyond.
+    feature_similarity : array-like of shape (n_features, n_features) or None, default=None
+        ``S~`` of the smoothness loss, symmetric (e.g. :func:`skexplain.kernels.
+        grid_feature_similarity` for images). Required when ``lambda_smooth > 0``.
+    setting : {"transductive"}, default="transductive"
+        The inductive (Gaussian-process) setting is not implemented yet.
+    solver : {"auto", "dense", "cg", "proximal", "cvxpy"}, default="auto"
+    tol : float, default=1e-8
+        Relative tolerance of the iterative solvers.
+    max_iter : int, default=2000
+    target : int or None, default=None
+        Output to explain; None explains a single output, or each row's predicted class.
+
+    Attributes
+    ----------
+    explanations_ : ndarray of shape (n_samples, n_features)
+        The joint optimum on the fitted rows.
+    objective_ : float
+        The achieved objective.
+    losses_ : dict
+        Each property's loss at the optimum (robustness and smoothness where their lambda is
+        positive), as :mod:`skexplain.metrics` sums them over rows.
+    solver_ : str
+        The solver used.
+    solver_status_ : dict
+        ``converged``, ``n_iter`` and ``residual``; a solver that does not converge warns with
+        a ``ConvergenceWarning``.
+    model_ : ModelAdapter
+    n_features_in_ : int
+
+    References
+    ----------
+    Tadesse, Hüyük, Pan, Doshi-Velez (2024), Directly optimizing explanations for desired
+    properties.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain import PropertyOptimizedExplainer
+    >>> from skexplain.functions import Polynomial, grid
+    >>> X = grid(2, 5, low=-2.0, high=2.0)
+    >>> faithful = PropertyOptimizedExplainer(model=Polynomial(3)).fit_transform(X)
+    >>> np.allclose(faithful, 3 * X**2)  # faithfulness alone: the gradient
+    True
+    >>> from skexplain.metrics import robustness_loss
+    >>> robust = PropertyOptimizedExplainer(model=Polynomial(3), lambda_robust=10.0)
+    >>> W = robust.fit_transform(X)
+    >>> bool(robustness_loss(X, W).sum() < 0.1 * robustness_loss(X, faithful).sum())
+    True
+    """
+
+    _parameter_constraints = {
+        **BaseExplainer._parameter_constraints,
+        "lambda_faithful": [Interval(Real, 0, None, closed="neither")],
+        "lambda_robust": [Interval(Real, 0, None, closed="left")],
+        "lambda_smooth": [Interval(Real, 0, None, closed="left")],
+        "lambda_complex": [Interval(Real, 0, None, closed="left")],
+        "faithfulness": [StrOptions({"gradient", "function"})],
+        "robustness": [StrOptions({"pairwise", "max"})],
+        "kernel": [StrOptions({"gaussian", "threshold"})],
+        "length_scale": [Interval(Real, 0, None, closed="neither")],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left"), None],
+        "feature_similarity": ["array-like", None],
+        "setting": [StrOptions({"transductive"})],
+        "solver": [StrOptions({"auto", "dense", "cg", "proximal", "cvxpy"})],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        model=None,
+        *,
+        lambda_faithful=1.0,
+        lambda_robust=0.0,
+        lambda_smooth=0.0,
+        lambda_complex=0.0,
+        faithfulness="gradient",
+        robustness="pairwise",
+        kernel="gaussian",
+        length_scale=1.0,
+        n_neighbors=None,
+        feature_similarity=None,
+        setting="transductive",
+        solver="auto",
+        tol=1e-8,
+        max_iter=2000,
+        target=None,
+    ):
+        super().__init__(model, target=target)
+        self.lambda_faithful = lambda_faithful
+        self.lambda_robust = lambda_robust
+        self.lambda_smooth = lambda_smooth
+        self.lambda_complex = lambda_complex
+        self.faithfulness = faithfulness
+        self.robustness = robustness
+        self.kernel = kernel
+        self.length_scale = length_scale
+        self.n_neighbors = n_neighbors
+        self.feature_similarity = feature_similarity
+        self.setting = setting
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+
+    # -- setup ------------------------------------------------------------------------------------
+    def _lambdas(self):
+        return {
+            "faithful": float(self.lambda_faithful),
+            "robust": float(self.lambda_robust),
+            "smooth": float(self.lambda_smooth),
+            "complex": float(self.lambda_complex),
+        }
+
+    def _feature_similarity(self, d):
+        if self.lambda_smooth == 0:
+            return None
+        if self.feature_similarity is None:
+            raise ValueError("lambda_smooth > 0 needs feature_similarity, a (d, d) matrix")
+        S = np.asarray(self.feature_similarity, dtype=np.float64)
+        if S.shape != (d, d):
+            raise ValueError(
+                f"feature_similarity must have shape ({d}, {d}) for {d} features, got {S.shape}"
+            )
+        if not np.allclose(S, S.T) or np.any(S < 0) or not np.all(np.isfinite(S)):
+            raise ValueError("feature_similarity must be symmetric, finite and non-negative")
+        S = S.copy()
+        np.fill_diagonal(S, 0.0)
+        return S
+
+    def _neighbors(self, n):
+        if self.n_neighbors is not None:
+            return self.n_neighbors
+        return None if n <= _DENSE_LIMIT else 10
+
+    def _similarity(self, X):
+        if self.lambda_robust == 0:
+            return None
+        k = self._neighbors(X.shape[0])
+        if k is None:
+            S = pairwise_kernel(X, kernel=self.kernel, length_scale=self.length_scale)
+            np.fill_diagonal(S, 0.0)
+            return S
+        return knn_kernel_graph(
+            X, kernel=self.kernel, length_scale=self.length_scale, n_neighbors=k
+        )
+
+    def _target_values(self, X, target):
+        if self.faithfulness == "gradient":
+            return self.model_.gradient(X, target)
+        return self.model_.predict(X, target)
+
+    def _choose_solver(self, S):
+        if self.solver != "auto":
+            return self.solver
+        if self.robustness == "max" and self.lambda_robust > 0:
+            return "cvxpy"
+        if self.lambda_complex > 0:
+            return "proximal"
+        if self.faithfulness == "gradient" and (S is None or not sparse.issparse(S)):
+            return "dense"
+        return "cg"
+
+    # -- fit ------------------------------------------------------------------------------------
+    def _fit(self, X):
+        target = self.model_.resolve_target(X, self.target)
+        S = self._similarity(X)
+        S_features = self._feature_similarity(X.shape[1])
+        problem = PropertyProblem(
+            X,
+            self._target_values(X, target),
+            self.faithfulness,
+            S,
+            self.robustness,
+            S_features,
+            self._lambdas(),
+        )
+        solver = self._choose_solver(S)
+        W, status = self._solve(problem, solver)
+        self.explanations_ = W
+        self.solver_ = solver
+        self.solver_status_ = status
+        self.losses_ = problem.losses(W)
+        self.objective_ = problem.objective(W)
+        self.X_fit_ = X
+        self._problem_S = S
+        if not status["converged"]:
+            warnings.warn(
+                f"PropertyOptimizedExplainer: solver {solver!r} stopped after "
+                f"{status['n_iter']} iterations with residual {status['residual']:.3g} > tol "
+                f"{self.tol:g}; the explanations are not the optimum (raise max_iter or tol)",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _solve(self, problem, solver):
+        lam = problem.lambdas
+        if solver == "dense":
+            if (
+                self.faithfulness != "gradient"
+                or lam["complex"] > 0
+                or (self.robustness == "max" and lam["robust"] > 0)
+            ):
+                raise ValueError(
+                    "solver='dense' solves gradient matching with pairwise robustness and "
+                    "smoothness only"
+                )
+            L = problem.L.toarray() if sparse.issparse(problem.L) else problem.L
+            W = solve_sylvester_dense(
+                lam["faithful"], lam["robust"], L, lam["smooth"], problem.L_features, problem.rhs()
+            )
+            residual = np.linalg.norm(problem.apply(W) - problem.rhs()) / max(
+                np.linalg.norm(problem.rhs()), 1e-300
+            )
+            return W, {"converged": True, "n_iter": 1, "residual": float(residual)}
+        if solver == "cg":
+            if lam["complex"] > 0 or (self.robustness == "max" and lam["robust"] > 0):
+                raise ValueError("solver='cg' solves the quadratic problems only")
+            return conjugate_gradient(
+                problem.apply,
+                problem.rhs(),
+                preconditioner=problem.diagonal(),
+                tol=self.tol,
+                max_iter=self.max_iter,
+            )
+        if solver == "proximal":
+            if self.robustness == "max" and lam["robust"] > 0:
+                raise ValueError("solver='proximal' needs pairwise robustness")
+            start, _ = conjugate_gradient(
+                problem.apply, problem.rhs(), preconditioner=problem.diagonal(), tol=1e-6
+            )
+            return proximal_gradient(
+                problem.smooth_gradient,
+                problem.lipschitz(),
+                lam["complex"],
+                start,
+                objective=problem.objective,
+                tol=self.tol,
+                max_iter=self.max_iter,
+            )
+        return self._solve_cvxpy(problem)
+
+    def _solve_cvxpy(self, problem):
+        import cvxpy as cp
+
+        lam = problem.lambdas
+        X = problem.X
+        n, d = X.shape
+        W = cp.Variable((n, d))
+        if self.faithfulness == "gradient":
+            terms = [lam["faithful"] * cp.sum_squares(W - problem.G)]
+        else:
+            terms = [lam["faithful"] * cp.sum_squares(problem.f - cp.sum(cp.multiply(W, X), 1))]
+        constraints = []
+        if problem.L is not None and lam["robust"] > 0:
+            if self.robustness == "pairwise":
+                terms.append(2 * lam["robust"] * _quad_trace(W, problem.L))
+            else:
+                i, j = problem.edges
+                t = cp.Variable(nonneg=True)
+                terms.append(lam["robust"] * t)
+                if len(i):
+                    constraints.append(cp.sum(cp.square(W[i] - W[j]), axis=1) <= t)
+        if problem.L_features is not None and lam["smooth"] > 0:
+            terms.append(2 * lam["smooth"] * _quad_trace(W.T, problem.L_features))
+        if lam["complex"] > 0:
+            terms.append(lam["complex"] * cp.sum(cp.abs(W)))
+        cvx = cp.Problem(cp.Minimize(cp.sum(terms)), constraints)
+        cvx.solve()
+        converged = cvx.status == cp.OPTIMAL
+        if W.value is None:
+            raise RuntimeError(f"cvxpy could not solve the problem: status {cvx.status!r}")
+        return np.asarray(W.value), {"converged": converged, "n_iter": 1, "residual": 0.0}
+
+    def fit_transform(self, X, y=None):
+        """Solve the joint problem on X and return its optimum.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+        """
+        return self.fit(X).explanations_.copy()
+
+    # -- new rows -------------------------------------------------------------------------------
+    def _explain(self, X, target):
+        lam = self._lambdas()
+        values = self._target_values(X, target)
+        W_fit, X_fit = self.explanations_, self.X_fit_
+        n, d = X.shape
+        if lam["robust"] > 0:
+            k = self._neighbors(X_fit.shape[0])
+            s = pairwise_kernel(X, X_fit, kernel=self.kernel, length_scale=self.length_scale)
+            if k is not None and k < X_fit.shape[0]:  # keep the nearest fitted rows only
+                cut = np.partition(-s, k - 1, axis=1)[:, k - 1 : k]
+                s = np.where(-s <= cut, s, 0.0)
+        else:
+            s = np.zeros((n, X_fit.shape[0]))
+        if self.robustness == "max" and lam["robust"] > 0:
+            return self._explain_max(X, values, s)
+        weight = 2.0 * lam["robust"] * s.sum(axis=1)  # (n,)
+        pull = 2.0 * lam["robust"] * (s @ W_fit)  # (n, d)
+        S_features = self._feature_similarity(d)
+        L_features = None
+        if S_features is not None:
+            L_features = np.diag(S_features.sum(axis=1)) - S_features
+
+        def apply(W):
+            if self.faithfulness == "gradient":
+                out = lam["faithful"] * W
+            else:
+                out = lam["faithful"] * X * (W * X).sum(axis=1, keepdims=True)
+            out = out + weight[:, None] * W
+            if L_features is not None:
+                out = out + 2.0 * lam["smooth"] * (W @ L_features)
+            return out
+
+        if self.faithfulness == "gradient":
+            rhs = lam["faithful"] * values + pull
+        else:
+            rhs = lam["faithful"] * values[:, None] * X + pull
+
+        if self.faithfulness == "gradient":
+            # (lam_f + weight_n) w + 2 lam_s L~ w = rhs: diagonal in L~'s eigenbasis
+            if L_features is None:
+                quadratic = rhs / (lam["faithful"] + weight)[:, None]
+            else:
+                b, V = np.linalg.eigh(2.0 * lam["smooth"] * L_features)
+                quadratic = ((rhs @ V) / (lam["faithful"] + weight[:, None] + b[None, :])) @ V.T
+        else:
+            A = lam["faithful"] * X[:, :, None] * X[:, None, :]
+            A = A + weight[:, None, None] * np.eye(d)[None]
+            if L_features is not None:
+                A = A + 2.0 * lam["smooth"] * L_features[None]
+            quadratic = _solve_rows(A, rhs)
+        if lam["complex"] == 0:
+            return quadratic
+
+        lipschitz = 2.0 * (
+            lam["faithful"] * (1.0 if self.faithfulness == "gradient" else (X**2).sum(1).max())
+            + float(weight.max(initial=0.0))
+            + (0.0 if L_features is None else 4.0 * lam["smooth"] * np.diag(L_features).max())
+        )
+
+        def objective(W):
+            quadratic = np.vdot(W, apply(W)) - 2.0 * np.vdot(W, rhs)
+            return quadratic + lam["complex"] * np.abs(W).sum()
+
+        W, status = proximal_gradient(
+            lambda W: 2.0 * (apply(W) - rhs),
+            max(lipschitz, 1e-12),
+            lam["complex"],
+            quadratic,
+            objective=objective,
+            tol=self.tol,
+            max_iter=self.max_iter,
+        )
+        if not status["converged"]:
+            warnings.warn(
+                "PropertyOptimizedExplainer.transform: the proximal solver did not converge",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return W
+
+    def _explain_max(self, X, values, s):
+        """New rows under max robustness: a small cvxpy problem per row (slow; small data)."""
+        import cvxpy as cp
+
+        lam = self._lambdas()
+        worst = self.losses_.get("robust", 0.0)
+        out = np.empty_like(X)
+        for row in range(X.shape[0]):
+            w = cp.Variable(X.shape[1])
+            if self.faithfulness == "gradient":
+                terms = [lam["faithful"] * cp.sum_squares(w - values[row])]
+            else:
+                terms = [lam["faithful"] * cp.square(values[row] - X[row] @ w)]
+            neighbours = np.flatnonzero(s[row] > 0)
+            t = cp.Variable()
+            constraints = [t >= worst]
+            if neighbours.size:
+                diffs = self.explanations_[neighbours] - cp.reshape(w, (1, -1), order="C")
+                constraints.append(cp.sum(cp.square(diffs), axis=1) <= t)
+            terms.append(lam["robust"] * t)
+            if lam["complex"] > 0:
+                terms.append(lam["complex"] * cp.norm1(w))
+            cp.Problem(cp.Minimize(cp.sum(terms)), constraints).solve()
+            out[row] = w.value
+        return out
+
+
+def _solve_rows(A, rhs):
+    """Solve the symmetric positive semi-definite systems ``A_n w_n = rhs_n`` (least squares)."""
+    try:
+        return np.linalg.solve(A, rhs[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:
+        return (np.linalg.pinv(A, hermitian=True) @ rhs[:, :, None])[:, :, 0]
+
+
+def _quad_trace(W, L):
+    """``tr(W^T L W)`` for cvxpy, with L positive semi-definite (dense or sparse)."""
+    import cvxpy as cp
+
+    L = L.toarray() if sparse.issparse(L) else np.asarray(L)
+    values, vectors = np.linalg.eigh(0.5 * (L + L.T))
+    root = vectors * np.sqrt(np.clip(values, 0.0, None))
+    return cp.sum_squares(root.T @ W)
