@@ -44,8 +44,9 @@ def _masked_solve(Q, support):
     if support is None:  # every member
         M, b = Q.copy(), np.ones((k, n))
     else:
-        both = support[:, None, :] & support[None, :, :]
-        M = np.where(both, Q, np.eye(k)[:, :, None])
+        M = Q * (support[:, None, :] & support[None, :, :])  # faster than np.where here
+        diagonal = np.arange(k)
+        M[diagonal, diagonal] += ~support
         b = support.astype(np.float64)
     for j in range(k - 1):
         pivot = np.maximum(M[j, j], _PIVOT_FLOOR)

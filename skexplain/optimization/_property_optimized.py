@@ -87,6 +87,8 @@ class PropertyOptimizedExplainer(BaseExplainer):
     solver_status_ : dict
         ``converged``, ``n_iter`` and ``residual``; a solver that does not converge warns with
         a ``ConvergenceWarning``.
+    n_iter_ : int
+        Iterations of the solver (1 for the direct ones).
     model_ : ModelAdapter
     n_features_in_ : int
 
@@ -242,6 +244,7 @@ class PropertyOptimizedExplainer(BaseExplainer):
         self.explanations_ = W
         self.solver_ = solver
         self.solver_status_ = status
+        self.n_iter_ = max(1, int(status["n_iter"]))
         self.losses_ = problem.losses(W)
         self.objective_ = problem.objective(W)
         self.X_fit_ = X

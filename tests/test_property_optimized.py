@@ -1,0 +1,193 @@
+"""PropertyOptimizedExplainer: every formulation against cvxpy, solver agreement, the estimator."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils.estimator_checks import check_estimator
+
+from skexplain import PropertyOptimizedExplainer
+from skexplain.functions import Polynomial, SinExp, SumOfSines, grid
+from skexplain.kernels import grid_feature_similarity
+from skexplain.metrics import (
+    complexity,
+    function_matching_loss,
+    gradient_matching_loss,
+    make_explanation_scorer,
+    robustness_loss,
+)
+
+RNG = np.random.default_rng(0)
+X_SMALL = RNG.uniform(-2, 2, size=(30, 3))
+S_FEATURES = np.ones((3, 3)) - np.eye(3)
+
+FORMULATIONS = {
+    "robust": dict(lambda_robust=1.0),
+    "robust+smooth": dict(lambda_robust=1.0, lambda_smooth=0.5, feature_similarity=S_FEATURES),
+    "function+robust": dict(lambda_robust=0.5, faithfulness="function"),
+    "robust+complex": dict(lambda_robust=1.0, lambda_complex=0.5),
+    "function+all": dict(
+        faithfulness="function",
+        lambda_robust=1.0,
+        lambda_smooth=0.2,
+        lambda_complex=0.3,
+        feature_similarity=S_FEATURES,
+    ),
+    "max-robust": dict(lambda_robust=1.0, robustness="max", kernel="threshold", length_scale=1.0),
+    "threshold": dict(lambda_robust=2.0, kernel="threshold", length_scale=1.5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORMULATIONS))
+def test_every_formulation_matches_cvxpy(name):
+    params = FORMULATIONS[name]
+    ours = PropertyOptimizedExplainer(model=SinExp(), **params).fit(X_SMALL)
+    reference = PropertyOptimizedExplainer(model=SinExp(), solver="cvxpy", **params).fit(X_SMALL)
+    assert ours.solver_status_["converged"]
+    assert ours.objective_ == pytest.approx(reference.objective_, rel=1e-6)
+    # and the objective really is the weighted sum of the metrics module's losses
+    W = ours.explanations_
+    faithful = (
+        function_matching_loss(SinExp(), X_SMALL, W)
+        if params.get("faithfulness") == "function"
+        else gradient_matching_loss(SinExp(), X_SMALL, W)
+    ).sum()
+    assert ours.losses_["faithful"] == pytest.approx(faithful, rel=1e-10)
+    assert ours.losses_["complex"] == pytest.approx(complexity(W).sum(), rel=1e-10)
+    if params.get("robustness", "pairwise") == "pairwise":
+        robust = robustness_loss(
+            X_SMALL,
+            W,
+            kernel=params.get("kernel", "gaussian"),
+            length_scale=params.get("length_scale", 1.0),
+        ).sum()
+        assert ours.losses_["robust"] == pytest.approx(robust, rel=1e-8)
+
+
+def test_faithfulness_alone_is_the_gradient_and_robustness_flattens():
+    X = grid(3, 4, low=-3.0, high=3.0)
+    W = PropertyOptimizedExplainer(model=Polynomial(3)).fit_transform(X)
+    np.testing.assert_allclose(W, 3 * X**2, rtol=1e-12)
+    losses = [
+        robustness_loss(
+            X, PropertyOptimizedExplainer(model=Polynomial(3), lambda_robust=lam).fit_transform(X)
+        ).sum()
+        for lam in (0.01, 0.1, 1.0, 10.0)
+    ]
+    assert np.all(np.diff(losses) < 0)
+
+
+def test_dense_and_sparse_solvers_agree_at_two_thousand_rows():
+    X = RNG.uniform(-2, 2, size=(2000, 3))
+    params = dict(
+        model=SumOfSines(),
+        lambda_robust=1.0,
+        lambda_smooth=0.3,
+        feature_similarity=S_FEATURES,
+        n_neighbors=15,
+    )
+    dense = PropertyOptimizedExplainer(solver="dense", **params).fit(X)
+    sparse_cg = PropertyOptimizedExplainer(solver="cg", tol=1e-12, **params).fit(X)
+    assert sparse_cg.solver_status_["converged"]
+    np.testing.assert_allclose(sparse_cg.explanations_, dense.explanations_, atol=1e-8)
+
+
+def test_transform_of_the_fitted_rows_is_the_joint_optimum_and_new_rows_are_row_optimal():
+    for params in (
+        FORMULATIONS["robust+smooth"],
+        FORMULATIONS["function+robust"],
+        FORMULATIONS["robust+complex"],
+    ):
+        explainer = PropertyOptimizedExplainer(model=SinExp(), **params).fit(X_SMALL)
+        np.testing.assert_allclose(explainer.transform(X_SMALL), explainer.explanations_, atol=1e-6)
+    # a new row's explanation minimizes the objective with the fitted rows held fixed
+    explainer = PropertyOptimizedExplainer(model=SinExp(), lambda_robust=1.0).fit(X_SMALL)
+    x_new = RNG.uniform(-2, 2, size=(1, 3))
+    w = explainer.transform(x_new)
+
+    def total(w_row):
+        X_all = np.vstack([X_SMALL, x_new])
+        W_all = np.vstack([explainer.explanations_, w_row])
+        faithful = gradient_matching_loss(SinExp(), X_all, W_all).sum()
+        return faithful + robustness_loss(X_all, W_all).sum()
+
+    base = total(w)
+    for _ in range(20):
+        assert total(w + 1e-3 * RNG.normal(size=w.shape)) >= base
+
+
+def test_complexity_trades_faithfulness_for_sparsity_monotonically():
+    X = grid(3, 4, low=-2.0, high=2.0)
+    faithful, sparsity = [], []
+    for lam in (0.0, 0.5, 2.0, 8.0):
+        e = PropertyOptimizedExplainer(model=Polynomial(3), lambda_robust=0.1, lambda_complex=lam)
+        e.fit(X)
+        faithful.append(e.losses_["faithful"])
+        sparsity.append(e.losses_["complex"])
+    assert np.all(np.diff(faithful) > 0) and np.all(np.diff(sparsity) < 0)
+
+
+def test_grid_search_with_real_folds():
+    X = RNG.uniform(-2, 2, size=(60, 3))
+    search = GridSearchCV(
+        PropertyOptimizedExplainer(model=SinExp()),
+        {"lambda_robust": [0.0, 0.1, 10.0]},
+        scoring=make_explanation_scorer("gradient_matching_loss"),
+        cv=3,
+    ).fit(X)
+    # held-out rows are explained by the extension: more robustness, less faithful on them
+    scores = search.cv_results_["mean_test_score"]
+    assert search.best_params_ == {"lambda_robust": 0.0} and scores[0] > scores[1] > scores[2]
+
+
+def test_sklearn_estimator_checks():
+    check_estimator(PropertyOptimizedExplainer(model=SumOfSines(), lambda_robust=0.5))
+    check_estimator(
+        PropertyOptimizedExplainer(model=SumOfSines(), lambda_robust=0.5, lambda_complex=0.1)
+    )
+
+
+def test_image_smoothness_with_pixel_grid_similarity():
+    X = RNG.uniform(0, 1, size=(5, 16))
+    S = grid_feature_similarity((4, 4))
+    rough = PropertyOptimizedExplainer(model=SinExp()).fit_transform(X)
+    smooth = PropertyOptimizedExplainer(
+        model=SinExp(), lambda_smooth=5.0, feature_similarity=S
+    ).fit_transform(X)
+    from skexplain.metrics import smoothness_loss
+
+    assert (
+        smoothness_loss(smooth, feature_similarity=S).sum()
+        < 0.2 * smoothness_loss(rough, feature_similarity=S).sum()
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (dict(lambda_robust=-1.0), "'lambda_robust' parameter"),
+        (dict(lambda_faithful=0.0), "'lambda_faithful' parameter"),
+        (dict(lambda_smooth=1.0), "needs feature_similarity"),
+        (dict(lambda_smooth=1.0, feature_similarity=np.eye(2)), r"must have shape \(3, 3\)"),
+        (dict(lambda_smooth=1.0, feature_similarity=np.triu(np.ones((3, 3)))), "symmetric"),
+        (dict(solver="newton"), "'solver' parameter"),
+        (dict(setting="inductive"), "'setting' parameter"),
+        (dict(lambda_complex=1.0, solver="dense"), "solver='dense' solves"),
+    ],
+)
+def test_bad_input(params, message):
+    with pytest.raises(ValueError, match=message):
+        PropertyOptimizedExplainer(model=SinExp(), **params).fit(X_SMALL)
+
+
+def test_a_solver_that_does_not_converge_warns_loudly():
+    with pytest.warns(ConvergenceWarning, match="not the optimum"):
+        e = PropertyOptimizedExplainer(
+            model=SinExp(), lambda_robust=5.0, faithfulness="function", max_iter=2
+        ).fit(X_SMALL)
+    assert not e.solver_status_["converged"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        PropertyOptimizedExplainer(model=SinExp(), lambda_robust=5.0).fit(X_SMALL)
