@@ -14,8 +14,8 @@ from skexplain import (
     SmoothGrad,
     VarGrad,
 )
-from skexplain.perturbations import NoisyBaseline
 from skexplain.functions import SumOfSines
+from skexplain.perturbations import NoisyBaseline
 
 MODEL = SumOfSines()  # any number of features, exact gradient
 
