@@ -27,9 +27,10 @@ import numpy as np
 
 __all__ = ["solve_simplex_qp"]
 
-# Smallest pivot of the elimination, relative to the largest entry of Q (scaled to 1): keeps a
-# singular Q (ridge=0 with duplicated members) finite instead of dividing by zero.
-_PIVOT_FLOOR = np.finfo(np.float64).eps ** 2
+# Smallest pivot of the elimination, relative to the largest entry of Q (scaled to 1): pivots
+# below it are rounding noise of a singular Q_SS (ridge=0 with duplicated members), and dividing
+# by them would overflow. The default ridge keeps every pivot above it.
+_PIVOT_FLOOR = 16 * np.finfo(np.float64).eps
 
 
 def _masked_solve(Q, support):

@@ -99,8 +99,8 @@ class InfidelityOptimal(BaseExplainer):
         def reduce(V, Z, Xc, rows):
             I = model.to_numpy(Xc)[:, None, :] - model.to_numpy(Z)  # (c, m, d)
             change = fx[rows][:, None] - model.to_numpy(V)  # (c, m)
-            gram = np.einsum("cmd,cme->cde", I, I) / self.n_samples
-            moment = np.einsum("cmd,cm->cd", I, change) / self.n_samples
+            gram = I.swapaxes(1, 2) @ I / self.n_samples  # BLAS, not einsum: much faster
+            moment = (I.swapaxes(1, 2) @ change[:, :, None])[:, :, 0] / self.n_samples
             if self.alpha > 0:
                 return np.linalg.solve(gram + self.alpha * np.eye(d), moment[..., None])[..., 0]
             return (np.linalg.pinv(gram, hermitian=True) @ moment[..., None])[..., 0]
