@@ -1,0 +1,380 @@
+"""ID-ExpO (Yoshikawa & Iwata 2024): soft metrics, gradients through explainers, the classifier."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, make_blobs
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skexplain.metrics import deletion_auc, insertion_auc, make_explanation_scorer
+from skexplain.models import as_model
+from skexplain.training import IDExpOClassifier, valscore
+from skexplain.training._explainers import draw_masks, explain_batch, mask_kernel
+from skexplain.training._soft_metrics import idexpo_regularizers, n_curve_steps, soft_curves
+
+# Two cores shared with other jobs: one thread per test process is much faster for tiny nets.
+torch.set_num_threads(1)
+
+TINY = dict(
+    hidden_layer_sizes=(16,),
+    n_masks=8,
+    pretrain_epochs=30,
+    pretrain_learning_rate=0.01,
+    finetune_epochs=2,
+    batch_size=64,
+    random_state=0,
+)
+
+
+def _network(d, k, seed=0, dtype=torch.float64):
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(torch.nn.Linear(d, 12), torch.nn.Tanh(), torch.nn.Linear(12, k))
+    return net.to(dtype)
+
+
+# -- (a) soft insertion/deletion converge to the hard metrics ---------------------------------
+@pytest.mark.parametrize("fraction", [0.3, 0.5, 1.0])
+def test_soft_curves_converge_to_hard_metrics(fraction):
+    rng = np.random.RandomState(0)
+    n, d, k = 6, 9, 3
+    net = _network(d, k)
+    X = rng.normal(size=(n, d))
+    phi = rng.normal(size=(n, d))  # distinct values: the top-s sets are unambiguous
+    baseline = rng.normal(size=d) * 0.1
+    model = as_model(net, output="probability")
+    target = model.resolve_target(X)
+    kw = dict(fraction=fraction, step=1, baseline=baseline, target=target)
+    hard_ins = insertion_auc(model, X, phi, **kw)
+    hard_del = deletion_auc(model, X, phi, **kw)
+
+    S = n_curve_steps(fraction, d)
+    errors = []
+    for temperature in [1.0, 10.0, 100.0, 1e4]:
+        log_ins, log_del = soft_curves(
+            net,
+            torch.as_tensor(X),
+            torch.as_tensor(phi),
+            torch.as_tensor(target),
+            torch.as_tensor(baseline),
+            S,
+            temperature=temperature,
+        )
+        soft_ins = log_ins.exp().mean(1).detach().numpy()
+        soft_del = log_del.exp().mean(1).detach().numpy()
+        errors.append(max(np.abs(soft_ins - hard_ins).max(), np.abs(soft_del - hard_del).max()))
+    assert errors[0] > 1e-3  # the paper's temperature is soft
+    assert all(a >= b for a, b in zip(errors[:-1], errors[1:], strict=True)), errors
+    assert errors[-1] < 1e-8, errors
+
+
+def test_regularizers_are_the_papers_equations():
+    rng = np.random.RandomState(1)
+    X, phi = torch.as_tensor(rng.normal(size=(4, 5))), torch.as_tensor(rng.normal(size=(4, 5)))
+    y, b = torch.tensor([0, 1, 1, 0]), torch.zeros(5, dtype=torch.float64)
+    net = _network(5, 2)
+    log_p_x = torch.log_softmax(net(X), 1).gather(1, y[:, None])[:, 0]
+    omega_ins, omega_del = idexpo_regularizers(net, X, phi, y, b, 3, log_p_x=log_p_x)
+    log_ins, log_del = soft_curves(net, X, phi, y, b, 3)
+    torch.testing.assert_close(omega_ins, -log_ins.mean(1))  # eq. 9
+    torch.testing.assert_close(omega_del, -(log_p_x[:, None] - log_del).mean(1))  # eq. 10
+
+
+def test_temperature_is_per_sample_inverse_mean_gap():
+    from skexplain.training._soft_metrics import soft_masks
+
+    phi = torch.tensor([[3.0, 2.0, 1.0, 0.0], [30.0, 20.0, 10.0, 0.0], [1.0, 1.0, 1.0, 1.0]])
+    r = soft_masks(phi, 2)
+    # T = 3 / 3 = 1 and 3 / 30: the same masks once values are scaled; ties give 1/2
+    torch.testing.assert_close(r[0], r[1])
+    torch.testing.assert_close(r[0, 0], torch.sigmoid(torch.tensor([0.5, -0.5, -1.5, -2.5])))
+    assert torch.all(r[2] == 0.5)
+
+
+# -- (b) gradients reach the parameters through the explainer ---------------------------------
+@pytest.mark.parametrize("explainer", ["lime", "kernelshap", "gradient"])
+def test_gradients_reach_parameters_through_the_explainer(explainer):
+    rng = np.random.RandomState(0)
+    X = torch.as_tensor(rng.normal(size=(5, 6)))
+    y = torch.tensor([0, 1, 2, 1, 0])
+    b = torch.zeros(6, dtype=torch.float64)
+    net = _network(6, 3)
+    masks = draw_masks(40, 6, torch.Generator().manual_seed(0), dtype=torch.float64)
+
+    def phi_of():
+        return explain_batch(net, X, y, explainer=explainer, masks=masks, baseline=b)
+
+    # the L2 term depends on the parameters only through the explanation
+    net.zero_grad()
+    (phi_of() ** 2).sum().backward()
+    first = net[0].weight.grad
+    assert first is not None and torch.count_nonzero(first) > 0
+
+    # Omega_ins: its gradient differs once phi is detached, so part of it flows through phi
+    def omega_grad(detach):
+        net.zero_grad()
+        phi = phi_of()
+        phi = phi.detach() if detach else phi
+        log_p_x = torch.log_softmax(net(X), 1).gather(1, y[:, None])[:, 0]
+        omega_ins, omega_del = idexpo_regularizers(net, X, phi, y, b, 3, log_p_x=log_p_x)
+        (omega_ins + omega_del).sum().backward()
+        return net[0].weight.grad.clone()
+
+    through_phi = omega_grad(False) - omega_grad(True)
+    assert torch.linalg.norm(through_phi) > 1e-8
+
+
+def test_lime_closed_form_is_weighted_ridge():
+    rng = np.random.RandomState(0)
+    net = _network(4, 2)
+    X = torch.as_tensor(rng.normal(size=(2, 4)))
+    y = torch.tensor([1, 0])
+    b = torch.zeros(4, dtype=torch.float64)
+    Z = draw_masks(30, 4, torch.Generator().manual_seed(3), dtype=torch.float64)
+    for kind in ["lime", "kernelshap"]:
+        phi = explain_batch(net, X, y, explainer=kind, masks=Z, baseline=b, alpha=0.01)
+        K = mask_kernel(Z, kind).numpy()
+        for i in range(2):
+            inputs = Z * X[i] + (1 - Z) * b
+            f = torch.softmax(net(inputs), 1)[:, y[i]].detach().numpy()
+            Zn = Z.numpy()
+            expected = np.linalg.solve(Zn.T @ (K[:, None] * Zn) + 0.01 * np.eye(4), Zn.T @ (K * f))
+            np.testing.assert_allclose(phi[i].detach().numpy(), expected, rtol=1e-8)
+    assert torch.all(Z[0] == 1)
+
+
+def test_shapley_kernel_weights():
+    Z = torch.tensor([[1.0, 1, 1, 1], [1, 0, 0, 0], [1, 1, 0, 0], [0, 0, 0, 0]])
+    w = mask_kernel(Z, "kernelshap")
+    # (d - 1) / (C(d, s) s (d - s)): s = 1 -> 3/12, s = 2 -> 3/24, ratio 2
+    assert w[1] / w[2] == pytest.approx(2.0)
+    assert w[0] == w[3] and w[0] > 100 * w[1]
+
+
+# -- (c) the paper's claim, in direction, on a small fast configuration -----------------------
+def _breast_cancer(seed):
+    X, y = load_breast_cancer(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.2, stratify=y, random_state=seed
+    )
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
+def _compare(seeds, explainer="lime", lam=0.1, finetune_epochs=5, n_masks=50):
+    """Test accuracy, insertion and one-minus-deletion after fine-tuning with lambda = 0 and
+    lambda = lam, from the same pretrained network; means over seeds."""
+    results = {0.0: [], lam: []}
+    for seed in seeds:
+        X_train, X_test, y_train, y_test = _breast_cancer(seed)
+        common = dict(
+            explainer=explainer,
+            hidden_layer_sizes=(64, 64),
+            n_masks=n_masks,
+            batch_size=64,
+            random_state=seed,
+        )
+        pretrained = IDExpOClassifier(pretrain_epochs=20, finetune_epochs=0, **common)
+        pretrained.fit(X_train, y_train)
+        for value in results:
+            clf = IDExpOClassifier(
+                pretrained.module_,
+                pretrain_epochs=0,
+                finetune_epochs=finetune_epochs,
+                lambda_insertion=value,
+                lambda_deletion=value,
+                **common,
+            ).fit(X_train, y_train)
+            phi = clf.explain(X_test)
+            results[value].append(
+                (
+                    clf.score(X_test, y_test),
+                    insertion_auc(clf, X_test, phi, fraction=0.5).mean(),
+                    1 - deletion_auc(clf, X_test, phi, fraction=0.5).mean(),
+                )
+            )
+    return {k: np.mean(v, axis=0) for k, v in results.items()}
+
+
+def test_idexpo_lime_improves_insertion_and_deletion_on_breast_cancer():
+    means = _compare(seeds=[0, 1])
+    (acc0, ins0, odel0), (acc1, ins1, odel1) = means[0.0], means[0.1]
+    numbers = f"CE-only {means[0.0].round(4)}, ID-ExpO {means[0.1].round(4)} (acc, ins, 1-del)"
+    assert ins1 > ins0, numbers
+    assert odel1 > odel0, numbers
+    assert acc1 >= acc0 - 0.02, numbers
+
+
+_FIVE_SEEDS = {}
+
+
+def _five_seeds(explainer):
+    """The slow configuration: 5 seeds, M = 200, up to 30 fine-tuning epochs (cached)."""
+    if explainer not in _FIVE_SEEDS:
+        means = _compare(seeds=range(5), explainer=explainer, finetune_epochs=30, n_masks=200)
+        print(f"{explainer}: CE-only {means[0.0].round(4)}, ID-ExpO {means[0.1].round(4)}")
+        _FIVE_SEEDS[explainer] = means
+    return _FIVE_SEEDS[explainer]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("explainer", ["lime", "kernelshap"])
+def test_idexpo_improves_insertion_and_deletion_five_seeds(explainer):
+    means = _five_seeds(explainer)
+    numbers = f"CE-only {means[0.0].round(4)}, ID-ExpO {means[0.1].round(4)} (acc, ins, 1-del)"
+    assert means[0.1][1] > means[0.0][1] and means[0.1][2] > means[0.0][2], numbers
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "explainer",
+    [
+        pytest.param(
+            "lime",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="measured: CE-only acc 0.9754, ID-ExpO (lambda 0.1, eta 2) acc 0.9263 "
+                "(ins 0.947 -> 1.000, 1-del 0.230 -> 0.931); valscore with eta = 2 trades "
+                "accuracy for faithfulness here",
+            ),
+        ),
+        pytest.param(
+            "kernelshap",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="measured: CE-only acc 0.9772, ID-ExpO (lambda 0.1, eta 2) acc 0.9316 "
+                "(ins 0.941 -> 0.996, 1-del 0.152 -> 0.799)",
+            ),
+        ),
+    ],
+)
+def test_idexpo_keeps_accuracy_five_seeds(explainer):
+    means = _five_seeds(explainer)
+    numbers = f"CE-only {means[0.0].round(4)}, ID-ExpO {means[0.1].round(4)} (acc, ins, 1-del)"
+    assert means[0.1][0] >= means[0.0][0] - 0.02, numbers
+
+
+# -- (d) scikit-learn compatibility -----------------------------------------------------------
+@parametrize_with_checks(
+    [
+        IDExpOClassifier(**TINY),
+        IDExpOClassifier(**{**TINY, "explainer": "gradient"}),
+    ]
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def _fitted():
+    X, y = make_blobs(n_samples=90, centers=3, n_features=4, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    return IDExpOClassifier(**TINY).fit(X, y), X, y
+
+
+def test_pickle_round_trip_and_as_model():
+    clf, X, y = _fitted()
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(loaded.explain(X), clf.explain(X))
+    assert isinstance(pickle.dumps(clf), bytes)
+    assert not isinstance(clf.module_, bytes)  # pickling leaves the fitted network in place
+    adapter = as_model(clf)
+    np.testing.assert_allclose(adapter.predict_all(X), clf.predict_proba(X))
+    assert clf.explain(X).shape == X.shape
+    # repeatable with an integer random_state
+    np.testing.assert_array_equal(clone(clf).fit(X, y).predict_proba(X), clf.predict_proba(X))
+
+
+def test_fit_records_history_and_selects_by_valscore():
+    clf, X, y = _fitted()
+    tuned = [h for h in clf.history_ if h["phase"] == "finetune"]
+    assert len(tuned) == clf.n_iter_ == 2
+    best = max(tuned, key=lambda h: h["valscore"])
+    assert clf.best_epoch_ == best["epoch"] and clf.best_valscore_ == best["valscore"]
+    assert best["valscore"] == pytest.approx(
+        2.0 * best["accuracy"] + best["insertion"] + 1 - best["deletion"]
+    )
+    assert {h["phase"] for h in clf.history_} == {"pretrain", "finetune"}
+
+
+def test_early_stopping_and_verbose(capsys):
+    X, y = make_blobs(n_samples=60, centers=2, n_features=3, random_state=0)
+    clf = IDExpOClassifier(**{**TINY, "finetune_epochs": 30, "patience": 1, "verbose": 1})
+    clf.fit(X, y)
+    assert clf.n_iter_ < 30
+    assert "IDExpOClassifier" in capsys.readouterr().err  # the tqdm bar
+
+
+def test_grid_search_tunes_lambda_with_an_explanation_scorer():
+    X, y = make_blobs(n_samples=80, centers=2, n_features=4, random_state=1)
+    X = StandardScaler().fit_transform(X)
+
+    # the classifier is its own model: insertion of its explanations of its predicted classes
+    def explained_insertion(estimator, X):
+        return insertion_auc(estimator, X, estimator.explain(X), fraction=estimator.fraction)
+
+    search = GridSearchCV(
+        IDExpOClassifier(**TINY),
+        {"lambda_insertion": [0.0, 0.1]},
+        scoring={
+            "insertion": make_explanation_scorer(explained_insertion),
+            "valscore": valscore,
+            "accuracy": "accuracy",
+        },
+        refit="insertion",
+        cv=2,
+    ).fit(X, y)
+    assert search.best_params_["lambda_insertion"] in (0.0, 0.1)
+    scores = search.cv_results_["mean_test_insertion"]
+    assert np.all(np.isfinite(scores)) and np.all((scores >= 0) & (scores <= 1))
+    assert np.all(np.isfinite(search.cv_results_["mean_test_valscore"]))
+
+
+# -- (e) bad input ----------------------------------------------------------------------------
+def test_one_class_is_refused():
+    X = np.random.RandomState(0).normal(size=(10, 3))
+    with pytest.raises(ValueError, match="at least two classes; y has one class"):
+        IDExpOClassifier(**TINY).fit(X, np.ones(10))
+
+
+def test_unknown_explainer_is_refused():
+    X, y = make_blobs(n_samples=20, centers=2, random_state=0)
+    with pytest.raises(ValueError, match="'explainer' parameter .* among") as info:
+        IDExpOClassifier(**{**TINY, "explainer": "gradcam++"}).fit(X, y)
+    assert all(name in str(info.value) for name in ("'lime'", "'kernelshap'", "'gradient'"))
+
+
+def test_module_output_width_must_match_the_classes():
+    X, y = make_blobs(n_samples=30, centers=3, n_features=4, random_state=0)
+    with pytest.raises(ValueError, match=r"logits of shape .*\(n, 3\).*got \(1, 2\)"):
+        IDExpOClassifier(torch.nn.Linear(4, 2), **TINY).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"hidden_layer_sizes": (8, 0)}, "hidden_layer_sizes must be a sequence of positive"),
+        ({"fraction": 0.0}, "'fraction' parameter"),
+        ({"baseline": [0.0, 1.0]}, r"baseline must be a scalar or have shape \(3,\)"),
+        ({"device": "nonsense"}, "device must be 'auto' or a torch device"),
+        ({"learning_rate": 1e12, "lambda_insertion": 1.0}, "lower learning_rate"),
+    ],
+)
+def test_bad_parameters(params, match):
+    X, y = make_blobs(n_samples=30, centers=2, n_features=3, random_state=0)
+    with pytest.raises(ValueError, match=match):
+        IDExpOClassifier(**{**TINY, **params}).fit(X, y)
+
+
+def test_module_is_not_modified():
+    X, y = make_blobs(n_samples=30, centers=2, n_features=3, random_state=0)
+    net = torch.nn.Linear(3, 2)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    clf = IDExpOClassifier(net, **TINY).fit(X, y)
+    for k, v in net.state_dict().items():
+        torch.testing.assert_close(v, before[k])
+    assert clf.module_ is not net
