@@ -373,3 +373,12 @@ def test_kernel_smoothed_takes_the_model_of_its_explainer_and_needs_one():
         KernelSmoothed(Gradient()).fit(X)
     with pytest.raises(ValueError, match="needs an explainer"):
         KernelSmoothed(model=SumOfSines()).fit(X)
+
+
+def test_robustness_loss_keeps_its_precision_for_nearly_constant_explanations():
+    X = RNG.normal(size=(20, 3))
+    W = 1e4 + 1e-6 * RNG.normal(size=(20, 3))  # large common part, tiny differences
+    exact = (
+        np.exp(-((X[:, None] - X[None]) ** 2).sum(-1) / 2) * ((W[:, None] - W[None]) ** 2).sum(-1)
+    ).sum(1)
+    np.testing.assert_allclose(robustness_loss(X, W), exact, rtol=1e-8)

@@ -66,7 +66,8 @@ class PropertyProblem:
             out["faithful"] = float(((self.f - (W * self.X).sum(axis=1)) ** 2).sum())
         if self.L is not None:
             if self.robustness == "pairwise":
-                out["robust"] = float(2.0 * np.vdot(W, self.L @ W))
+                centred = W - W.mean(axis=0)  # L 1 = 0: exact, and no cancellation
+                out["robust"] = float(2.0 * np.vdot(centred, self.L @ centred))
             else:
                 i, j = self.edges
                 out["robust"] = float(((W[i] - W[j]) ** 2).sum(axis=1).max(initial=0.0))
