@@ -85,9 +85,9 @@ def _iterate(Q, w, support, tol):
         ratio = np.where(shrinking, wb / np.where(shrinking, wb - pb, 1.0), np.inf)
         blocking = np.argmin(ratio, axis=0)
         alpha = ratio[blocking, np.arange(bad.size)]
-        # no blocking member only if the solve failed (a numerically singular Q_SS): stay put,
-        # and let the iteration limit report the row
-        found = np.isfinite(alpha)
+        # no blocking member (or 1^T Q_SS^{-1} 1 <= 0) only if the solve failed, for a
+        # numerically singular Q_SS: stay put, and let the iteration limit report the row
+        found = np.isfinite(alpha) & (total[bad] > 0)
         bad, blocking, alpha = bad[found], blocking[found], np.minimum(alpha[found], 1.0)
         wb, pb, Sb = (np.compress(found, a, axis=1) for a in (wb, pb, Sb))
         moved = wb + alpha * (pb - wb)

@@ -63,6 +63,13 @@ def _check_named_explainers(members, owner):
     return members
 
 
+def _explain_member(explainer, X, target):
+    """A fitted member's attributions of X for ``target``, unless it has a target of its own."""
+    if explainer.target is not None:
+        target = explainer.model_.resolve_target(X, explainer.target)
+    return np.asarray(explainer._explain(X, target), dtype=np.float64)
+
+
 class AggregatingExplainer(_BaseComposition, BaseExplainer):
     """Combine several explainers with per-row convex weights chosen by explanation metrics.
 
@@ -269,17 +276,21 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
         if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
             raise ValueError("fixed strategy weights must be non-negative and sum to one")
 
-    def _members(self, X):
-        """Normalized member attributions, shape ``(n, k, d)``, and the explained rows."""
+    def _members(self, X, target):
+        """Normalized member attributions, shape ``(n, k, d)``, and the explained rows.
+
+        Every member explains ``target`` (one output per row, or None): the output resolved at
+        the rows, kept when the rows are perturbed copies that a metric re-explains.
+        """
         if self._union_form():
             rows = self.explained_rows(X)
             stacked = X[:, rows.shape[1] :].reshape(X.shape[0], -1, rows.shape[1])
         else:
             rows = X
-            stacked = np.stack([e.transform(X) for _, e in self.explainers_], axis=1)
+            stacked = np.stack([_explain_member(e, X, target) for _, e in self.explainers_], 1)
         return normalize_attributions(stacked, self.normalize), rows
 
-    def _quadratic_form(self, X, members, coefficients):
+    def _quadratic_form(self, X, members, coefficients, target):
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=2)
         total = 0.0
@@ -294,7 +305,7 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
                     self.model_,
                     X,
                     members,
-                    target=self.model_.resolve_target(X, self.target),
+                    target=target,
                     perturbation=perturbation,
                     n_samples=self.n_samples,
                     random_state=int(seeds[0]),
@@ -309,12 +320,13 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
                     random_state=int(seeds[1]),
                     return_quadratic=True,
                     postprocess=lambda A: normalize_attributions(A, self.normalize),
+                    target=target,
                 )
             norm = np.linalg.norm(Q, axis=(1, 2), keepdims=True)
             total = total + coefficient * Q / np.where(norm > 0, norm, 1.0)
         return total
 
-    def _weights(self, X, members):
+    def _weights(self, X, members, target):
         k = members.shape[1]
         strategy = self.strategy
         if isinstance(strategy, str) and strategy in ("mean", "var"):
@@ -322,7 +334,7 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
         if not isinstance(strategy, (str, dict)):
             return np.tile(np.asarray(strategy, dtype=np.float64), (X.shape[0], 1))
         coefficients = _PRESETS[strategy] if isinstance(strategy, str) else strategy
-        return solve_simplex_qp(self._quadratic_form(X, members, coefficients))
+        return solve_simplex_qp(self._quadratic_form(X, members, coefficients, target))
 
     def weights(self, X):
         """The per-row convex weights of the members, shape ``(n_samples, k)``.
@@ -339,15 +351,17 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        members, rows = self._members(X)
-        return self._weights(rows, members)
+        rows = self.explained_rows(X)
+        target = self.model_.resolve_target(rows, self.target)
+        members, rows = self._members(X, target)
+        return self._weights(rows, members, target)
 
     def _explain(self, X, target):
-        members, rows = self._members(X)
+        members, rows = self._members(X, target)
         if isinstance(self.strategy, str) and self.strategy == "var":
             spread = members.std(axis=1) + self.epsilon
             return members.mean(axis=1) / spread
-        weights = self._weights(rows, members)
+        weights = self._weights(rows, members, target)
         return np.einsum("nk,nkd->nd", weights, members)
 
 

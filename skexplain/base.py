@@ -151,6 +151,14 @@ def _explain_copies(explainer, X, Z, target=None):
     return np.asarray(explained, dtype=np.float64).reshape(c, m, d)
 
 
+def _explain_rows(explainer, X, target):
+    """Explanations of the rows themselves, for ``target`` when given (as ``transform`` else)."""
+    if target is not None and isinstance(explainer, BaseExplainer):
+        check_is_fitted(explainer)
+        return np.asarray(explainer._explain(X, target), dtype=np.float64)
+    return np.asarray(explainer.transform(X), dtype=np.float64)
+
+
 def explain_perturbed(explainers, X, draws, n_per_row, statistic, *, at_rows=True, target=None):
     """Explain perturbed copies of every row with fitted explainers, chunk by chunk.
 
@@ -183,10 +191,10 @@ def explain_perturbed(explainers, X, draws, n_per_row, statistic, *, at_rows=Tru
         rows = slice(start, min(start + rows_per_chunk, n))
         Xc = X[rows]
         Z = np.asarray(draws(rows), dtype=np.float64)
+        t = None if target is None else target[rows]
         phi_x = None
         if at_rows:
-            phi_x = np.stack([np.asarray(e.transform(Xc), np.float64) for e in explainers], 1)
-        t = None if target is None else target[rows]
+            phi_x = np.stack([_explain_rows(e, Xc, t) for e in explainers], axis=1)
         phi_z = np.stack([_explain_copies(e, Xc, Z, t) for e in explainers], axis=2)
         parts.append(statistic(phi_x, phi_z, Xc, Z))
     if not parts:

@@ -124,6 +124,7 @@ def avg_sensitivity(
     random_state=None,
     return_quadratic=False,
     postprocess=None,
+    target=None,
 ):
     """Mean squared change of the explanation over perturbed copies (Decker et al.'s SENS_AVG).
 
@@ -150,6 +151,9 @@ def avg_sensitivity(
     postprocess : callable or None, default=None
         Applied to every explanation (at x and at the copies, arrays whose last axis is the
         features) before the metric, e.g. the normalization of an aggregator's members.
+    target : array-like of shape (n_samples,) or None, default=None
+        Output index explained at each row and its copies; None keeps each explainer's choice
+        at the row (its predicted class). An aggregator passes the target it was called with.
 
     Returns
     -------
@@ -184,7 +188,9 @@ def avg_sensitivity(
             gamma = gamma / np.sqrt(scale)[:, None, :, None]
         return np.einsum("cmkd,cmld->ckl", gamma, gamma) / m
 
-    Q = explain_perturbed(explainers, X, draws, m, statistic)
+    if target is not None:
+        target = np.asarray(target, dtype=np.int64)
+    Q = explain_perturbed(explainers, X, draws, m, statistic, target=target)
     return Q if return_quadratic else Q[:, 0, 0]
 
 

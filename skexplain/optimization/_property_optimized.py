@@ -6,10 +6,12 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 
 from .._compat import Interval, StrOptions
 from ..base import BaseExplainer
 from ..kernels import knn_kernel_graph, pairwise_kernel
+from ._gp import InducingPointGP, precision_objective
 from ._problem import PropertyProblem
 from ._solvers import conjugate_gradient, proximal_gradient, solve_sylvester_dense
 
@@ -64,14 +66,23 @@ class PropertyOptimizedExplainer(BaseExplainer):
     feature_similarity : array-like of shape (n_features, n_features) or None, default=None
         ``S~`` of the smoothness loss, symmetric (e.g. :func:`skexplain.kernels.
         grid_feature_similarity` for images). Required when ``lambda_smooth > 0``.
-    setting : {"transductive"}, default="transductive"
-        The inductive (Gaussian-process) setting is not implemented yet.
+    setting : {"transductive", "inductive"}, default="transductive"
+        ``"inductive"``: the Gaussian-process posterior mean of Prop. 1, fitted on inducing
+        points (gradient matching and pairwise gaussian robustness only; the robustness weights
+        are then the kernel's precision, see :mod:`skexplain.optimization._gp`). Its
+        explanation of any row, fitted or new, is the GP's conditional mean.
+    n_inducing : int or None, default=None
+        Inducing points of the inductive setting: a random subset of that many rows of X
+        (``random_state``); None uses every row, which gives the transductive optimum of the
+        precision-weighted problem exactly.
     solver : {"auto", "dense", "cg", "proximal", "cvxpy"}, default="auto"
     tol : float, default=1e-8
         Relative tolerance of the iterative solvers.
     max_iter : int, default=2000
     target : int or None, default=None
         Output to explain; None explains a single output, or each row's predicted class.
+    random_state : int, RandomState instance or None, default=None
+        Chooses the inducing points.
 
     Attributes
     ----------
@@ -125,7 +136,9 @@ class PropertyOptimizedExplainer(BaseExplainer):
         "length_scale": [Interval(Real, 0, None, closed="neither")],
         "n_neighbors": [Interval(Integral, 1, None, closed="left"), None],
         "feature_similarity": ["array-like", None],
-        "setting": [StrOptions({"transductive"})],
+        "setting": [StrOptions({"transductive", "inductive"})],
+        "n_inducing": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
         "solver": [StrOptions({"auto", "dense", "cg", "proximal", "cvxpy"})],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -146,10 +159,12 @@ class PropertyOptimizedExplainer(BaseExplainer):
         n_neighbors=None,
         feature_similarity=None,
         setting="transductive",
+        n_inducing=None,
         solver="auto",
         tol=1e-8,
         max_iter=2000,
         target=None,
+        random_state=None,
     ):
         super().__init__(model, target=target)
         self.lambda_faithful = lambda_faithful
@@ -163,9 +178,11 @@ class PropertyOptimizedExplainer(BaseExplainer):
         self.n_neighbors = n_neighbors
         self.feature_similarity = feature_similarity
         self.setting = setting
+        self.n_inducing = n_inducing
         self.solver = solver
         self.tol = tol
         self.max_iter = max_iter
+        self.random_state = random_state
 
     # -- setup ------------------------------------------------------------------------------------
     def _lambdas(self):
@@ -226,7 +243,49 @@ class PropertyOptimizedExplainer(BaseExplainer):
         return "cg"
 
     # -- fit ------------------------------------------------------------------------------------
+    def _fit_inductive(self, X):
+        unsupported = {
+            "faithfulness='function'": self.faithfulness != "gradient",
+            "robustness='max'": self.robustness != "pairwise",
+            "kernel='threshold'": self.kernel != "gaussian",
+            "lambda_smooth > 0": self.lambda_smooth > 0,
+            "lambda_complex > 0": self.lambda_complex > 0,
+            "lambda_robust = 0": self.lambda_robust == 0,
+        }
+        bad = [name for name, flag in unsupported.items() if flag]
+        if bad:
+            raise ValueError(
+                "setting='inductive' is the GP of gradient matching with gaussian pairwise "
+                f"robustness (lambda_robust > 0); it does not support {', '.join(bad)}"
+            )
+        n = X.shape[0]
+        rows = np.arange(n)
+        if self.n_inducing is not None and self.n_inducing < n:
+            rows = np.sort(check_random_state(self.random_state).permutation(n)[: self.n_inducing])
+        Z = X[rows]
+        G = self.model_.gradient(Z, self.model_.resolve_target(Z, self.target))
+        self.gp_ = InducingPointGP(self.lambda_faithful, self.lambda_robust, self.length_scale).fit(
+            Z, G
+        )
+        self.inducing_points_ = Z
+        self.explanations_ = self.gp_.predict(X)
+        self.X_fit_ = X
+        self.solver_ = "gp"
+        self.solver_status_ = {"converged": True, "n_iter": 1, "residual": 0.0}
+        self.n_iter_ = 1
+        G_fit = self.model_.gradient(X, self.model_.resolve_target(X, self.target))
+        self.objective_, self.losses_ = precision_objective(
+            self.explanations_,
+            G_fit,
+            X,
+            self.lambda_faithful,
+            self.lambda_robust,
+            self.length_scale,
+        )
+
     def _fit(self, X):
+        if self.setting == "inductive":
+            return self._fit_inductive(X)
         target = self.model_.resolve_target(X, self.target)
         S = self._similarity(X)
         S_features = self._feature_similarity(X.shape[1])
@@ -354,6 +413,8 @@ class PropertyOptimizedExplainer(BaseExplainer):
 
     # -- new rows -------------------------------------------------------------------------------
     def _explain(self, X, target):
+        if self.setting == "inductive":
+            return self.gp_.predict(X)
         lam = self._lambdas()
         values = self._target_values(X, target)
         W_fit, X_fit = self.explanations_, self.X_fit_
