@@ -2,10 +2,16 @@
 
 With no arguments it trains a small neural network on scikit-learn's breast-cancer data and
 prints, for a few test rows, the attributions of several explainers side by side.
+
+``python -m skexplain report`` compares the explainers on explanation metrics and writes a
+self-contained HTML report (:mod:`skexplain.report`): on the same bundled dataset and model with
+no arguments, or on a user's saved scikit-learn model and CSV rows with ``--model`` and ``--data``.
 """
 
 import argparse
+import os
 import sys
+import warnings
 
 import numpy as np
 
@@ -31,16 +37,49 @@ def _model(name, X, y, random_state):
     return make_pipeline(StandardScaler(), net).fit(X, y)
 
 
-def _explainers(model, random_state):
-    from . import CLIME, Gradient, IntegratedGradients, SmoothGrad
+EXPLAINERS = (
+    "Gradient",
+    "InputXGradient",
+    "SmoothGrad",
+    "VarGrad",
+    "IntegratedGradients",
+    "C-LIME",
+)
+DEFAULT_EXPLAINERS = ("Gradient", "SmoothGrad", "IntegratedGradients", "C-LIME")
 
-    scale = 0.1  # in feature units: the command explains on standardized inputs (see main)
-    return {
-        "Gradient": Gradient(model=model),
-        "SmoothGrad": SmoothGrad(model=model, noise_scale=scale, random_state=random_state),
-        "IntegratedGradients": IntegratedGradients(model=model),
-        "C-LIME": CLIME(model=model, noise_scale=scale, random_state=random_state),
+
+def _explainers(model, random_state, scale=0.1, names=DEFAULT_EXPLAINERS):
+    # scale is in feature units: the main job explains standardized inputs (see explain_dataset).
+    from . import CLIME, Gradient, InputXGradient, IntegratedGradients, SmoothGrad, VarGrad
+
+    make = {
+        "Gradient": lambda: Gradient(model=model),
+        "InputXGradient": lambda: InputXGradient(model=model),
+        "SmoothGrad": lambda: SmoothGrad(model=model, noise_scale=scale, random_state=random_state),
+        "VarGrad": lambda: VarGrad(model=model, noise_scale=scale, random_state=random_state),
+        "IntegratedGradients": lambda: IntegratedGradients(model=model),
+        "C-LIME": lambda: CLIME(model=model, noise_scale=scale, random_state=random_state),
     }
+    return {name: make[name]() for name in names}
+
+
+def _bundled(dataset, random_state):
+    """The main job's setup: model adapter, standardized test rows, names and a description."""
+    from sklearn.model_selection import train_test_split
+
+    from .models import as_model
+
+    X, y, names = _load(dataset)
+    X_train, X_test, y_train, _ = train_test_split(X, y, test_size=0.2, random_state=random_state)
+    pipeline = _model(dataset, X_train, y_train, random_state)
+    scaler, net = pipeline[0], pipeline[-1]
+    # Explain log-probabilities: a saturated probability has near-zero gradients everywhere.
+    model = as_model(net, output="log_probability" if dataset != "diabetes" else None)
+    kind = (
+        "regression output" if dataset == "diabetes" else "log-probability of the predicted class"
+    )
+    about = f"{type(net).__name__} on {dataset}, explaining the {kind}"
+    return model, scaler.transform(X_test), names, about
 
 
 def explain_dataset(dataset="breast_cancer", n_rows=3, n_features=8, random_state=0, file=None):
@@ -73,27 +112,15 @@ def explain_dataset(dataset="breast_cancer", n_rows=3, n_features=8, random_stat
     >>> sorted(out)
     ['C-LIME', 'Gradient', 'IntegratedGradients', 'SmoothGrad']
     """
-    from sklearn.model_selection import train_test_split
-
-    from .models import as_model
-
     file = sys.stdout if file is None else file
-    X, y, names = _load(dataset)
-    X_train, X_test, y_train, _ = train_test_split(X, y, test_size=0.2, random_state=random_state)
-    pipeline = _model(dataset, X_train, y_train, random_state)
-    scaler, net = pipeline[0], pipeline[-1]
-    Z = scaler.transform(X_test[:n_rows])
+    model, Z, names, about = _bundled(dataset, random_state)
+    Z = Z[:n_rows]
 
     results = {}
-    # Explain log-probabilities: a saturated probability has near-zero gradients everywhere.
-    model = as_model(net, output="log_probability" if dataset != "diabetes" else None)
     for name, explainer in _explainers(model, random_state).items():
         results[name] = explainer.fit(Z).transform(Z)
 
-    kind = (
-        "regression output" if dataset == "diabetes" else "log-probability of the predicted class"
-    )
-    print(f"skexplain: {type(net).__name__} on {dataset}, explaining the {kind}", file=file)
+    print(f"skexplain: {about}", file=file)
     print("attributions in standardized feature units\n", file=file)
     for row in range(Z.shape[0]):
         scores = np.mean([np.abs(W[row]) for W in results.values()], axis=0)
@@ -108,11 +135,259 @@ def explain_dataset(dataset="breast_cancer", n_rows=3, n_features=8, random_stat
     return results
 
 
+class _UsageError(Exception):
+    """A problem with the user's files, reported on one line with exit status 2."""
+
+
+_OUTPUT_METHODS = {
+    "probability": "predict_proba",
+    "log_probability": "predict_log_proba",
+    "decision_function": "decision_function",
+    "predict": "predict",
+}
+
+
+def _one_line(error):
+    return " ".join(str(error).split())
+
+
+def _load_model(path, output):
+    import joblib
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    if not os.path.isfile(path):
+        raise _UsageError(f"--model {path}: no such file")
+    try:
+        model = joblib.load(path)
+    except Exception as error:  # any unpickling failure: say which file and why, on one line
+        raise _UsageError(
+            f"--model {path}: cannot load a model ({type(error).__name__}: {_one_line(error)})"
+        ) from error
+    name = type(model).__name__
+    if output == "auto":
+        if not any(hasattr(model, m) for m in ("predict_proba", "decision_function", "predict")):
+            raise _UsageError(
+                f"--model {path}: the {name} has no predict_proba, decision_function or predict "
+                "method to explain"
+            )
+    elif not hasattr(model, _OUTPUT_METHODS[output]):
+        raise _UsageError(
+            f"--model {path}: --output {output} needs the model's {_OUTPUT_METHODS[output]} "
+            f"method, which the {name} does not have"
+        )
+    try:
+        check_is_fitted(model)
+    except NotFittedError as error:
+        raise _UsageError(f"--model {path}: the {name} is not fitted") from error
+    except TypeError:
+        pass  # not a scikit-learn estimator: as_model decides
+    return model
+
+
+def _load_rows(path, model, target):
+    import pandas as pd
+
+    if not os.path.isfile(path):
+        raise _UsageError(f"--data {path}: no such file")
+    try:
+        frame = pd.read_csv(path)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as error:
+        raise _UsageError(f"--data {path}: cannot read a CSV ({_one_line(error)})") from error
+    if target is not None:
+        if target not in frame.columns:
+            raise _UsageError(f"--target {target!r} is not a column of {path}")
+        frame = frame.drop(columns=target)
+    columns = [str(c) for c in frame.columns]
+    frame.columns = columns
+    expected = getattr(model, "feature_names_in_", None)
+    if expected is not None:
+        expected = [str(c) for c in expected]
+        missing = [c for c in expected if c not in columns]
+        extra = [c for c in columns if c not in expected]
+        if missing or extra:
+            raise _UsageError(
+                f"--data {path}: its columns are not those the model was fitted on "
+                f"(missing {missing}, unexpected {extra})"
+            )
+        frame = frame[expected]  # the model's order
+    else:
+        n_features = getattr(model, "n_features_in_", None)
+        if n_features is not None and frame.shape[1] != n_features:
+            raise _UsageError(
+                f"--data {path}: {frame.shape[1]} columns, but the model was fitted on "
+                f"{n_features} features"
+            )
+    if frame.shape[0] == 0:
+        raise _UsageError(f"--data {path}: no rows")
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            raise _UsageError(
+                f"--data {path}: column {column!r} is not numeric (dtype {frame[column].dtype}); "
+                "encode it as numbers or drop it (--target drops the target column)"
+            )
+        if frame[column].isna().any():
+            raise _UsageError(f"--data {path}: column {column!r} has missing values")
+    return frame.to_numpy(dtype=np.float64), list(frame.columns)
+
+
+def _report_parser():
+    from .metrics.scorer import _METRICS
+    from .report import DEFAULT_METRICS
+
+    parser = argparse.ArgumentParser(
+        prog="python -m skexplain report",
+        description=(
+            "Compare explainers on explanation metrics and write a self-contained HTML report. "
+            "Without --model and --data: the main job's model and bundled dataset."
+        ),
+    )
+    parser.add_argument("--model", help="a fitted scikit-learn model saved with joblib.dump")
+    parser.add_argument("--data", help="CSV file with a header: the rows to explain")
+    parser.add_argument("--target", help="column of --data to drop before explaining")
+    parser.add_argument(
+        "--output",
+        choices=("auto", *_OUTPUT_METHODS),
+        default="auto",
+        help="the model output explained (auto: probability, else decision_function, else predict)",
+    )
+    parser.add_argument(
+        "--explainers", nargs="+", choices=EXPLAINERS, default=list(DEFAULT_EXPLAINERS)
+    )
+    parser.add_argument(
+        "--metrics", nargs="+", choices=sorted(_METRICS), default=list(DEFAULT_METRICS)
+    )
+    parser.add_argument("--rows", type=int, default=50, help="rows explained (default 50)")
+    parser.add_argument(
+        "--noise-scale",
+        type=float,
+        default=None,
+        help="noise of SmoothGrad, VarGrad and C-LIME in feature units (default: 0.1 for the "
+        "bundled standardized data, else 0.1 times the median standard deviation of the columns)",
+    )
+    parser.add_argument("--out", default="skexplain-report.html", help="the HTML file written")
+    parser.add_argument(
+        "--attributions-out", help="also write the attributions to this CSV (long format)"
+    )
+    parser.add_argument("--dataset", choices=DATASETS, default="breast_cancer")
+    parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument("--n-jobs", type=int, default=None)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def report(argv=None, file=None):
+    """``python -m skexplain report``: explainers compared on metrics, as an HTML report.
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        Command-line arguments after ``report`` (``python -m skexplain report --help``).
+    file : file-like or None, default=None
+        Where the summary is printed (standard output by default).
+
+    Returns
+    -------
+    int
+        0; bad files exit with status 2 and a one-line message on standard error.
+
+    Examples
+    --------
+    >>> import io, os, tempfile
+    >>> from skexplain.__main__ import report
+    >>> out = os.path.join(tempfile.mkdtemp(), "report.html")
+    >>> report(["--dataset", "wine", "--rows", "4", "--explainers", "Gradient",
+    ...         "--metrics", "complexity", "--out", out, "--quiet"], file=io.StringIO())
+    0
+    >>> os.path.getsize(out) > 1000
+    True
+    """
+    import pandas as pd
+
+    from .models import as_model
+    from .report import ExplanationReport, evaluate_explainers
+
+    file = sys.stdout if file is None else file
+    parser = _report_parser()
+    args = parser.parse_args(argv)
+    if (args.model is None) != (args.data is None):
+        parser.error("--model and --data go together (or neither, for the bundled dataset)")
+    if args.rows < 1:
+        parser.error("--rows must be positive")
+    if args.noise_scale is not None and not args.noise_scale > 0:
+        parser.error("--noise-scale must be positive")
+    try:
+        if args.model is None:
+            model, X, names, about = _bundled(args.dataset, args.random_state)
+            scale = 0.1 if args.noise_scale is None else args.noise_scale
+            about += "; attributions in standardized feature units"
+        else:
+            estimator = _load_model(args.model, args.output)
+            X, names = _load_rows(args.data, estimator, args.target)
+            try:
+                model = as_model(estimator, output=None if args.output == "auto" else args.output)
+            except (TypeError, ValueError) as error:
+                raise _UsageError(f"--model {args.model}: {_one_line(error)}") from error
+            scale = args.noise_scale
+            if scale is None:
+                scale = 0.1 * float(np.median(X.std(axis=0))) or 0.1
+            about = (
+                f"{type(estimator).__name__} from {args.model} on {args.data}, explaining its "
+                f"{model.output} output; noise scale {scale:.4g}"
+            )
+    except _UsageError as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        sys.exit(2)
+    X = X[: args.rows]
+
+    explainers = _explainers(model, args.random_state, scale, args.explainers)
+    with warnings.catch_warnings():
+        # A model fitted on a DataFrame is queried with arrays, in the fitted column order.
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        results, attributions = evaluate_explainers(
+            explainers,
+            X,
+            args.metrics,
+            n_jobs=args.n_jobs,
+            random_state=args.random_state,
+            verbose=0 if args.quiet else 1,
+            return_attributions=True,
+        )
+    ExplanationReport(
+        results,
+        attributions,
+        X,
+        feature_names=names,
+        title="skexplain: explanation report",
+        description=f"{about}; {X.shape[0]} rows explained.",
+    ).to_html(args.out)
+    if args.attributions_out:
+        long = pd.concat(
+            [
+                pd.DataFrame(W, columns=names).assign(explainer=name, row=np.arange(len(W)))
+                for name, W in attributions.items()
+            ]
+        )
+        long[["explainer", "row", *names]].to_csv(args.attributions_out, index=False)
+    with pd.option_context("display.width", 120, "display.max_columns", None):
+        print(f"skexplain: {about}\n", file=file)
+        print(
+            results.xs("mean", axis=1, level=1).to_string(float_format="{:.4g}".format), file=file
+        )
+        print(f"\nwrote {args.out}", file=file)
+    return 0
+
+
 def main(argv=None):
-    """Entry point of ``python -m skexplain``."""
+    """Entry point of ``python -m skexplain`` (and of ``python -m skexplain report``)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["report"]:
+        return report(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m skexplain",
         description="Train a model on a bundled dataset and print feature attributions.",
+        epilog="python -m skexplain report writes an HTML report comparing the explainers on "
+        "explanation metrics, for this model or yours (python -m skexplain report --help).",
     )
     parser.add_argument("--dataset", choices=DATASETS, default="breast_cancer")
     parser.add_argument("--rows", type=int, default=3, help="rows to explain (default 3)")
@@ -122,6 +397,10 @@ def main(argv=None):
     if args.rows < 1 or args.features < 1:
         parser.error("--rows and --features must be positive")
     explain_dataset(args.dataset, args.rows, args.features, args.random_state)
+    print(
+        "Compare these explainers on explanation metrics in an HTML report: "
+        "python -m skexplain report"
+    )
     return 0
 
 

@@ -70,6 +70,30 @@ def _explain_member(explainer, X, target):
     return np.asarray(explainer._explain(X, target), dtype=np.float64)
 
 
+def _beta_scaled(Q, k):
+    """Infidelity quadratic form of the members each scaled by its optimal ``beta >= 0``.
+
+    ``Q`` is the ``(n, k + 1, k + 1)`` form of the members and one all-zero member, from which
+    ``E[D^2] = Q_00``, ``E[a_i D] = Q_00 - Q_i0`` and ``E[a_i a_j] = Q_ij + b_i + b_j - Q_00``
+    (index 0 here meaning the zero member, the last one). The member ``beta_i a_i`` then has
+    ``E[(beta_i a_i - D)(beta_j a_j - D)] = beta_i beta_j A_ij - beta_i b_i - beta_j b_j + c``
+    (Decker et al.'s released code scales the columns of Gamma so).
+    """
+    c = Q[:, k, k]
+    b = c[:, None] - Q[:, :k, k]
+    A = Q[:, :k, :k] + b[:, :, None] + b[:, None, :] - c[:, None, None]
+    second = np.einsum("nii->ni", A)
+    beta = np.divide(b, second, out=np.zeros_like(b), where=second > 0)
+    beta = np.maximum(beta, 0.0)  # a member anti-correlated with the output drops out
+    scaled_b = beta * b
+    return (
+        beta[:, :, None] * A * beta[:, None, :]
+        - scaled_b[:, :, None]
+        - scaled_b[:, None, :]
+        + c[:, None, None]
+    )
+
+
 class AggregatingExplainer(_BaseComposition, BaseExplainer):
     """Combine several explainers with per-row convex weights chosen by explanation metrics.
 
@@ -107,7 +131,17 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
     sensitivity_radius : float, default=0.1
         Radius of the uniform L-infinity noise of average sensitivity (``U[-0.1, 0.1]``).
     infidelity_perturbation : Perturbation or None, default=None
-        The ``I`` of infidelity; None means 20% of the features set to 0 (``SubsetBaseline``).
+        The perturbation of infidelity; None means 20% of the features set to 0
+        (``SubsetBaseline``), as Decker et al.
+    infidelity_masks : {"binary", "difference"}, default="binary"
+        The ``I`` of infidelity: the indicator of the removed features (Decker et al.'s
+        convention, natural for normalized attributions: ``I^T phi`` sums the attributions of the
+        removed features) or ``x - x~`` (see :func:`skexplain.metrics.infidelity`).
+    infidelity_normalize : bool, default=True
+        Optimize the scale-free infidelity that Decker et al. evaluate (Yeh et al.'s optimal
+        ``beta``), as their released code does: each member's column of ``Gamma`` is scaled by
+        that member's own optimal ``beta >= 0`` before the weights are solved. With False the
+        plain quadratic form ``w^T Q w`` of the unnormalized infidelity is minimized.
     epsilon : float, default=1e-8
         Added to the standard deviation of ``"var"``.
     target : int or None, default=None
@@ -149,6 +183,8 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
         "n_samples": [Interval(Integral, 1, None, closed="left")],
         "sensitivity_radius": [Interval(Real, 0, None, closed="neither")],
         "infidelity_perturbation": [Perturbation, None],
+        "infidelity_masks": [StrOptions({"binary", "difference"})],
+        "infidelity_normalize": ["boolean"],
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
     }
@@ -163,6 +199,8 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
         n_samples=50,
         sensitivity_radius=0.1,
         infidelity_perturbation=None,
+        infidelity_masks="binary",
+        infidelity_normalize=True,
         epsilon=1e-8,
         target=None,
         random_state=None,
@@ -174,6 +212,8 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
         self.n_samples = n_samples
         self.sensitivity_radius = sensitivity_radius
         self.infidelity_perturbation = infidelity_perturbation
+        self.infidelity_masks = infidelity_masks
+        self.infidelity_normalize = infidelity_normalize
         self.epsilon = epsilon
         self.target = target
         self.random_state = random_state
@@ -301,16 +341,22 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
                 perturbation = self.infidelity_perturbation
                 if perturbation is None:
                     perturbation = SubsetBaseline(baseline=0.0, fraction=0.2)
+                # one extra all-zero member: its column of Gamma is -D, which gives the moments
+                # E[D^2] and E[a_i D] (a_i = I^T phi_i) that the optimal scales need
+                k, d = members.shape[1], members.shape[2]
+                padded = np.concatenate([members, np.zeros((members.shape[0], 1, d))], axis=1)
                 Q = infidelity(
                     self.model_,
                     X,
-                    members,
+                    padded,
                     target=target,
                     perturbation=perturbation,
                     n_samples=self.n_samples,
                     random_state=int(seeds[0]),
                     return_quadratic=True,
+                    binary_masks=self.infidelity_masks == "binary",
                 )
+                Q = _beta_scaled(Q, k) if self.infidelity_normalize else Q[:, :k, :k]
             else:
                 Q = avg_sensitivity(
                     [e for _, e in self.explainers_],

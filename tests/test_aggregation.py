@@ -31,6 +31,7 @@ from skexplain._simplex_qp import solve_simplex_qp
 from skexplain.aggregation import normalize_attributions
 from skexplain.functions import Linear, SumOfSines
 from skexplain.metrics import avg_sensitivity, infidelity, make_explanation_scorer
+from skexplain.models import as_model
 from skexplain.perturbations import GaussianNoise, SubsetBaseline, UniformBall
 
 MODEL = SumOfSines()  # any number of features, exact gradient
@@ -339,15 +340,25 @@ def test_theorem_4_2_with_the_aggregators_own_draws_and_weights(monkeypatch):
     """The fitted "faith" aggregator on the draws it was fitted with (recorded, then redrawn)."""
     spy = _Spy(infidelity)
     monkeypatch.setattr(aggregation, "infidelity", spy)
-    agg = AggregatingExplainer(_members(), model=MODEL, strategy="faith", random_state=3).fit(X)
+    # the plain quadratic form (Theorem 4.2 is about it): unnormalized, I = x - x~
+    agg = AggregatingExplainer(
+        _members(),
+        model=MODEL,
+        strategy="faith",
+        random_state=3,
+        infidelity_masks="difference",
+        infidelity_normalize=False,
+    ).fit(X)
     W, aggregate = agg.weights(X), agg.transform(X)
-    (_, rows, stacked), kwargs, Q = spy.calls[-1]
+    (_, rows, padded), kwargs, Q = spy.calls[-1]
     np.testing.assert_array_equal(rows, X)
     assert isinstance(kwargs["perturbation"], SubsetBaseline)  # Decker et al.: 20% to a baseline
     P = kwargs["perturbation"].sample(X, kwargs["n_samples"], random_state=kwargs["random_state"])
     np.testing.assert_allclose(
-        infidelity(MODEL, X, stacked, perturbations=P, return_quadratic=True), Q, rtol=1e-12
+        infidelity(MODEL, X, padded, perturbations=P, return_quadratic=True), Q, rtol=1e-12
     )
+    np.testing.assert_array_equal(padded[:, -1], 0.0)  # the zero member that gives the moments
+    stacked = padded[:, :-1]
     np.testing.assert_allclose(stacked, _normalized_members(X))
     members = np.stack([infidelity(MODEL, X, stacked[:, i], perturbations=P) for i in range(4)], 1)
     metric = infidelity(MODEL, X, aggregate, perturbations=P)
@@ -416,9 +427,12 @@ def test_grid_search_tunes_a_member_and_the_strategy_in_both_forms():
     rng = np.random.default_rng(2)
     X = rng.uniform(-2, 2, size=(24, 3))
     members = [("grad", Gradient()), ("sg", SmoothGrad(n_samples=8, random_state=0))]
-    # scored on the distribution the "faith" weights are fitted on (fresh draws of it)
+    # scored by the metric the "faith" weights are fitted for (Decker et al.'s: binary masks,
+    # beta-normalized), on fresh draws of the same distribution
     masks = SubsetBaseline(baseline=0.0, fraction=0.2)
-    scorer = make_explanation_scorer("infidelity", perturbation=masks, n_samples=200)
+    scorer = make_explanation_scorer(
+        "infidelity", perturbation=masks, n_samples=200, normalize=True, binary_masks=True
+    )
     noise, strategies = [0.05, 1.5], ["mean", "faith", [0.9, 0.1]]
     settings = dict(model=MODEL, n_samples=200, infidelity_perturbation=masks, random_state=0)
     meta = GridSearchCV(
@@ -656,3 +670,27 @@ def test_perturbed_copies_are_explained_for_the_class_of_their_row(strategy):
 
 def test_perturbed_copies_keep_the_class_with_the_sensitivity_form():
     _copies_keep_the_class("robust", n_samples=3)
+
+
+def test_beta_scaled_form_equals_the_form_of_the_members_scaled_by_their_optimal_beta():
+    """The default faith form: each member scaled by its own optimal beta = E[aD] / E[a^2]."""
+    from skexplain.aggregation import _beta_scaled
+
+    members = _normalized_members(X)
+    k = members.shape[1]
+    P = SubsetBaseline(fraction=0.2).sample(X, 40, random_state=0)
+    padded = np.concatenate([members, np.zeros_like(members[:, :1])], axis=1)
+    Q = infidelity(MODEL, X, padded, perturbations=P, return_quadratic=True, binary_masks=True)
+    # by hand from the draws: a_i = I^T phi_i with binary I, D = f(x) - f(x~)
+    I = (X[:, None, :] != P).astype(float)
+    a = np.einsum("nmd,nkd->nmk", I, members)
+    adapter = as_model(MODEL)
+    target = adapter.resolve_target(X)
+    copies_target = None if target is None else np.repeat(target, P.shape[1])
+    D = adapter.predict(X, target)[:, None] - adapter.predict(
+        P.reshape(-1, X.shape[1]), copies_target
+    ).reshape(P.shape[:2])
+    beta = np.maximum((a * D[:, :, None]).mean(1) / (a * a).mean(1), 0.0)
+    gamma = beta[:, None, :] * a - D[:, :, None]
+    expected = np.einsum("nmk,nml->nkl", gamma, gamma) / P.shape[1]
+    np.testing.assert_allclose(_beta_scaled(Q, k), expected, rtol=1e-9, atol=1e-12)

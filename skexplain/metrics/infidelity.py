@@ -19,6 +19,7 @@ def infidelity(
     normalize=False,
     random_state=None,
     return_quadratic=False,
+    binary_masks=False,
 ):
     """Expected squared error of the attributions' prediction of output changes, per row.
 
@@ -48,6 +49,12 @@ def infidelity(
         Scale the attributions by the optimal ``beta = E[I^T phi D] / E[(I^T phi)^2]`` first, as
         Yeh et al. do and Captum's ``normalize=True``; then infidelity ignores the scale of phi.
     random_state : int, RandomState instance or None, default=None
+    binary_masks : bool, default=False
+        Use the indicator of the changed features, ``I_j = 1{x~_j != x_j}``, instead of
+        ``x - x~``: Decker et al.'s (and Yeh et al.'s square-removal) convention for masks, for
+        "global" attributions that already carry the factor ``x - baseline`` (IG, SHAP,
+        Input x Gradient, normalized attributions). Then ``I^T phi`` is the attributions' sum
+        over the removed features, as in :func:`faithfulness_correlation`.
     return_quadratic : bool, default=False
         Return ``E[Gamma^T Gamma]``, shape ``(n_samples, k, k)``, for stacked attributions of ``k``
         explainers, with ``Gamma = I^T Phi - D 1^T``: infidelity of the convex combination
@@ -82,6 +89,8 @@ def infidelity(
 
     def reduce(V, Z, Xc, rows):
         I = Xc[:, None, :] - Z  # (c, m, d)
+        if binary_masks:
+            I = (I != 0) + 0 * I  # the indicator, in I's array type and dtype
         change = fx[rows][:, None] - V  # f(x) - f(x - I), (c, m)
         dots = I @ stacked_native[rows].swapaxes(1, 2)  # I^T phi for each member, (c, m, k)
         if normalize:

@@ -1,0 +1,681 @@
+"""Validation reports: explainers side by side on explanation metrics, as a table and an HTML page.
+
+:func:`evaluate_explainers` scores several explainers on the same rows with the metrics of
+:mod:`skexplain.metrics` and returns a pandas DataFrame (rows explainers, columns
+``(metric, "mean")`` and ``(metric, "sem")``); :class:`ExplanationReport` renders such a table,
+with figures, into one self-contained HTML file (inline CSS, images embedded as base64 PNG, no
+external resources) that can be mailed or attached to a validation record.
+"""
+
+import base64
+import html
+import inspect
+import io
+import numbers
+import warnings
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from .metrics.scorer import _METRICS
+
+__all__ = ["DEFAULT_METRICS", "evaluate_explainers", "ExplanationReport"]
+
+#: Metrics of :func:`evaluate_explainers` when none are given: faithfulness (infidelity,
+#: faithfulness correlation, insertion and deletion), robustness (max sensitivity) and
+#: sparsity (complexity).
+DEFAULT_METRICS = (
+    "infidelity",
+    "max_sensitivity",
+    "faithfulness_correlation",
+    "insertion_auc",
+    "deletion_auc",
+    "complexity",
+)
+
+# Candidates for the two axes of the faithfulness-robustness figure, in order of preference.
+_FAITHFULNESS = ("infidelity", "faithfulness_correlation", "insertion_auc", "deletion_auc")
+_ROBUSTNESS = ("max_sensitivity", "avg_sensitivity", "local_lipschitz", "relative_input_stability")
+
+
+# -- evaluation ---------------------------------------------------------------------------------
+def _check_explainers(explainers):
+    if isinstance(explainers, dict):
+        items = list(explainers.items())
+    else:
+        try:
+            items = [tuple(item) for item in explainers]
+        except TypeError:
+            items = None
+        if items is None or any(len(item) != 2 for item in items):
+            raise TypeError(
+                "explainers must be a dict name -> explainer or a list of (name, explainer) "
+                f"pairs, got {type(explainers).__name__}"
+            )
+    if not items:
+        raise ValueError("explainers must name at least one explainer, got none")
+    names = [name for name, _ in items]
+    if not all(isinstance(name, str) for name in names):
+        raise TypeError(f"explainer names must be strings, got {names!r}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"explainer names must be unique, got {names!r}")
+    for name, explainer in items:
+        if not hasattr(explainer, "transform"):
+            raise TypeError(
+                f"explainer {name!r} must have a transform method, got {type(explainer).__name__}"
+            )
+    return items
+
+
+def _check_metrics(metrics):
+    """``[(name, function, kind, sign or None, kwargs)]`` from the ``metrics`` parameter."""
+    if metrics is None:
+        metrics = DEFAULT_METRICS
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    if isinstance(metrics, dict):
+        items = list(metrics.items())
+    else:
+        items = [(name, name) for name in metrics]
+    if not items:
+        raise ValueError("metrics must name at least one metric, got none")
+    checked = []
+    for name, spec in items:
+        metric, kwargs = spec, {}
+        if isinstance(spec, tuple):
+            if len(spec) != 2 or not isinstance(spec[1], dict):
+                raise TypeError(
+                    f"metrics[{name!r}] must be a metric name, a callable or a "
+                    f"(metric, kwargs dict) pair, got {spec!r}"
+                )
+            metric, kwargs = spec
+        if isinstance(metric, str):
+            key = metric[4:] if metric.startswith("neg_") else metric
+            if key not in _METRICS:
+                raise ValueError(
+                    f"metric {metric!r} does not exist; choose a callable or one of "
+                    f"{sorted(_METRICS)}"
+                )
+            function, kind, sign = _METRICS[key]
+        elif callable(metric):
+            # As make_explanation_scorer: a callable is metric(explainer, X, **kwargs).
+            function, kind, sign = metric, "explainer", None
+        else:
+            raise TypeError(
+                f"metrics[{name!r}] must be a metric name or a callable, "
+                f"got {type(metric).__name__}"
+            )
+        checked.append((str(name), function, kind, sign, dict(kwargs)))
+    names = [item[0] for item in checked]
+    if len(set(names)) != len(names):
+        raise ValueError(f"metric names must be unique, got {names!r}")
+    return checked
+
+
+def _is_fitted(explainer):
+    try:
+        check_is_fitted(explainer)
+    except NotFittedError:
+        return False
+    except TypeError:  # not an estimator: used as it is
+        return True
+    return True
+
+
+def _fit_and_explain(explainer, X, model):
+    """The fitted explainer (a fitted clone when it was not fitted), its rows and attributions."""
+    if not _is_fitted(explainer):
+        explainer = clone(explainer)
+        if model is not None and getattr(explainer, "model", None) is None:
+            explainer.set_params(model=model)
+        explainer.fit(X)
+    rows = explainer.explained_rows(X) if hasattr(explainer, "explained_rows") else X
+    attributions = np.asarray(explainer.transform(X), dtype=np.float64)
+    return explainer, rows, attributions
+
+
+def _metric_kwargs(function, kwargs, explainer, random_state):
+    # The same defaults as skexplain.metrics.make_explanation_scorer, so that the report's means
+    # are the scorer's (up to its sign): the explainer's target, and common random draws.
+    kwargs = dict(kwargs)
+    parameters = inspect.signature(function).parameters
+    if "target" in parameters and "target" not in kwargs:
+        kwargs["target"] = getattr(explainer, "target", None)
+    if "random_state" in parameters and "random_state" not in kwargs:
+        kwargs["random_state"] = random_state
+    return kwargs
+
+
+def _metric_scores(metric, explainer, X, rows, attributions, model, random_state):
+    """One score per row of one metric, called as ``skexplain.metrics.scorer`` calls it."""
+    name, function, kind, _, kwargs = metric
+    kwargs = _metric_kwargs(function, kwargs, explainer, random_state)
+    if kind == "explainer":
+        if rows is not X:
+            raise ValueError(
+                f"{name} re-explains perturbed rows, which {type(explainer).__name__} cannot do "
+                "in this form (its input is not the rows themselves)"
+            )
+        scores = function(explainer, X, **kwargs)
+    elif kind == "model":
+        adapter = getattr(explainer, "model_", None)
+        if adapter is None:
+            if model is None:
+                raise ValueError(
+                    f"{name} needs the model: pass model= or explainers with a model_ attribute"
+                )
+            from .models import as_model
+
+            adapter = as_model(model)
+        scores = function(adapter, rows, attributions, **kwargs)
+    elif kind == "points":
+        scores = function(rows, attributions, **kwargs)
+    else:
+        scores = function(attributions, **kwargs)
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim != 1:
+        raise ValueError(
+            f"metric {name!r} must return one score per row, got an array of shape {scores.shape}"
+        )
+    return scores
+
+
+def _mean_sem(scores):
+    """The metrics module's mean over rows (NaN rows ignored) and its standard error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: NaN, said in the docs
+        mean = float(np.nanmean(scores)) if scores.size else np.nan
+        count = int(np.count_nonzero(~np.isnan(scores)))
+        sem = float(np.nanstd(scores, ddof=1) / np.sqrt(count)) if count > 1 else np.nan
+    return mean, sem
+
+
+def _progress(iterable, total, verbose, description):
+    if not verbose:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc=description, leave=False)
+
+
+def evaluate_explainers(
+    explainers,
+    X,
+    metrics=None,
+    *,
+    model=None,
+    n_jobs=None,
+    random_state=0,
+    verbose=0,
+    return_attributions=False,
+):
+    """Score explainers on the same rows with explanation metrics.
+
+    Each explainer explains every row of ``X``; each metric of :mod:`skexplain.metrics` scores
+    every row and the table holds the mean over rows (NaN rows ignored, exactly the value the
+    metric's :func:`~skexplain.metrics.make_explanation_scorer` averages, before its sign) and the
+    standard error of that mean. The numbers are the metrics' own: losses stay positive, lower is
+    better for them (the HTML report marks the direction of each column).
+
+    Parameters
+    ----------
+    explainers : dict or list of (str, explainer) tuples
+        Named explainers. A fitted explainer is used as it is; an unfitted one is cloned and the
+        clone fitted on ``X`` (the caller's object is left untouched), with ``model`` when it was
+        made without one.
+    X : array-like of shape (n_samples, n_features)
+        The rows to explain and score.
+    metrics : list of str, dict or None, default=None
+        Metric names of :mod:`skexplain.metrics` (``"neg_"`` prefixes accepted), or a dict
+        column name -> metric name, callable ``metric(explainer, X, **kwargs)`` or
+        ``(metric, kwargs)`` pair. None means :data:`DEFAULT_METRICS`.
+    model : object, default=None
+        Model given to unfitted explainers that have none, and to model-based metrics of
+        explainers without a ``model_`` attribute. Fitted explainers are scored on the model they
+        explain (their ``model_``).
+    n_jobs : int or None, default=None
+        Explainers (then explainer-metric pairs) evaluated in parallel through joblib, so
+        ``joblib.parallel_config(backend=...)`` sends them to a Dask or Ray cluster.
+    random_state : int, default=0
+        Seed of every metric that draws perturbations; the same for every explainer, so all are
+        scored on the same draws (common random numbers).
+    verbose : int, default=0
+        Show a progress bar (tqdm) when positive.
+    return_attributions : bool, default=False
+        Also return the attributions, a dict name -> ndarray ``(n_samples, n_features)``.
+
+    Returns
+    -------
+    results : pandas.DataFrame
+        Index: explainer names; columns: a MultiIndex ``(metric, "mean" | "sem")``.
+        ``results.attrs["greater_is_better"]`` maps each metric to its direction (None for a
+        callable).
+    attributions : dict
+        Only with ``return_attributions=True``.
+
+    See Also
+    --------
+    ExplanationReport : the HTML rendering of the table, with figures.
+    skexplain.metrics.make_explanation_scorer : one metric as a scorer for model selection.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain import Gradient, SmoothGrad
+    >>> from skexplain.functions import SumOfSines
+    >>> from skexplain.report import evaluate_explainers
+    >>> X = np.random.default_rng(0).uniform(-1, 1, size=(10, 3))
+    >>> explainers = {"grad": Gradient(), "sg": SmoothGrad(n_samples=10, random_state=0)}
+    >>> table = evaluate_explainers(explainers, X, ["infidelity", "complexity"],
+    ...                             model=SumOfSines())
+    >>> table.shape
+    (2, 4)
+    >>> list(table.columns.get_level_values(0).unique())
+    ['infidelity', 'complexity']
+    """
+    import pandas as pd
+
+    items = _check_explainers(explainers)
+    checked = _check_metrics(metrics)
+    if isinstance(random_state, bool) or not (
+        random_state is None or isinstance(random_state, numbers.Integral)
+    ):
+        # A RandomState instance would give every explainer different draws.
+        raise TypeError(f"random_state must be an int or None, got {type(random_state).__name__}")
+    if random_state is None:
+        random_state = int(np.random.SeedSequence().generate_state(1)[0])
+    if hasattr(X, "to_numpy"):
+        X = X.to_numpy()
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
+
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+    n = len(items)
+    fitted = list(
+        _progress(
+            parallel(delayed(_fit_and_explain)(e, X, model) for _, e in items),
+            n,
+            verbose,
+            "explaining",
+        )
+    )
+    pairs = [(i, metric) for i in range(n) for metric in checked]
+    scores = list(
+        _progress(
+            parallel(
+                delayed(_metric_scores)(
+                    metric, fitted[i][0], X, *fitted[i][1:], model, random_state
+                )
+                for i, metric in pairs
+            ),
+            len(pairs),
+            verbose,
+            "scoring",
+        )
+    )
+    columns = pd.MultiIndex.from_product([[m[0] for m in checked], ["mean", "sem"]])
+    values = np.array([_mean_sem(s) for s in scores]).reshape(n, -1)
+    names = [name for name, _ in items]
+    results = pd.DataFrame(values, index=pd.Index(names, name="explainer"), columns=columns)
+    results.attrs["greater_is_better"] = {
+        m[0]: (None if m[3] is None else bool(m[3] == 1)) for m in checked
+    }
+    if return_attributions:
+        return results, {name: f[2] for name, f in zip(names, fitted, strict=True)}
+    return results
+
+
+# -- report -------------------------------------------------------------------------------------
+def _figure_png(fig):
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _pyplot():
+    import matplotlib
+
+    # Agg renders without a display (servers, CI); the report never shows a window.
+    if matplotlib.get_backend().lower() != "agg":
+        matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _pareto(x, y):
+    """Indices of the points no other point beats on both (lower-is-better) axes, by x."""
+    order = np.lexsort((y, x))
+    front, best = [], np.inf
+    for i in order:
+        if y[i] < best:
+            front.append(i)
+            best = y[i]
+    return front
+
+
+class ExplanationReport:
+    """An HTML page comparing explainers: the metrics table and figures, in one file.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        The table of :func:`evaluate_explainers`: rows explainers, columns
+        ``(metric, "mean" | "sem")``.
+    attributions : dict or None, default=None
+        Explainer name -> attributions ``(n_samples, n_features)``, for the per-row figures.
+    X : array-like of shape (n_samples, n_features) or None, default=None
+        The explained rows (shown beside the heatmaps of image rows).
+    feature_names : list of str or None, default=None
+        Names of the features in the attribution bars (``x0, x1, ...`` by default).
+    title : str, default="skexplain: explanation report"
+    image_shape : tuple of int or None, default=None
+        Shape ``(height, width)`` of image rows: their attributions are drawn as heatmaps instead
+        of bars.
+    n_rows : int, default=3
+        Explained rows drawn.
+    n_features : int, default=10
+        Features per bar chart: the largest by mean absolute attribution over the explainers.
+    greater_is_better : dict or None, default=None
+        Metric -> direction; by default ``results.attrs["greater_is_better"]``, else the
+        metric's own direction in :mod:`skexplain.metrics`.
+    description : str or None, default=None
+        A paragraph shown under the title (plain text).
+
+    Attributes
+    ----------
+    figures_ : list of (str, bytes)
+        Figure captions and PNG bytes, set by :meth:`render`.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from skexplain.report import ExplanationReport
+    >>> columns = pd.MultiIndex.from_product([["infidelity", "complexity"], ["mean", "sem"]])
+    >>> table = pd.DataFrame([[0.1, 0.01, 2.0, 0.1], [0.3, 0.02, 1.0, 0.1]],
+    ...                      index=["a", "b"], columns=columns)
+    >>> page = ExplanationReport(table, attributions={"a": np.eye(2), "b": np.ones((2, 2))})
+    >>> text = page.render()
+    >>> text.startswith("<!DOCTYPE html>"), text.count("data:image/png;base64,")
+    (True, 3)
+    """
+
+    def __init__(
+        self,
+        results,
+        attributions=None,
+        X=None,
+        feature_names=None,
+        title="skexplain: explanation report",
+        *,
+        image_shape=None,
+        n_rows=3,
+        n_features=10,
+        greater_is_better=None,
+        description=None,
+    ):
+        self.results = results
+        self.attributions = attributions
+        self.X = X
+        self.feature_names = feature_names
+        self.title = title
+        self.image_shape = image_shape
+        self.n_rows = n_rows
+        self.n_features = n_features
+        self.greater_is_better = greater_is_better
+        self.description = description
+
+    # -- inputs ---------------------------------------------------------------------------------
+    def _metrics(self):
+        columns = self.results.columns
+        if getattr(columns, "nlevels", 1) != 2:
+            raise ValueError(
+                "results must have (metric, 'mean' | 'sem') columns, as evaluate_explainers "
+                f"returns; got columns {list(columns)!r}"
+            )
+        return list(dict.fromkeys(columns.get_level_values(0)))
+
+    def _direction(self, metric):
+        given = self.greater_is_better
+        if given is None:
+            given = self.results.attrs.get("greater_is_better", {})
+        if metric in given:
+            return given[metric]
+        key = metric[4:] if metric.startswith("neg_") else metric
+        return bool(_METRICS[key][2] == 1) if key in _METRICS else None
+
+    def _attributions(self):
+        if not self.attributions:
+            return {}
+        out = {str(k): np.asarray(v, dtype=np.float64) for k, v in self.attributions.items()}
+        shapes = {W.shape for W in out.values()}
+        if len(shapes) != 1 or any(W.ndim != 2 for W in out.values()):
+            raise ValueError(
+                f"attributions must be 2-D arrays of one shape, got shapes {sorted(shapes)}"
+            )
+        return out
+
+    # -- figures --------------------------------------------------------------------------------
+    def _metric_bars(self, plt, metrics):
+        names = [str(i) for i in self.results.index]
+        width = min(4 * len(metrics), 16)
+        cols = min(len(metrics), 4)
+        grid = (int(np.ceil(len(metrics) / cols)), cols)
+        fig, axes = plt.subplots(*grid, figsize=(width, 2.8 * grid[0]), squeeze=False)
+        colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        for ax, metric in zip(axes.flat, metrics, strict=False):
+            mean = self.results[(metric, "mean")].to_numpy(dtype=float)
+            sem = self.results[(metric, "sem")].to_numpy(dtype=float)
+            positions = np.arange(len(names))
+            ax.bar(
+                positions,
+                mean,
+                yerr=np.nan_to_num(sem),
+                color=[colors[i % len(colors)] for i in positions],
+                capsize=3,
+            )
+            ax.set_xticks(positions, names, rotation=30, ha="right")
+            ax.set_title(f"{metric} {_arrow(self._direction(metric))}".strip())
+        for ax in list(axes.flat)[len(metrics) :]:
+            ax.set_visible(False)
+        fig.tight_layout()
+        return "Metrics per explainer (mean over rows, error bars: standard error)", fig
+
+    def _front(self, plt, metrics):
+        faithful = next((m for m in _FAITHFULNESS if m in metrics), None)
+        robust = next((m for m in _ROBUSTNESS if m in metrics), None)
+        if faithful is None or robust is None:
+            return None
+        x = self.results[(robust, "mean")].to_numpy(dtype=float)
+        y = self.results[(faithful, "mean")].to_numpy(dtype=float)
+        fig, ax = plt.subplots(figsize=(6, 4.5))
+        ax.errorbar(
+            x,
+            y,
+            xerr=np.nan_to_num(self.results[(robust, "sem")].to_numpy(dtype=float)),
+            yerr=np.nan_to_num(self.results[(faithful, "sem")].to_numpy(dtype=float)),
+            fmt="o",
+            capsize=3,
+        )
+        for name, xi, yi in zip(self.results.index, x, y, strict=True):
+            ax.annotate(str(name), (xi, yi), textcoords="offset points", xytext=(5, 5))
+        # The front of the points no explainer beats on both properties (in loss form).
+        signs = [1.0 if self._direction(m) is not True else -1.0 for m in (robust, faithful)]
+        ok = np.isfinite(x) & np.isfinite(y)
+        if ok.sum() > 1:
+            index = np.flatnonzero(ok)
+            front = index[_pareto(signs[0] * x[ok], signs[1] * y[ok])]
+            ax.plot(x[front], y[front], "--", color="grey", label="front")
+            ax.legend()
+        ax.set_xlabel(f"{robust} {_arrow(self._direction(robust))} (robustness)")
+        ax.set_ylabel(f"{faithful} {_arrow(self._direction(faithful))} (faithfulness)")
+        fig.tight_layout()
+        return f"Faithfulness-robustness trade-off: {faithful} against {robust}", fig
+
+    def _row_bars(self, plt, attributions, row):
+        names = list(attributions)
+        W = np.stack([attributions[name][row] for name in names])  # (k, d)
+        d = W.shape[1]
+        features = self.feature_names or [f"x{j}" for j in range(d)]
+        top = np.argsort(-np.abs(W).mean(axis=0), kind="stable")[: self.n_features][::-1]
+        fig, ax = plt.subplots(figsize=(7, 0.45 * len(top) * max(1, len(names) / 3) + 1.2))
+        height = 0.8 / len(names)
+        for i, name in enumerate(names):
+            offset = (i - (len(names) - 1) / 2) * height
+            ax.barh(np.arange(len(top)) + offset, W[i, top], height=height, label=name)
+        ax.set_yticks(np.arange(len(top)), [str(features[j]) for j in top])
+        ax.axvline(0.0, color="black", linewidth=0.8)
+        ax.set_xlabel("attribution")
+        ax.legend(fontsize="small")
+        fig.tight_layout()
+        return f"Attributions of row {row} (top {len(top)} features)", fig
+
+    def _heatmaps(self, plt, attributions, rows):
+        names = list(attributions)
+        X = None if self.X is None else np.asarray(self.X, dtype=np.float64)
+        cols = len(names) + (X is not None)
+        fig, axes = plt.subplots(
+            len(rows), cols, figsize=(2.2 * cols, 2.2 * len(rows)), squeeze=False
+        )
+        for r, row in enumerate(rows):
+            panels = axes[r]
+            if X is not None:
+                panels[0].imshow(X[row].reshape(self.image_shape), cmap="gray")
+                panels[0].set_title(f"row {row}", fontsize="small")
+                panels = panels[1:]
+            for ax, name in zip(panels, names, strict=True):
+                image = attributions[name][row].reshape(self.image_shape)
+                bound = float(np.max(np.abs(image))) or 1.0
+                ax.imshow(image, cmap="RdBu_r", vmin=-bound, vmax=bound)
+                ax.set_title(name, fontsize="small")
+        for ax in axes.flat:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        fig.tight_layout()
+        return "Attribution heatmaps (red: positive, blue: negative)", fig
+
+    def figures(self):
+        """Captions and PNG bytes of every figure of the report.
+
+        Returns
+        -------
+        list of (str, bytes)
+        """
+        metrics = self._metrics()
+        attributions = self._attributions()
+        plt = _pyplot()
+        made = [self._metric_bars(plt, metrics), self._front(plt, metrics)]
+        if attributions:
+            n = next(iter(attributions.values())).shape[0]
+            rows = list(range(min(self.n_rows, n)))
+            if self.image_shape is not None:
+                d = next(iter(attributions.values())).shape[1]
+                if int(np.prod(self.image_shape)) != d:
+                    raise ValueError(
+                        f"image_shape {tuple(self.image_shape)} does not hold {d} features"
+                    )
+                if rows:
+                    made.append(self._heatmaps(plt, attributions, rows))
+            else:
+                made.extend(self._row_bars(plt, attributions, row) for row in rows)
+        return [(caption, _figure_png(fig)) for caption, fig in (m for m in made if m)]
+
+    # -- html -----------------------------------------------------------------------------------
+    def _table_html(self, metrics):
+        cells = []
+        for name in self.results.index:
+            row = [f"<th>{html.escape(str(name))}</th>"]
+            for metric in metrics:
+                mean = self.results.loc[name, (metric, "mean")]
+                sem = self.results.loc[name, (metric, "sem")]
+                spread = "" if not np.isfinite(sem) else f" &plusmn; {sem:.3g}"
+                row.append(f'<td title="{mean!r}">{mean:.4g}{spread}</td>')
+            cells.append(f"<tr>{''.join(row)}</tr>")
+        header = "".join(f"<th>{html.escape(m)} {_arrow(self._direction(m))}</th>" for m in metrics)
+        return (
+            '<table class="metrics">\n'
+            f"<thead><tr><th>explainer</th>{header}</tr></thead>\n"
+            f"<tbody>\n{chr(10).join(cells)}\n</tbody>\n</table>"
+        )
+
+    def render(self):
+        """The report as one HTML document (a string).
+
+        Returns
+        -------
+        str
+        """
+        from . import __version__
+
+        metrics = self._metrics()
+        self.figures_ = self.figures()
+        parts = [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f"<title>{html.escape(self.title)}</title>",
+            f"<style>{_CSS}</style></head><body>",
+            f"<h1>{html.escape(self.title)}</h1>",
+        ]
+        if self.description:
+            parts.append(f"<p>{html.escape(self.description)}</p>")
+        parts += [
+            "<h2>Metrics</h2>",
+            "<p>Mean over the explained rows &plusmn; its standard error; "
+            "&uarr; higher is better, &darr; lower is better.</p>",
+            self._table_html(metrics),
+            "<h2>Figures</h2>",
+        ]
+        for caption, png in self.figures_:
+            data = base64.b64encode(png).decode("ascii")
+            parts.append(
+                f'<figure><img src="data:image/png;base64,{data}" '
+                f'alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}'
+                "</figcaption></figure>"
+            )
+        parts.append(f"<footer>skexplain {html.escape(__version__)}</footer></body></html>")
+        return "\n".join(parts) + "\n"
+
+    def to_html(self, path=None):
+        """Write the report to ``path`` as one self-contained HTML file.
+
+        Parameters
+        ----------
+        path : str, path-like or None, default=None
+            Where to write; None only returns the text.
+
+        Returns
+        -------
+        str
+            The HTML document.
+        """
+        text = self.render()
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as file:
+                file.write(text)
+        return text
+
+    def _repr_html_(self):  # Jupyter shows the report inline
+        return self.render()
+
+
+def _arrow(greater_is_better):
+    return {True: "\u2191", False: "\u2193"}.get(greater_is_better, "")
+
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+table.metrics { border-collapse: collapse; margin: 1em 0; }
+table.metrics th, table.metrics td { border: 1px solid #ccc; padding: 4px 10px; }
+table.metrics td { text-align: right; font-variant-numeric: tabular-nums; }
+table.metrics thead th { background: #f2f2f2; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; }
+figcaption { color: #555; font-size: 0.9em; }
+footer { margin-top: 2em; color: #888; font-size: 0.8em; }
+"""

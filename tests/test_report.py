@@ -1,0 +1,179 @@
+"""skexplain.report: the table holds the metrics module's numbers; the HTML is self-contained."""
+
+import base64
+import io
+import re
+
+import joblib
+import matplotlib.image
+import numpy as np
+import pytest
+
+from skexplain import Gradient, IntegratedGradients, SmoothGrad
+from skexplain.functions import SumOfSines
+from skexplain.metrics import (
+    complexity,
+    deletion_auc,
+    faithfulness_correlation,
+    infidelity,
+    insertion_auc,
+    make_explanation_scorer,
+    max_sensitivity,
+)
+from skexplain.report import DEFAULT_METRICS, ExplanationReport, evaluate_explainers
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def X():
+    return np.random.default_rng(0).uniform(-2, 2, size=(12, 4))
+
+
+def _explainers():
+    model = SumOfSines()
+    return {
+        "grad": Gradient(model=model),
+        "sg": SmoothGrad(model=model, noise_scale=0.3, n_samples=8, random_state=0),
+        "ig": IntegratedGradients(model=model, n_steps=8),
+    }
+
+
+@pytest.fixture(scope="module")
+def evaluated(X):
+    return evaluate_explainers(_explainers(), X, random_state=3, return_attributions=True)
+
+
+def test_numbers_equal_the_metrics_module(X, evaluated):
+    results, attributions = evaluated
+    assert list(results.index) == ["grad", "sg", "ig"]
+    assert list(results.columns.get_level_values(0).unique()) == list(DEFAULT_METRICS)
+    for name, explainer in _explainers().items():
+        explainer.fit(X)
+        W = explainer.transform(X)
+        np.testing.assert_array_equal(attributions[name], W)
+        m = explainer.model_
+        direct = {
+            "infidelity": infidelity(m, X, W, random_state=3),
+            "max_sensitivity": max_sensitivity(explainer, X, random_state=3),
+            "faithfulness_correlation": faithfulness_correlation(m, X, W, random_state=3),
+            "insertion_auc": insertion_auc(m, X, W),
+            "deletion_auc": deletion_auc(m, X, W),
+            "complexity": complexity(W),
+        }
+        for metric, scores in direct.items():
+            # exact equality: the report calls the same functions with the same draws
+            assert results.loc[name, (metric, "mean")] == np.nanmean(scores), (name, metric)
+            kept = scores[~np.isnan(scores)]
+            sem = np.std(kept, ddof=1) / np.sqrt(kept.size)
+            np.testing.assert_allclose(results.loc[name, (metric, "sem")], sem, rtol=1e-12)
+            # and the scorer's mean, up to its sign (losses are negated there)
+            drawn = metric in ("infidelity", "max_sensitivity", "faithfulness_correlation")
+            scorer = make_explanation_scorer(metric, **({"random_state": 3} if drawn else {}))
+            sign = 1 if results.attrs["greater_is_better"][metric] else -1
+            assert scorer(explainer, X) == sign * results.loc[name, (metric, "mean")]
+
+
+def test_unfitted_explainers_are_cloned_and_fitted_ones_used_as_they_are(X):
+    unfitted = Gradient()  # no model: evaluate_explainers gives it one
+    fitted = Gradient(model=SumOfSines()).fit(X[:3])
+    results = evaluate_explainers(
+        [("unfitted", unfitted), ("fitted", fitted)], X, ["complexity"], model=SumOfSines()
+    )
+    assert not hasattr(unfitted, "model_")
+    assert unfitted.model is None
+    column = results[("complexity", "mean")]
+    assert column["unfitted"] == column["fitted"]
+
+
+def test_metric_options_and_callables(X):
+    def mean_abs(explainer, X):
+        return np.abs(explainer.transform(X)).mean(axis=1)
+
+    explainer = Gradient(model=SumOfSines()).fit(X)
+    results = evaluate_explainers(
+        {"grad": explainer},
+        X,
+        {
+            "infd_subsets": ("infidelity", {"perturbation": "subset", "n_samples": 5}),
+            "mine": mean_abs,
+        },
+        random_state=1,
+    )
+    W = explainer.transform(X)
+    expected = infidelity(
+        explainer.model_, X, W, perturbation="subset", n_samples=5, random_state=1
+    ).mean()
+    assert results.loc["grad", ("infd_subsets", "mean")] == expected
+    assert results.loc["grad", ("mine", "mean")] == np.abs(W).mean(axis=1).mean()
+    assert results.attrs["greater_is_better"] == {"infd_subsets": False, "mine": None}
+
+
+def test_parallel_gives_the_same_table(X, evaluated):
+    with joblib.parallel_config(backend="threading"):
+        parallel = evaluate_explainers(_explainers(), X, random_state=3, n_jobs=2, verbose=1)
+    assert parallel.equals(evaluated[0])
+
+
+@pytest.mark.parametrize(
+    "explainers, metrics, error",
+    [
+        ({}, None, ValueError),
+        ([("a", Gradient()), ("a", Gradient())], None, ValueError),
+        ({"a": object()}, None, TypeError),
+        ({"a": Gradient()}, ["no_such_metric"], ValueError),
+        ({"a": Gradient()}, {"m": 3}, TypeError),
+    ],
+)
+def test_bad_input(X, explainers, metrics, error):
+    with pytest.raises(error):
+        evaluate_explainers(explainers, X, metrics, model=SumOfSines())
+
+
+def _images(text):
+    sources = re.findall(r'src="([^"]*)"', text)
+    return [base64.b64decode(s.removeprefix("data:image/png;base64,")) for s in sources], sources
+
+
+def test_html_is_self_contained_with_table_and_decodable_figures(X, evaluated, tmp_path):
+    results, attributions = evaluated
+    report = ExplanationReport(
+        results, attributions, X, feature_names=["a", "b", "c", "d"], title="T <1>", n_rows=2
+    )
+    path = tmp_path / "report.html"
+    text = report.to_html(path)
+    assert path.read_text(encoding="utf-8") == text
+    # no external resources: every src is an embedded PNG, and nothing is linked
+    assert "href=" not in text and "<script" not in text and "<link" not in text
+    pngs, sources = _images(text)
+    assert all(s.startswith("data:image/png;base64,") for s in sources)
+    # metric bars, the faithfulness-robustness front and one bar chart per row
+    assert len(report.figures_) == 2 + 2
+    assert len(pngs) == text.count("<img") == len(report.figures_)
+    for png in pngs:
+        assert png.startswith(PNG_MAGIC)
+        image = matplotlib.image.imread(io.BytesIO(png), format="png")
+        assert image.ndim == 3 and min(image.shape[:2]) > 50
+    table = text[text.index("<table") : text.index("</table>")]
+    for name in results.index:
+        assert f"<th>{name}</th>" in table
+    for metric in DEFAULT_METRICS:
+        assert metric in table
+    assert f"{results.loc['grad', ('complexity', 'mean')]:.4g}" in table
+    assert "T &lt;1&gt;" in text  # the title is escaped
+
+
+def test_heatmaps_for_image_rows_and_no_front_without_robustness(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(3, 16))
+    model = SumOfSines()
+    results, attributions = evaluate_explainers(
+        {"grad": Gradient(model=model)}, images, ["complexity"], return_attributions=True
+    )
+    report = ExplanationReport(results, attributions, images, image_shape=(4, 4), n_rows=2)
+    pngs, _ = _images(report.to_html(tmp_path / "images.html"))
+    captions = [caption for caption, _ in report.figures_]
+    assert len(pngs) == 2 and "heatmaps" in captions[1]
+    assert not any("robustness" in caption for caption in captions)
+    with pytest.raises(ValueError, match="image_shape"):
+        ExplanationReport(results, attributions, image_shape=(3, 3)).render()
