@@ -1,0 +1,43 @@
+"""The benchmark scripts run on tiny sizes and their agreement checks pass (no timing asserted)."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
+
+
+def _load(name, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))  # the scripts import their _common helper
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    return module
+
+
+@pytest.mark.timeout(60)
+def test_bench_gradients_quick(monkeypatch, capsys):
+    pytest.importorskip("captum")
+    results = _load("bench_gradients", monkeypatch).main(["--quick"])
+    out = capsys.readouterr().out
+    assert out.count("agreement OK") == 3
+    assert set(results) == {"smoothgrad", "integrated_gradients"}
+
+
+@pytest.mark.timeout(60)
+def test_bench_clime_quick(monkeypatch, capsys):
+    pytest.importorskip("lime")
+    results = _load("bench_clime", monkeypatch).main(["--quick"])
+    assert capsys.readouterr().out.count("agreement OK") == 1
+    assert results["speedup"] > 0
+
+
+@pytest.mark.timeout(60)
+def test_bench_memory_quick(monkeypatch, capsys):
+    runs = _load("bench_memory", monkeypatch).main(["--quick"])
+    assert "skexplain: working memory" in capsys.readouterr().out  # the verdict line
+    assert [r["rows"] for r in runs] == [10_000, 30_000]
+    assert all(r["peak"] >= r["baseline"] > 0 for r in runs)
