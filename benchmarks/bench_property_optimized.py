@@ -21,12 +21,16 @@ per row, which must stay flat.
 similarity the explainer uses up to 2,000 rows): our exact Sylvester solver (``solver="dense"``)
 and conjugate gradients (``solver="cg"``) against ``PropertyOptimizedExplainer(solver="cvxpy")``,
 the same objective written for cvxpy. The objectives must agree to 1e-6 relative before anything
-is reported. Our solvers are timed best of ``--repeats``; cvxpy once. The issue measured cvxpy at
-2.3 s (N = 1,000) and 20 s (N = 2,000) on this machine.
+is reported (the objective is flat at the optimum, so the largest difference of the
+explanations is printed too). Our solvers are timed best of ``--repeats``; cvxpy once (it picks
+OSQP here). The issue measured cvxpy at 2.3 s (N = 1,000) and 20 s (N = 2,000) on this machine.
 
 Wall time on a shared machine depends on its load, so every figure comes with this process's
-CPU time too (all threads summed). Run ``python benchmarks/bench_property_optimized.py``
-(``--quick`` for a smoke run, ``--help`` for the options).
+CPU time too (all threads summed). Under load, multithreaded OpenBLAS can be many times slower
+than one thread (a dense 2,000 x 2,000 eigendecomposition took 23 s with two threads against
+2.2 s with one at a load average of 4): ``--threads 1`` gives the steadier figures there.
+Run ``python benchmarks/bench_property_optimized.py`` (``--quick`` for a smoke run, ``--help``
+for the options).
 """
 
 import argparse
