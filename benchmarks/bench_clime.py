@@ -101,7 +101,7 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, default=50)
     parser.add_argument("--samples", type=int, default=5000, help="perturbed copies per row")
     parser.add_argument("--noise-scale", type=float, default=0.5)
-    parser.add_argument("--repeats", type=int, default=5, help="repeats of ours and the model")
+    parser.add_argument("--repeats", type=int, default=7, help="repeats of ours and the model")
     parser.add_argument("--lime-repeats", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None, help="BLAS/OpenMP/torch threads")
     parser.add_argument(

@@ -18,7 +18,10 @@ draws differ between libraries, so ours is checked exactly against the floor run
 noise bank (``GaussianNoise(scale).draw(n_samples, d, random_state)``, shared by all rows), and in
 expectation against Captum with many samples on a few rows (a z-test per attribution).
 
-Run ``python benchmarks/bench_gradients.py`` (``--quick`` for a smoke run, ``--help``).
+Run ``python benchmarks/bench_gradients.py`` (``--quick`` for a smoke run, ``--help``). On a
+machine shared with other jobs, two torch threads make wall times swing by up to 10x (a thread
+descheduled at one of the many OpenMP barriers stalls the other): ``--threads 1 --clock cpu``
+gives repeatable figures there.
 """
 
 import argparse
@@ -212,7 +215,7 @@ def main(argv=None):
     parser.add_argument("--samples", type=int, default=50, help="SmoothGrad noisy copies")
     parser.add_argument("--steps", type=int, default=50, help="IG quadrature points")
     parser.add_argument("--noise-scale", type=float, default=0.1)
-    parser.add_argument("--repeats", type=int, default=5, help="repeats of ours and the floor")
+    parser.add_argument("--repeats", type=int, default=7, help="repeats of ours and the floor")
     parser.add_argument("--captum-repeats", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
     parser.add_argument(
@@ -231,6 +234,7 @@ def main(argv=None):
         args.check_rows, args.check_samples = 4, 400
 
     import captum  # noqa: F401  (imported for the version report)
+    import torch
 
     import skexplain.models
     from skexplain.perturbations import GaussianNoise
@@ -295,6 +299,7 @@ def main(argv=None):
     # SmoothGrad in expectation: many samples on a few rows. Both are means of n iid gradients
     # of the same distribution, so their difference has variance 2 Var[grad] / n per entry.
     Xc, m = X[: args.check_rows], args.check_samples
+    torch.manual_seed(1)  # Captum draws its noise from torch's global generator
     ours = ours_smoothgrad(model, Xc, s, m, random_state=1)
     theirs = captum_smoothgrad(model, Xc, s, m)
     se = np.sqrt(2.0 * ours_vargrad(model, Xc, s, m, random_state=2) / m)

@@ -142,7 +142,7 @@ class ModelAdapter:
         X = _as_2d(X)
         n, d = X.shape
         rows = max(1, self.batch_size // max(1, n_per_row))
-        parts = []
+        out = None  # preallocated after the first chunk: a list of parts fragments the heap
         for start in range(0, n, rows):
             chunk = slice(start, min(start + rows, n))
             Xc = self.to_native(X[chunk])
@@ -154,10 +154,13 @@ class ModelAdapter:
                 V = self._gradient_native(flat, t).reshape(c, n_per_row, d)
             else:
                 V = self._predict_native(flat, t).reshape(c, n_per_row)
-            parts.append(self.to_numpy(reduce(V, Z, Xc, chunk)))
-        if not parts:
+            part = self.to_numpy(reduce(V, Z, Xc, chunk))
+            if out is None:
+                out = np.empty((n, *part.shape[1:]))
+            out[chunk] = part
+        if out is None:
             return np.zeros((0, d))
-        return np.concatenate(parts, axis=0)
+        return out
 
     # -- helpers --------------------------------------------------------------------------------
     def _chunked(self, X, query, target):
