@@ -11,9 +11,10 @@ from .models import ModelAdapter, _check_values, _select
 _TORCH_OUTPUTS = ("raw", "probability", "log_probability")
 
 
-def _resolve_device(device, module):
+def _resolve_device(device, module=None):
+    """``"auto"``: the module's device if it is on an accelerator, else CUDA when present."""
     if device is None or device == "auto":
-        params = list(module.parameters()) + list(module.buffers())
+        params = [] if module is None else list(module.parameters()) + list(module.buffers())
         if params and params[0].device.type != "cpu":
             return params[0].device
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -25,8 +25,9 @@ def _check_length_scale(length_scale):
 
 
 def _squared_distances(X, Y):
+    """Squared euclidean distances of numpy arrays or torch tensors (same code for both)."""
     squared = (X * X).sum(axis=1)[:, None] + (Y * Y).sum(axis=1)[None, :] - 2.0 * X @ Y.T
-    return np.maximum(squared, 0.0)
+    return squared.clip(min=0.0)
 
 
 def pairwise_kernel(X, Y=None, *, kernel="gaussian", length_scale=1.0):
@@ -60,10 +61,12 @@ def pairwise_kernel(X, Y=None, *, kernel="gaussian", length_scale=1.0):
 
 
 def _kernel_of_squared_distance(squared, kernel, length_scale):
+    """The kernel of squared distances, a numpy array or a torch tensor (kept on its device)."""
     if kernel == "gaussian":
-        return np.exp(-squared / (2.0 * length_scale**2))
+        scaled = squared / (-2.0 * length_scale**2)
+        return np.exp(scaled) if isinstance(scaled, np.ndarray) else scaled.exp()
     if kernel == "threshold":
-        return (squared <= length_scale).astype(np.float64)
+        return (squared <= length_scale) * 1.0
     raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
 
 

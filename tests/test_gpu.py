@@ -40,3 +40,16 @@ def test_cuda_and_cpu_give_the_same_attributions(explainer):
     on_cpu = explainer.set_params(model=as_model(module, device="cpu")).fit(X).transform(X)
     on_gpu = explainer.set_params(model=as_model(module, device="cuda")).fit(X).transform(X)
     np.testing.assert_allclose(on_gpu, on_cpu, rtol=1e-8, atol=1e-10)
+
+
+def test_inductive_gp_on_cuda_equals_cpu():
+    from skexplain import PropertyOptimizedExplainer
+    from skexplain.functions import SinExp
+
+    X = np.random.default_rng(0).uniform(-2, 2, size=(300, 3))
+    params = dict(model=SinExp(), lambda_robust=0.5, setting="inductive", n_inducing=100)
+    cpu = PropertyOptimizedExplainer(**params, device="cpu", random_state=0).fit(X)
+    gpu = PropertyOptimizedExplainer(**params, device="auto", random_state=0).fit(X)
+    assert gpu.device_.type == "cuda"
+    np.testing.assert_allclose(gpu.transform(X), cpu.transform(X), rtol=1e-8, atol=1e-10)
+    assert gpu.objective_ == pytest.approx(cpu.objective_, rel=1e-8)

@@ -210,6 +210,56 @@ def test_inductive_with_every_row_as_inducing_point_is_the_transductive_gp_optim
     np.testing.assert_allclose(e.transform(X), W)
 
 
+def test_inductive_gp_marginalizes_the_constant_mean_as_prop_1_says():
+    """Oracle: plain GP regression on all features jointly, with a wide prior on the mean.
+
+    The explanation of feature d at x is ``mu + f_d(x)``, ``f_d ~ GP(0, K / (2 lambda_r))``
+    independent across features, ``mu ~ N(0, s^2)`` shared; gradients observed with noise
+    ``1 / (2 lambda_f)``. As ``s`` grows the posterior mean tends to the fitted GP's.
+    """
+    X = RNG.uniform(-2, 2, size=(40, 3))
+    X_new = RNG.uniform(-2, 2, size=(7, 3))
+    lam_f, lam_r, ls, s2 = 1.5, 0.7, 1.3, 1e6
+    e = PropertyOptimizedExplainer(
+        model=SinExp(),
+        lambda_faithful=lam_f,
+        lambda_robust=lam_r,
+        length_scale=ls,
+        setting="inductive",
+        device="cpu",
+    ).fit(X)
+
+    def kernel(A, B):
+        return np.exp(-((A[:, None, :] - B[None, :, :]) ** 2).sum(-1) / (2 * ls**2))
+
+    d = X.shape[1]
+    prior = s2 + np.kron(np.eye(d), kernel(X, X) / (2 * lam_r))  # vec by feature
+    cross = s2 + np.kron(np.eye(d), kernel(X_new, X) / (2 * lam_r))
+    G = SinExp().gradient(X)
+    noisy = prior + np.eye(prior.shape[0]) / (2 * lam_f)
+    mean = cross @ np.linalg.solve(noisy, G.T.ravel())
+    np.testing.assert_allclose(e.transform(X_new), mean.reshape(d, -1).T, rtol=1e-4, atol=1e-5)
+    assert e.device_.type == "cpu"
+
+
+def test_inductive_device_is_checked():
+    e = PropertyOptimizedExplainer(
+        model=SinExp(), lambda_robust=1.0, setting="inductive", device="no-such-device"
+    )
+    with pytest.raises(ValueError, match="device must be 'auto' or a torch device"):
+        e.fit(X_SMALL)
+
+
+def test_inductive_prediction_in_chunks_equals_one_block(monkeypatch):
+    from skexplain.optimization import _gp
+
+    X = RNG.uniform(-2, 2, size=(50, 3))
+    e = PropertyOptimizedExplainer(model=SinExp(), lambda_robust=1.0, setting="inductive")
+    whole = e.fit(X).transform(X)
+    monkeypatch.setattr(_gp, "CHUNK_ENTRIES", 3 * 50)  # three rows per chunk
+    np.testing.assert_allclose(e.transform(X), whole, rtol=1e-12, atol=1e-14)
+
+
 def _claim_d_gaps(function, sizes=(10, 30, 100, 300, 1000)):
     """Relative gap of the inductive solution's total loss to the transductive optimum."""
     from skexplain.optimization._gp import precision_objective

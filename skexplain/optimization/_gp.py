@@ -12,55 +12,120 @@ ignores a constant shift): the transductive problem whose robustness weights are
 of the kernel, ``S = -K^{-1}`` as in Prop. 1. Fitted
 on inducing points Z, the explanation of any x is the GP's conditional mean given Z, so it extends
 to unseen rows; with Z = the rows themselves it is the transductive optimum exactly.
+
+The linear algebra runs in torch, in float64, on ``device`` (a GPU when there is one): the
+Cholesky factor of the inducing points' kernel once, then the prediction in chunks of rows, so
+the memory of a prediction is bounded by the chunk's kernel block, not by the number of rows.
+The fitted state (inducing points, weights, mean) is kept in numpy, not on the device.
 """
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
 
-from ..kernels import pairwise_kernel
+from ..kernels import _kernel_of_squared_distance, _squared_distances
+
+# Kernel entries per chunk of predicted rows (float64): 32 MiB.
+CHUNK_ENTRIES = 1 << 22
+
+
+def _gaussian(A, B, length_scale):
+    return _kernel_of_squared_distance(_squared_distances(A, B), "gaussian", length_scale)
+
+
+def _cholesky(A, what):
+    import torch
+
+    factor, info = torch.linalg.cholesky_ex(A)
+    if int(info) != 0:
+        raise np.linalg.LinAlgError(
+            f"the {what} is not numerically positive definite (Cholesky failed at column "
+            f"{int(info)}); duplicate rows with a tiny noise ratio lambda_robust / "
+            "lambda_faithful cause this: raise lambda_robust or drop the duplicates"
+        )
+    return factor
 
 
 class InducingPointGP:
-    """Posterior mean of the explanation GP, conditioned on gradients at inducing points."""
+    """Posterior mean of the explanation GP, conditioned on gradients at inducing points.
 
-    def __init__(self, lambda_faithful, lambda_robust, length_scale, jitter=1e-10):
+    Parameters
+    ----------
+    lambda_faithful, lambda_robust : float
+        The weights of the objective; their ratio is the observation noise relative to the
+        prior variance.
+    length_scale : float
+        Of the gaussian kernel.
+    device : torch.device, default="cpu"
+    jitter : float, default=1e-10
+    """
+
+    def __init__(self, lambda_faithful, lambda_robust, length_scale, *, device="cpu", jitter=1e-10):
         self.lambda_faithful = lambda_faithful
         self.lambda_robust = lambda_robust
         self.length_scale = length_scale
+        self.device = device
         self.jitter = jitter
 
+    def _tensor(self, array):
+        import torch
+
+        return torch.as_tensor(np.asarray(array, dtype=np.float64), device=self.device)
+
     def fit(self, Z, G):
-        self.Z_ = Z
-        K = pairwise_kernel(Z, kernel="gaussian", length_scale=self.length_scale)
+        """Condition on the gradients ``G`` observed at the inducing points ``Z``."""
+        import torch
+
+        Zt, Gt = self._tensor(Z), self._tensor(G)
+        m = Zt.shape[0]
         noise = self.lambda_robust / self.lambda_faithful  # noise / prior variance ratio
-        A = K + (noise + self.jitter) * np.eye(Z.shape[0])
-        factor = cho_factor(A, lower=True)
-        ones = np.ones(Z.shape[0])
-        A_inv_ones = cho_solve(factor, ones)
-        A_inv_G = cho_solve(factor, G)
+        A = _gaussian(Zt, Zt, self.length_scale)
+        A.diagonal().add_(noise + self.jitter)
+        factor = _cholesky(A, "inducing points' kernel")
+        ones = torch.ones((m, 1), dtype=torch.float64, device=self.device)
+        solved = torch.cholesky_solve(torch.cat([ones, Gt], dim=1), factor)
+        A_inv_ones, A_inv_G = solved[:, 0], solved[:, 1:]
         # generalized least squares estimate of the shared constant mean
-        self.mean_ = float(A_inv_G.sum() / (G.shape[1] * A_inv_ones.sum()))
-        self.weights_ = A_inv_G - self.mean_ * A_inv_ones[:, None]  # A^{-1} (G - mu)
+        mean = A_inv_G.sum() / (Gt.shape[1] * A_inv_ones.sum())
+        self.Z_ = np.asarray(Z, dtype=np.float64)
+        self.mean_ = float(mean)
+        self.weights_ = (A_inv_G - mean * A_inv_ones[:, None]).cpu().numpy()  # A^{-1} (G - mu)
         return self
 
     def predict(self, X):
-        k = pairwise_kernel(X, self.Z_, kernel="gaussian", length_scale=self.length_scale)
-        return self.mean_ + k @ self.weights_
+        """The conditional mean at the rows of X, computed in chunks of rows."""
+        X = np.asarray(X, dtype=np.float64)
+        Zt, weights = self._tensor(self.Z_), self._tensor(self.weights_)
+        out = np.empty((X.shape[0], weights.shape[1]))
+        step = max(1, CHUNK_ENTRIES // max(1, Zt.shape[0]))
+        for start in range(0, X.shape[0], step):
+            k = _gaussian(self._tensor(X[start : start + step]), Zt, self.length_scale)
+            out[start : start + step] = (k @ weights).cpu().numpy()
+        return out + self.mean_
 
 
-def precision_objective(W, G, X, lambda_faithful, lambda_robust, length_scale, jitter=1e-10):
+def precision_objective(
+    W, G, X, lambda_faithful, lambda_robust, length_scale, *, device="cpu", jitter=1e-10
+):
     """The GP's own objective on the rows X, whose minimizer is the posterior mean there.
 
     ``lambda_f ||W - G||^2 + lambda_r min_mu sum_d (W_d - mu)^T K^{-1} (W_d - mu)``; returns the
     total and the two losses. Through a Cholesky factor of ``K``: up to a few thousand rows.
     """
-    K = pairwise_kernel(X, kernel="gaussian", length_scale=length_scale)
-    factor = cho_factor(K + jitter * np.eye(X.shape[0]), lower=True)
-    K_inv_ones = cho_solve(factor, np.ones(X.shape[0]))
-    quadratic = float(np.vdot(W, cho_solve(factor, W)))
-    cross = float(K_inv_ones @ W.sum(axis=1))
-    robust = quadratic - cross**2 / (W.shape[1] * K_inv_ones.sum())
-    faithful = float(((W - G) ** 2).sum())
+    import torch
+
+    def tensor(array):
+        return torch.as_tensor(np.asarray(array, dtype=np.float64), device=device)
+
+    Xt, Wt = tensor(X), tensor(W)
+    K = _gaussian(Xt, Xt, length_scale)
+    K.diagonal().add_(jitter)
+    factor = _cholesky(K, "kernel of the fitted rows")
+    ones = torch.ones((Xt.shape[0], 1), dtype=torch.float64, device=device)
+    solved = torch.cholesky_solve(torch.cat([ones, Wt], dim=1), factor)
+    K_inv_ones, K_inv_W = solved[:, 0], solved[:, 1:]
+    quadratic = float((Wt * K_inv_W).sum())
+    cross = float(K_inv_ones @ Wt.sum(dim=1))
+    robust = quadratic - cross**2 / (Wt.shape[1] * float(K_inv_ones.sum()))
+    faithful = float(((np.asarray(W) - np.asarray(G)) ** 2).sum())
     return lambda_faithful * faithful + lambda_robust * robust, {
         "faithful": faithful,
         "robust": robust,

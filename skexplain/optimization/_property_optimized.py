@@ -83,6 +83,10 @@ class PropertyOptimizedExplainer(BaseExplainer):
         Output to explain; None explains a single output, or each row's predicted class.
     random_state : int, RandomState instance or None, default=None
         Chooses the inducing points.
+    device : str or torch.device, default="auto"
+        Where the inductive setting's GP runs its linear algebra (torch, float64): ``"auto"``
+        is the model's device for a torch model on an accelerator, else CUDA when present,
+        else the CPU. The transductive solvers run on the CPU.
 
     Attributes
     ----------
@@ -100,6 +104,8 @@ class PropertyOptimizedExplainer(BaseExplainer):
         a ``ConvergenceWarning``.
     n_iter_ : int
         Iterations of the solver (1 for the direct ones).
+    device_ : torch.device
+        The device of the inductive setting's GP (set by the inductive setting only).
     model_ : ModelAdapter
     n_features_in_ : int
 
@@ -139,6 +145,7 @@ class PropertyOptimizedExplainer(BaseExplainer):
         "setting": [StrOptions({"transductive", "inductive"})],
         "n_inducing": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
+        "device": "no_validation",  # checked when the GP is fitted, by torch.device
         "solver": [StrOptions({"auto", "dense", "cg", "proximal", "cvxpy"})],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -165,6 +172,7 @@ class PropertyOptimizedExplainer(BaseExplainer):
         max_iter=2000,
         target=None,
         random_state=None,
+        device="auto",
     ):
         super().__init__(model, target=target)
         self.lambda_faithful = lambda_faithful
@@ -183,6 +191,7 @@ class PropertyOptimizedExplainer(BaseExplainer):
         self.tol = tol
         self.max_iter = max_iter
         self.random_state = random_state
+        self.device = device
 
     # -- setup ------------------------------------------------------------------------------------
     def _lambdas(self):
@@ -262,11 +271,15 @@ class PropertyOptimizedExplainer(BaseExplainer):
         rows = np.arange(n)
         if self.n_inducing is not None and self.n_inducing < n:
             rows = np.sort(check_random_state(self.random_state).permutation(n)[: self.n_inducing])
+        from .._torch_model import _resolve_device
+
+        device = _resolve_device(self.device, getattr(self.model_, "module", None))
         Z = X[rows]
         G = self.model_.gradient(Z, self.model_.resolve_target(Z, self.target))
-        self.gp_ = InducingPointGP(self.lambda_faithful, self.lambda_robust, self.length_scale).fit(
-            Z, G
-        )
+        self.gp_ = InducingPointGP(
+            self.lambda_faithful, self.lambda_robust, self.length_scale, device=device
+        ).fit(Z, G)
+        self.device_ = device
         self.inducing_points_ = Z
         self.explanations_ = self.gp_.predict(X)
         self.X_fit_ = X
@@ -281,6 +294,7 @@ class PropertyOptimizedExplainer(BaseExplainer):
             self.lambda_faithful,
             self.lambda_robust,
             self.length_scale,
+            device=device,
         )
 
     def _fit(self, X):
