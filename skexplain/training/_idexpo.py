@@ -18,7 +18,8 @@ from .._compat import HasMethods, Interval, StrOptions, validate_parameter_const
 from ..metrics import deletion_auc, insertion_auc
 from ..models import as_model
 from ..perturbations import _check_baseline
-from ._explainers import EXPLAINERS, draw_masks, explain_batch
+from ._cnn import CNN, FlatInput
+from ._explainers import EXPLAINERS, draw_masks, explain_batch, feature_maps, find_gradcam_layer
 from ._mlp import MLP
 from ._soft_metrics import idexpo_regularizers, n_curve_steps
 
@@ -51,6 +52,33 @@ def _check_hidden_layer_sizes(sizes):
     return tuple(int(s) for s in sizes)
 
 
+def _check_image_shape(image_shape, n_features):
+    """``(C, H, W)`` from ``(H, W)`` or ``(C, H, W)``; its product must be ``n_features``."""
+    try:
+        shape = tuple(image_shape)
+    except TypeError:
+        shape = None
+    if (
+        shape is None
+        or len(shape) not in (2, 3)
+        or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in shape)
+        or min(shape) < 1
+    ):
+        raise ValueError(
+            "image_shape must be (height, width) or (channels, height, width) of positive "
+            f"integers, got {image_shape!r}"
+        )
+    shape = tuple(int(s) for s in shape)
+    if len(shape) == 2:
+        shape = (1, *shape)
+    if int(np.prod(shape)) != n_features:
+        raise ValueError(
+            f"image_shape {tuple(image_shape)!r} holds {int(np.prod(shape))} values per image, "
+            f"but X has {n_features} features: each row must be one flattened image"
+        )
+    return shape
+
+
 class IDExpOClassifier(ClassifierMixin, BaseEstimator):
     """Classifier fine-tuned so that its explanations are faithful by insertion and deletion.
 
@@ -64,18 +92,33 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
     on log-probabilities, the per-sample temperature of Section 4.1). After each fine-tuning
     epoch the network is scored on a validation split by
     ``valscore = eta Acc + Ins + (1 - Del)`` (eq. 15; hard metrics of the predicted class, those
-    of :mod:`skexplain.metrics` with step 1) and the best epoch is kept. With all three lambdas at
-    0 the fine-tuning is cross-entropy only, the paper's baseline.
+    of :mod:`skexplain.metrics`, step ``curve_step_``) and the best epoch is kept. With all three
+    lambdas at 0 the fine-tuning is cross-entropy only, the paper's baseline.
 
     Parameters
     ----------
     module : torch.nn.Module or None, default=None
-        The network, mapping ``(n, n_features)`` float inputs to ``(n, n_classes)`` logits; it is
-        copied, never changed. None builds an MLP with ReLU hidden layers of
-        ``hidden_layer_sizes`` units (the paper's tabular predictor).
-    explainer : {"lime", "kernelshap", "gradient"}, default="lime"
+        The network, mapping ``(n, n_features)`` float inputs (``(n, C, H, W)`` images with
+        ``image_shape``) to ``(n, n_classes)`` logits; it is copied, never changed. None builds
+        an MLP with ReLU hidden layers of ``hidden_layer_sizes`` units (the paper's tabular
+        predictor), or with ``image_shape`` a small CNN (two 3x3 convolutions, 16 and 32
+        channels, 2x2 max pooling between them, then ``hidden_layer_sizes``).
+    explainer : {"lime", "kernelshap", "gradient", "gradcam"}, default="lime"
         The differentiable explainer: LIME or KernelSHAP in closed form over ``n_masks`` binary
-        masks (eq. 12), or the input gradient of the class probability.
+        masks (eq. 12), the input gradient of the class probability, or Grad-CAM (eqs. 13-14,
+        trained through second-order gradients; needs ``image_shape`` and a module with a
+        ``torch.nn.Conv2d``).
+    image_shape : tuple of int or None, default=None
+        ``(channels, height, width)`` or ``(height, width)``: each row of ``X`` is one image
+        flattened in C order (as ``load_digits().data`` is; ``X`` stays two-dimensional, as
+        scikit-learn expects), and the module receives ``(n, C, H, W)`` tensors. On images the
+        masks of LIME / KernelSHAP and of insertion/deletion act on pixels, all channels of a
+        pixel together. None: tabular rows.
+    gradcam_layer : str or None, default=None
+        The submodule whose output Grad-CAM weighs (a name of ``module.named_modules()``, such
+        as ``"features.3"``); None takes the last ``torch.nn.Conv2d``. The curves of Grad-CAM
+        insert and delete whole cells of its map: ``s`` grows by the pixels of one cell, times
+        the channels (the paper's increment, Section 4.1).
     lambda_insertion : float, default=1.0
         Weight of ``Omega_ins`` (lambda_1). The paper selects lambda_1 = lambda_2 in
         {0.1, 0.01, 0.001} by valscore.
@@ -129,6 +172,10 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
     module_ : torch.nn.Module
         The fine-tuned network (the best epoch by valscore), in eval mode.
     device_ : torch.device
+    curve_step_ : int
+        Features added per step of the insertion/deletion curves, in training and in valscore:
+        1 on tabular data, the channels on images, the channels times the pixels of one cell
+        with Grad-CAM.
     n_iter_ : int
         Fine-tuning epochs run.
     best_epoch_ : int
@@ -170,11 +217,22 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
     ((3, 2), (3, 4))
     >>> clf.score(X, y) > 0.8
     True
+
+    Images (sklearn's 8x8 digits, flattened) with the default CNN and Grad-CAM:
+
+    >>> from sklearn.datasets import load_digits
+    >>> X, y = load_digits(n_class=2, return_X_y=True)
+    >>> cnn = IDExpOClassifier(explainer="gradcam", image_shape=(8, 8), hidden_layer_sizes=(16,),
+    ...                        pretrain_epochs=3, finetune_epochs=1, random_state=0)
+    >>> cnn.fit(X[:100] / 16, y[:100]).explain(X[:2] / 16).shape, cnn.curve_step_
+    ((2, 64), 4)
     """
 
     _parameter_constraints = {
         "module": [None, HasMethods(["forward", "parameters"])],
         "explainer": [StrOptions(set(EXPLAINERS))],
+        "image_shape": "no_validation",  # checked in fit against n_features
+        "gradcam_layer": [None, str],
         "lambda_insertion": [Interval(Real, 0, None, closed="left")],
         "lambda_deletion": [Interval(Real, 0, None, closed="left")],
         "lambda_l2": [Interval(Real, 0, None, closed="left")],
@@ -202,6 +260,8 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         module=None,
         *,
         explainer="lime",
+        image_shape=None,
+        gradcam_layer=None,
         lambda_insertion=1.0,
         lambda_deletion=1.0,
         lambda_l2=0.0,
@@ -225,6 +285,8 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
     ):
         self.module = module
         self.explainer = explainer
+        self.image_shape = image_shape
+        self.gradcam_layer = gradcam_layer
         self.lambda_insertion = lambda_insertion
         self.lambda_deletion = lambda_deletion
         self.lambda_l2 = lambda_l2
@@ -272,6 +334,14 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
             )
         n, d = X.shape
         n_classes = self.classes_.size
+        self._image_shape = None
+        if self.image_shape is not None:
+            self._image_shape = _check_image_shape(self.image_shape, d)
+        elif self.explainer == "gradcam":
+            raise ValueError(
+                "explainer='gradcam' needs image_shape=(channels, height, width): Grad-CAM maps "
+                "the cells of a convolution's feature maps back to the pixels of each image"
+            )
         baseline = _check_baseline(self.baseline, d)
         self.device_ = _resolve_device(self.device)
         rng = check_random_state(self.random_state)
@@ -284,6 +354,7 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         )
         X_train, X_val, y_train, y_val = self._split(X, y_encoded, rng)
         self._check_output_width(module, X_train[:1], n_classes)
+        self.curve_step_ = self._curve_step(module, X_train[:1])
 
         tensor = self._tensor
         Xt, yt = tensor(X_train), torch.as_tensor(y_train, device=self.device_)
@@ -306,15 +377,48 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
             sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
             with torch.random.fork_rng(devices=[]):  # seed the init without touching global state
                 torch.manual_seed(seed)
-                module = MLP(d, n_classes, sizes)
+                if self._image_shape is None:
+                    module = MLP(d, n_classes, sizes)
+                else:
+                    module = CNN(self._image_shape, n_classes, sizes)
         else:
             module = copy.deepcopy(self.module)
+        if self.explainer == "gradcam":
+            find_gradcam_layer(module, self.gradcam_layer)  # raises without a convolution
         return module.to(self.device_)
+
+    def _forward(self, module):
+        """The network as a function of flat rows (images are reshaped on the way in)."""
+        if getattr(self, "_image_shape", None) is None:
+            return module
+        return FlatInput(module, self._image_shape)
+
+    def _curve_step(self, module, X_row):
+        if self._image_shape is None:
+            return 1
+        channels, height, width = self._image_shape
+        if self.explainer != "gradcam":
+            return channels
+        layer = find_gradcam_layer(module, self.gradcam_layer)
+        module.eval()
+        with torch.no_grad():
+            _, A = feature_maps(self._forward(module), layer, self._tensor(X_row))
+        cell_height, cell_width = A.shape[2], A.shape[3]
+        if height % cell_height or width % cell_width:
+            return channels  # cells of unequal sizes: pixel by pixel
+        return channels * (height // cell_height) * (width // cell_width)
 
     def _check_output_width(self, module, X_row, n_classes):
         module.eval()
         with torch.no_grad():
-            out = module(self._tensor(X_row))
+            try:
+                out = self._forward(module)(self._tensor(X_row))
+            except RuntimeError as exc:
+                shape = "(n, n_features)" if self._image_shape is None else "(n, C, H, W)"
+                raise ValueError(
+                    f"module failed on inputs of shape {shape} = "
+                    f"{(1, *(self._image_shape or X_row.shape[1:]))}: {exc}"
+                ) from exc
         if not torch.is_tensor(out) or out.ndim != 2 or out.shape[1] != n_classes:
             shape = tuple(out.shape) if torch.is_tensor(out) else type(out).__name__
             raise ValueError(
@@ -345,8 +449,9 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         for epoch in range(1, self.pretrain_epochs + 1):
             module.train()
             losses = []
+            forward = self._forward(module)
             for rows in self._batches(X.shape[0], generator):
-                loss = torch.nn.functional.cross_entropy(module(X[rows]), y[rows])
+                loss = torch.nn.functional.cross_entropy(forward(X[rows]), y[rows])
                 _check_finite(loss, "pre-training", epoch)
                 optimizer.zero_grad()
                 loss.backward()
@@ -361,21 +466,43 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
     def _regularized(self):
         return self.lambda_insertion > 0 or self.lambda_deletion > 0 or self.lambda_l2 > 0
 
+    def _n_mask_columns(self, d):
+        return d if self._image_shape is None else d // self._image_shape[0]
+
+    def _explain(self, module, X, target, masks, b, create_graph):
+        layer = None
+        if self.explainer == "gradcam":
+            layer = find_gradcam_layer(module, self.gradcam_layer)
+        return explain_batch(
+            self._forward(module),
+            X,
+            target,
+            explainer=self.explainer,
+            masks=masks,
+            baseline=b,
+            alpha=self.alpha,
+            create_graph=create_graph,
+            layer=layer,
+            image_shape=self._image_shape,
+        )
+
     def _loss(self, module, X, y, b, n_steps, generator):
         """Eq. 11 on one mini-batch (batch means instead of sums)."""
-        logits = module(X)
+        forward = self._forward(module)
+        logits = forward(X)
         loss = torch.nn.functional.cross_entropy(logits, y)
         if not self._regularized():
             return loss
         masks = None
-        if self.explainer != "gradient":
-            masks = draw_masks(self.n_masks, X.shape[1], generator, dtype=X.dtype)
+        if self.explainer in ("lime", "kernelshap"):
+            columns = self._n_mask_columns(X.shape[1])
+            masks = draw_masks(self.n_masks, columns, generator, dtype=X.dtype)
             masks = masks.to(self.device_)
-        phi = explain_batch(
-            module, X, y, explainer=self.explainer, masks=masks, baseline=b, alpha=self.alpha
-        )
+        phi = self._explain(module, X, y, masks, b, create_graph=True)
         log_p_x = torch.log_softmax(logits, dim=1).gather(1, y[:, None])[:, 0]
-        omega_ins, omega_del = idexpo_regularizers(module, X, phi, y, b, n_steps, log_p_x=log_p_x)
+        omega_ins, omega_del = idexpo_regularizers(
+            forward, X, phi, y, b, n_steps, log_p_x=log_p_x, step=self.curve_step_
+        )
         return (
             loss
             + self.lambda_insertion * omega_ins.mean()
@@ -439,7 +566,7 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
                 "the explanations of the validation rows are no longer finite (the training "
                 "diverged): lower learning_rate (or the lambdas), or standardize the features"
             )
-        return _scores(module, X_val, y_val, target, phi, baseline, self)
+        return _scores(self._forward(module), X_val, y_val, target, phi, baseline, self)
 
     # -- prediction -----------------------------------------------------------------------------
     def _logits(self, module, X):
@@ -447,7 +574,8 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         parts = []
         with torch.no_grad():
             for start in range(0, X.shape[0], _EVALUATIONS_PER_CHUNK):
-                parts.append(module(self._tensor(X[start : start + _EVALUATIONS_PER_CHUNK])))
+                rows = self._tensor(X[start : start + _EVALUATIONS_PER_CHUNK])
+                parts.append(self._forward(module)(rows))
         return torch.cat(parts) if parts else torch.zeros((0, self.classes_.size))
 
     def _predict_index(self, module, X):
@@ -503,10 +631,13 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         module.eval()
         n, d = X.shape
         masks = None
-        rows_per_chunk = n
-        if self.explainer != "gradient":
+        rows_per_chunk = max(1, _EVALUATIONS_PER_CHUNK // 64)
+        if self.explainer in ("lime", "kernelshap"):
             masks = draw_masks(
-                self.n_masks, d, torch.Generator().manual_seed(seed), dtype=self._dtype
+                self.n_masks,
+                self._n_mask_columns(d),
+                torch.Generator().manual_seed(seed),
+                dtype=self._dtype,
             ).to(self.device_)
             rows_per_chunk = max(1, _EVALUATIONS_PER_CHUNK // self.n_masks)
         b = self._tensor(_check_baseline(self.baseline, d))
@@ -515,16 +646,7 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
             rows = slice(start, start + rows_per_chunk)
             t = torch.as_tensor(target[rows], device=self.device_)
             with torch.no_grad() if masks is not None else torch.enable_grad():
-                phi = explain_batch(
-                    module,
-                    self._tensor(X[rows]),
-                    t,
-                    explainer=self.explainer,
-                    masks=masks,
-                    baseline=b,
-                    alpha=self.alpha,
-                    create_graph=False,
-                )
+                phi = self._explain(module, self._tensor(X[rows]), t, masks, b, False)
             parts.append(phi.detach().to("cpu", torch.float64).numpy())
         return np.concatenate(parts) if parts else np.zeros((0, d))
 
@@ -595,7 +717,12 @@ def _check_finite(loss, phase, epoch, module=None):
 
 def _scores(module, X, y, target, phi, baseline, estimator):
     model = as_model(module, output="probability", device=estimator.device_)
-    kwargs = {"fraction": estimator.fraction, "step": 1, "baseline": baseline, "target": target}
+    kwargs = {
+        "fraction": estimator.fraction,
+        "step": estimator.curve_step_,
+        "baseline": baseline,
+        "target": target,
+    }
     accuracy = float(np.mean(target == y))
     ins = float(np.mean(insertion_auc(model, X, phi, **kwargs)))
     dele = float(np.mean(deletion_auc(model, X, phi, **kwargs)))
@@ -612,7 +739,7 @@ def valscore(estimator, X, y):
 
     A scorer ``(estimator, X, y) -> float`` for a fitted :class:`IDExpOClassifier`, for
     ``GridSearchCV(scoring=valscore)``: accuracy on ``(X, y)``, and insertion and deletion (hard
-    metrics of :mod:`skexplain.metrics`, step 1, the estimator's ``fraction`` and ``baseline``)
+    metrics of :mod:`skexplain.metrics`, step ``curve_step_``, the estimator's ``fraction`` and ``baseline``)
     of its :meth:`~IDExpOClassifier.explain` attributions for the predicted class.
 
     Parameters
@@ -646,7 +773,8 @@ def valscore(estimator, X, y):
     classes = estimator.classes_
     index = np.clip(np.searchsorted(classes, y), 0, classes.size - 1)
     labels = np.where(classes[index] == y, index, -1)  # a label unseen in fit counts as wrong
-    return _scores(estimator.module_, X, labels, target, phi, baseline, estimator)["valscore"]
+    forward = estimator._forward(estimator.module_)
+    return _scores(forward, X, labels, target, phi, baseline, estimator)["valscore"]
 
 
 def _progress(total, verbose, name):

@@ -10,7 +10,7 @@ distinct values, Section 4.1). As ``T`` grows the soft masks become the hard one
 
 import torch
 
-__all__ = ["n_curve_steps", "soft_masks", "soft_curves", "idexpo_regularizers"]
+__all__ = ["n_curve_steps", "curve_counts", "soft_masks", "soft_curves", "idexpo_regularizers"]
 
 
 def n_curve_steps(fraction, n_features):
@@ -18,8 +18,21 @@ def n_curve_steps(fraction, n_features):
     return max(1, int(round(fraction * n_features)))
 
 
-def soft_masks(phi, n_steps, temperature=1.0):
-    """Soft top-``s`` masks ``r`` of shape ``(n, n_steps, d)`` for ``s = 1..n_steps``.
+def curve_counts(n_steps, step=1):
+    """The ``s`` of the curves: ``step, 2 step, ...`` and ``n_steps`` last, as in the metrics.
+
+    On images the paper increments ``s`` by the pixels of one Grad-CAM cell or superpixel
+    (Section 4.1: by 16 for 8x8 maps of 32x32 images), so that whole cells enter at once.
+    """
+    counts = list(range(step, n_steps + 1, step))
+    if not counts or counts[-1] != n_steps:
+        counts.append(n_steps)
+    return counts
+
+
+def soft_masks(phi, n_steps, temperature=1.0, *, step=1):
+    """Soft top-``s`` masks ``r`` of shape ``(n, len(counts), d)`` for ``s`` in
+    ``curve_counts(n_steps, step)`` (``s = 1..n_steps`` by default).
 
     Parameters
     ----------
@@ -30,6 +43,8 @@ def soft_masks(phi, n_steps, temperature=1.0):
     temperature : float, default=1.0
         Multiplies the per-sample temperature of the paper; 1 is the paper's choice and larger
         values approach the hard masks.
+    step : int, default=1
+        Increment of ``s``.
 
     Notes
     -----
@@ -61,12 +76,13 @@ def soft_masks(phi, n_steps, temperature=1.0):
             positive, 1.0 / torch.clamp(scale, min=1e-30), torch.ones_like(scale)
         )
         padded = torch.cat([ordered, (ordered[:, -1] - mean_gap)[:, None]], dim=1)
-        thresholds = 0.5 * (padded[:, :n_steps] + padded[:, 1 : n_steps + 1])  # (n, S)
+        s = torch.as_tensor(curve_counts(n_steps, step), device=phi.device)
+        thresholds = 0.5 * (padded[:, s - 1] + padded[:, s])  # (n, len(counts))
         slope = (temperature * scale)[:, None, None]
     return torch.sigmoid(slope * (phi[:, None, :] - thresholds[:, :, None]))
 
 
-def soft_curves(forward, X, phi, target, baseline, n_steps, *, temperature=1.0):
+def soft_curves(forward, X, phi, target, baseline, n_steps, *, temperature=1.0, step=1):
     """Log-probabilities of the target along the soft insertion and deletion paths.
 
     Parameters
@@ -79,25 +95,29 @@ def soft_curves(forward, X, phi, target, baseline, n_steps, *, temperature=1.0):
     baseline : torch.Tensor of shape (d,)
     n_steps : int
     temperature : float, default=1.0
+    step : int, default=1
 
     Returns
     -------
-    log_insertion, log_deletion : torch.Tensor of shape (n, n_steps)
+    log_insertion, log_deletion : torch.Tensor of shape (n, len(curve_counts(n_steps, step)))
         ``log f(alpha_soft(x, phi; b, s))_y`` and ``log f(beta_soft(x, phi; b, s))_y`` (eqs. 7-8).
     """
     n, d = X.shape
-    r = soft_masks(phi, n_steps, temperature)  # (n, S, d)
+    r = soft_masks(phi, n_steps, temperature, step=step)  # (n, S', d)
+    n_counts = r.shape[1]
     x = X[:, None, :]
     inserted = r * x + (1 - r) * baseline  # eq. 7
     deleted = r * baseline + (1 - r) * x  # eq. 8
-    inputs = torch.cat([inserted, deleted], dim=1).reshape(n * 2 * n_steps, d)
+    inputs = torch.cat([inserted, deleted], dim=1).reshape(n * 2 * n_counts, d)
     log_p = torch.log_softmax(forward(inputs), dim=1)
-    rows = target.repeat_interleave(2 * n_steps)
-    chosen = log_p.gather(1, rows[:, None])[:, 0].reshape(n, 2, n_steps)
+    rows = target.repeat_interleave(2 * n_counts)
+    chosen = log_p.gather(1, rows[:, None])[:, 0].reshape(n, 2, n_counts)
     return chosen[:, 0], chosen[:, 1]
 
 
-def idexpo_regularizers(forward, X, phi, target, baseline, n_steps, *, log_p_x, temperature=1.0):
+def idexpo_regularizers(
+    forward, X, phi, target, baseline, n_steps, *, log_p_x, temperature=1.0, step=1
+):
     """Per-row ``Omega_ins`` and ``Omega_del`` (eqs. 9-10).
 
     ``Omega_ins = -mean_s log f(alpha_soft)_y`` and
@@ -108,7 +128,7 @@ def idexpo_regularizers(forward, X, phi, target, baseline, n_steps, *, log_p_x, 
     omega_insertion, omega_deletion : torch.Tensor of shape (n,)
     """
     log_ins, log_del = soft_curves(
-        forward, X, phi, target, baseline, n_steps, temperature=temperature
+        forward, X, phi, target, baseline, n_steps, temperature=temperature, step=step
     )
     omega_ins = -log_ins.mean(dim=1)
     omega_del = -(log_p_x[:, None] - log_del).mean(dim=1)
