@@ -739,8 +739,8 @@ def valscore(estimator, X, y):
 
     A scorer ``(estimator, X, y) -> float`` for a fitted :class:`IDExpOClassifier`, for
     ``GridSearchCV(scoring=valscore)``: accuracy on ``(X, y)``, and insertion and deletion (hard
-    metrics of :mod:`skexplain.metrics`, step ``curve_step_``, the estimator's ``fraction`` and ``baseline``)
-    of its :meth:`~IDExpOClassifier.explain` attributions for the predicted class.
+    metrics of :mod:`skexplain.metrics`, step ``curve_step_``, the estimator's ``fraction`` and
+    ``baseline``) of its :meth:`~IDExpOClassifier.explain` attributions for the predicted class.
 
     Parameters
     ----------
