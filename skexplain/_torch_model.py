@@ -30,6 +30,33 @@ class TorchModel(ModelAdapter):
     The module is used as it is (call ``module.eval()`` first if it has dropout or batch norm);
     it is moved to ``device`` on a copy when it lives elsewhere, so the caller's module is never
     changed. Inputs are cast to the module's floating dtype; answers come back as float64 numpy.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network, mapping ``(n, d)`` inputs to ``(n,)`` or ``(n, k)`` outputs.
+    output : {"raw", "probability", "log_probability"} or None, default=None
+        The explained output: the module's output (None means ``"raw"``), its softmax (sigmoid
+        for one output) or its log-softmax.
+    device : str or torch.device, default="auto"
+        Where the module runs; ``"auto"`` keeps a module already on an accelerator there and
+        otherwise uses CUDA when available.
+    batch_size : int or None, default=None
+        Model evaluations per query chunk; None uses 32768.
+
+    See Also
+    --------
+    skexplain.models.as_model : Picks this adapter for torch modules.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skexplain.models import TorchModel
+    >>> module = torch.nn.Linear(2, 1, bias=False).double()
+    >>> with torch.no_grad():
+    ...     _ = module.weight.copy_(torch.tensor([[1.0, -3.0]]))
+    >>> TorchModel(module, device="cpu").gradient([[0.5, 0.5]])
+    array([[ 1., -3.]])
     """
 
     def __init__(self, module, *, output=None, device="auto", batch_size=None):
@@ -53,9 +80,22 @@ class TorchModel(ModelAdapter):
 
     @property
     def is_classifier(self):
+        """Whether the explained output is a class probability (``output`` is not ``"raw"``)."""
         return self.output != "raw"
 
     def to_native(self, array):
+        """Convert an array to a tensor of the module's dtype on its device.
+
+        Parameters
+        ----------
+        array : array-like or torch.Tensor
+            The values to convert.
+
+        Returns
+        -------
+        torch.Tensor
+            The values on ``device``, in the module's floating dtype.
+        """
         if torch.is_tensor(array):
             return array.to(device=self.device, dtype=self.dtype)
         # a copy where numpy strides are negative or odd (torch takes only positive ones)
@@ -63,6 +103,18 @@ class TorchModel(ModelAdapter):
         return torch.as_tensor(array, dtype=self.dtype, device=self.device)
 
     def to_numpy(self, array):
+        """Convert a tensor (or array) to a float64 numpy array on the CPU.
+
+        Parameters
+        ----------
+        array : torch.Tensor or array-like
+            The values to convert.
+
+        Returns
+        -------
+        ndarray
+            The values as float64 numpy.
+        """
         if torch.is_tensor(array):
             return array.detach().to("cpu", torch.float64).numpy()
         return np.asarray(array, dtype=np.float64)

@@ -29,6 +29,18 @@ def normalize_attributions(A, method="absmax"):
     ``"max"``: divided by the largest absolute value, sign kept; None: unchanged. A zero row stays
     zero.
 
+    Parameters
+    ----------
+    A : ndarray of shape (..., n_features)
+        Attributions, features on the last axis.
+    method : {"absmax", "max"} or None, default="absmax"
+        The normalization.
+
+    Returns
+    -------
+    ndarray of shape (..., n_features)
+        The normalized attributions.
+
     Examples
     --------
     >>> import numpy as np
@@ -220,12 +232,36 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
 
     # -- named members, as StackingClassifier ---------------------------------------------------
     def get_params(self, deep=True):
+        """Get the parameters, with the members' nested ones as ``name__param``.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the members and their parameters (``model`` stays opaque).
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
         if self._union_form():
             return BaseExplainer.get_params(self, deep=deep)
         params = self._get_params("explainers", deep=deep)
         return {k: v for k, v in params.items() if "model" not in k.split("__")[:-1]}
 
     def set_params(self, **params):
+        """Set parameters, the members' included (``sg__noise_scale``, or a member by name).
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter names mapped to their new values.
+
+        Returns
+        -------
+        self : object
+            The explainer.
+        """
         if self._union_form():
             return BaseExplainer.set_params(self, **params)
         self._set_params("explainers", **params)
@@ -233,6 +269,7 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
 
     @property
     def named_explainers_(self):
+        """The fitted members, as a dict from name to explainer."""
         check_is_fitted(self)
         return dict(self.explainers_)
 
@@ -285,6 +322,18 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
         return None
 
     def explained_rows(self, X):
+        """Return the rows explained by ``transform(X)``: X, or its first block in a pipeline.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features_in_)
+            The input of ``transform``: rows, or rows followed by the members' attributions.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            The explained rows.
+        """
         if not self._union_form():
             return X
         return X[:, : X.shape[1] // (int(self.explainers) + 1)]
@@ -390,10 +439,12 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            The rows to explain (the pipeline form: rows and attributions side by side).
 
         Returns
         -------
         ndarray of shape (n_samples, n_explainers)
+            Non-negative weights summing to one on every row.
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
@@ -421,6 +472,7 @@ class ExplainerUnion(_BaseComposition, TransformerMixin, BaseEstimator):
     Parameters
     ----------
     explainers : list of (str, explainer) tuples
+        The named members, as in ``FeatureUnion``.
     model : object, default=None
         The model, for members without one.
 
@@ -449,10 +501,34 @@ class ExplainerUnion(_BaseComposition, TransformerMixin, BaseEstimator):
         self.model = model
 
     def get_params(self, deep=True):
+        """Get the parameters, with the members' nested ones as ``name__param``.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the members and their parameters (``model`` stays opaque).
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
         params = self._get_params("explainers", deep=deep)
         return {k: v for k, v in params.items() if "model" not in k.split("__")[:-1]}
 
     def set_params(self, **params):
+        """Set parameters, the members' included (``sg__noise_scale``, or a member by name).
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter names mapped to their new values.
+
+        Returns
+        -------
+        self : object
+            The union.
+        """
         self._set_params("explainers", **params)
         return self
 
@@ -462,12 +538,14 @@ class ExplainerUnion(_BaseComposition, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows like those to be explained.
         y : None
             Ignored.
 
         Returns
         -------
         self : object
+            The fitted union.
         """
         X = validate_data(self, X, dtype=np.float64)
         members = _check_named_explainers(self.explainers, self)
@@ -486,10 +564,12 @@ class ExplainerUnion(_BaseComposition, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            The rows to explain.
 
         Returns
         -------
         ndarray of shape (n_samples, (n_explainers + 1) * n_features)
+            ``X`` followed by each member's attributions, in member order.
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)

@@ -28,6 +28,34 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     Cloning keeps ``model`` by reference (scikit-learn's ``clone`` would otherwise return an
     unfitted copy of a fitted estimator, or deep-copy a torch module on every fold).
+
+    Parameters
+    ----------
+    model : object, default=None
+        The model to explain: a torch module, a fitted scikit-learn estimator or a callable.
+    target : int or None, default=None
+        Output to explain; None explains a single output, or each row's predicted class.
+
+    Attributes
+    ----------
+    model_ : ModelAdapter
+        The adapter returned by :func:`skexplain.models.as_model`.
+    n_features_in_ : int
+        Number of features seen by ``fit``.
+
+    Examples
+    --------
+    A new explainer defines ``_explain(X, target)``; ``fit``, ``transform``, validation,
+    cloning and ``set_output`` come from the base class.
+
+    >>> import numpy as np
+    >>> from skexplain import BaseExplainer
+    >>> class HalfGradient(BaseExplainer):
+    ...     def _explain(self, X, target):
+    ...         return 0.5 * self.model_.gradient(X, target)
+    >>> X = np.array([[1.0, 2.0]])
+    >>> HalfGradient(model=lambda X: (X**2).sum(axis=1)).fit(X).transform(X).round(6)
+    array([[1., 2.]])
     """
 
     _parameter_constraints = {
@@ -53,6 +81,7 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         self : object
+            The fitted explainer.
         """
         validate_parameter_constraints(
             self._parameter_constraints, self.get_params(deep=False), type(self).__name__
@@ -74,10 +103,12 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            The rows to explain.
 
         Returns
         -------
         attributions : ndarray of shape (n_samples, n_features)
+            One attribution per feature of every row.
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
@@ -92,8 +123,21 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return attributions
 
     def explained_rows(self, X):
-        """The rows that ``transform(X)`` explains: X itself, except for explainers whose input
-        carries more than the rows (the pipeline form of :class:`AggregatingExplainer`)."""
+        """Return the rows that ``transform(X)`` explains.
+
+        These are X itself, except for explainers whose input carries more than the rows (the
+        pipeline form of :class:`~skexplain.AggregatingExplainer`).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features_in_)
+            The input of ``transform``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            The explained rows.
+        """
         return X
 
     # -- hooks ----------------------------------------------------------------------------------
@@ -109,10 +153,21 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     # -- scikit-learn plumbing ------------------------------------------------------------------
     def get_params(self, deep=True):
-        """Parameters of this explainer; ``model`` is opaque (its own parameters are not ours).
+        """Get the parameters of this explainer; ``model`` is opaque.
 
-        Exposing ``model__*`` would let ``set_params`` (and so a grid search) change the fitted
-        model that clones share by reference.
+        The model's own parameters are not the explainer's: exposing ``model__*`` would let
+        ``set_params`` (and so a grid search) change the fitted model that clones share by
+        reference.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of contained estimators (other than ``model``).
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
         """
         params = super().get_params(deep=deep)
         return {k: v for k, v in params.items() if "model" not in k.split("__")[:-1]}
@@ -165,10 +220,13 @@ def explain_perturbed(explainers, X, draws, n_per_row, statistic, *, at_rows=Tru
     Parameters
     ----------
     explainers : list of fitted explainers
+        The explainers; the statistic sees their explanations stacked in this order.
     X : ndarray of shape (n, d)
+        The rows whose copies are explained.
     draws : callable
         ``draws(rows) -> Z``, the perturbed copies ``(c, n_per_row, d)`` of ``X[rows]``.
     n_per_row : int
+        Copies per row.
     statistic : callable
         ``statistic(phi_x, phi_z, X_rows, Z) -> array`` with ``phi_x`` of shape ``(c, k, d)``
         (the explanations at the rows, k explainers) and ``phi_z`` ``(c, n_per_row, k, d)``.
@@ -183,6 +241,20 @@ def explain_perturbed(explainers, X, draws, n_per_row, statistic, *, at_rows=Tru
     -------
     ndarray
         The statistics of all chunks, concatenated along the first axis.
+
+    Examples
+    --------
+    The mean distance between the gradient at a row and at copies shifted by 0.1:
+
+    >>> import numpy as np
+    >>> from skexplain import Gradient
+    >>> from skexplain.base import explain_perturbed
+    >>> X = np.array([[0.0, 1.0], [2.0, 3.0]])
+    >>> grad = Gradient(model=lambda X: (X**2).sum(axis=1)).fit(X)
+    >>> def statistic(phi_x, phi_z, X_rows, Z):
+    ...     return np.linalg.norm(phi_z - phi_x[:, None], axis=-1).mean(axis=(1, 2))
+    >>> explain_perturbed([grad], X, lambda rows: X[rows, None] + 0.1, 1, statistic).round(6)
+    array([0.282843, 0.282843])
     """
     n = X.shape[0]
     rows_per_chunk = max(1, ROWS_PER_CALL // n_per_row)

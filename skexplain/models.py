@@ -18,7 +18,8 @@ import sys
 
 import numpy as np
 
-__all__ = ["ModelAdapter", "SklearnModel", "CallableModel", "as_model"]  # and TorchModel, lazily
+# TorchModel is resolved lazily by the module __getattr__ (torch is imported on first use).
+__all__ = ["ModelAdapter", "SklearnModel", "CallableModel", "TorchModel", "as_model"]  # noqa: F822
 
 # Model evaluations per chunk. Large enough that per-call overhead vanishes for small networks
 # (measured in benchmarks/), small enough that a chunk of a 100-feature input stays in the tens
@@ -43,6 +44,25 @@ class ModelAdapter:
     ``_gradient_native`` (gradient of one selected output per row, ``(N, d)``) on the adapter's
     own array type (numpy arrays, or torch tensors on the model's device), and the conversions
     ``to_native`` and ``to_numpy``. Everything public is built on those.
+
+    Parameters
+    ----------
+    batch_size : int or None, default=None
+        Model evaluations per query chunk; None uses 32768.
+
+    See Also
+    --------
+    as_model : Build the adapter that fits a model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain.models import ModelAdapter, as_model
+    >>> model = as_model(lambda X: X.sum(axis=1))
+    >>> isinstance(model, ModelAdapter)
+    True
+    >>> model.predict(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([3., 7.])
     """
 
     is_classifier = False
@@ -57,11 +77,33 @@ class ModelAdapter:
 
     # -- conversions ---------------------------------------------------------------------------
     def to_native(self, array):
-        """Convert a numpy array to the adapter's array type (identity for numpy models)."""
+        """Convert a numpy array to the adapter's array type (identity for numpy models).
+
+        Parameters
+        ----------
+        array : array-like
+            The values to convert.
+
+        Returns
+        -------
+        array
+            The values as the adapter's native array (numpy, or a torch tensor on its device).
+        """
         return np.asarray(array, dtype=np.float64)
 
     def to_numpy(self, array):
-        """Convert a native array back to a float64 numpy array."""
+        """Convert a native array back to a float64 numpy array.
+
+        Parameters
+        ----------
+        array : array
+            A native array (numpy, or a torch tensor for torch models).
+
+        Returns
+        -------
+        ndarray
+            The values as float64 numpy.
+        """
         return np.asarray(array, dtype=np.float64)
 
     # -- native queries, implemented by subclasses ----------------------------------------------
@@ -76,18 +118,57 @@ class ModelAdapter:
 
     # -- public, numpy in and out, chunked ------------------------------------------------------
     def predict_all(self, X):
-        """All outputs of the model, shape ``(n, k)`` (``k = 1`` for a single output)."""
+        """Return all outputs of the model, shape ``(n, k)`` (``k = 1`` for a single output).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+            Input rows.
+
+        Returns
+        -------
+        ndarray of shape (n, k)
+            The model's outputs.
+        """
         X = _as_2d(X)
         return self._chunked(X, lambda Xc, _: self._outputs_native(Xc), None)
 
     def predict(self, X, target=None):
-        """The explained scalar output for every row, shape ``(n,)``."""
+        """Return the explained scalar output for every row, shape ``(n,)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+            Input rows.
+        target : None, int or ndarray of shape (n,), default=None
+            Output to explain: None for a single-output model, an output index, or one index
+            per row.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The selected output at each row.
+        """
         X = _as_2d(X)
         target = self._check_target(target, X.shape[0])
         return self._chunked(X, self._predict_native, target)
 
     def gradient(self, X, target=None):
-        """Gradient of the explained scalar output with respect to the input, shape ``(n, d)``."""
+        """Return the gradient of the explained output with respect to the input.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+            Input rows.
+        target : None, int or ndarray of shape (n,), default=None
+            Output to explain: None for a single-output model, an output index, or one index
+            per row.
+
+        Returns
+        -------
+        ndarray of shape (n, d)
+            The gradient at each row.
+        """
         X = _as_2d(X)
         target = self._check_target(target, X.shape[0])
         return self._chunked(X, self._gradient_native, target)
@@ -98,6 +179,18 @@ class ModelAdapter:
         ``None`` means the single output of a single-output model, or, for a model with several
         outputs (a classifier), the output the model ranks highest at each row of ``X``: the
         predicted class. That index is then kept for every perturbed copy of the row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+            The rows being explained.
+        target : None, int or ndarray of shape (n,), default=None
+            The specification: None, an output index, or one index per row.
+
+        Returns
+        -------
+        ndarray of shape (n,) or None
+            One output index per row, or None for a single-output model.
         """
         X = _as_2d(X)
         if target is None:
@@ -301,6 +394,31 @@ class SklearnModel(_NumpyModel):
     The explained output is a ``predict_proba`` column (classifiers, by default), a
     ``decision_function`` column or ``predict``. Gradients are exact for linear models explained
     through ``decision_function`` or ``predict``, and batched central finite differences otherwise.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        A fitted scikit-learn estimator.
+    output : {"probability", "log_probability", "decision_function", "predict"} or None, \
+            default=None
+        The explained output; None picks ``"probability"`` when the estimator has
+        ``predict_proba``, else ``"decision_function"``, else ``"predict"``.
+    batch_size : int or None, default=None
+        Model evaluations per query chunk; None uses 32768.
+
+    See Also
+    --------
+    as_model : Picks this adapter for scikit-learn estimators.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from skexplain.models import SklearnModel
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> model = SklearnModel(LinearRegression().fit(X, X @ [2.0, -1.0]))
+    >>> model.gradient(X[:1]).round(6)
+    array([[ 2., -1.]])
     """
 
     def __init__(self, estimator, *, output=None, batch_size=None):
@@ -357,6 +475,29 @@ class CallableModel(_NumpyModel):
 
     ``gradient(X) -> (n, d)`` (single output) or ``(n, k, d)`` gives exact gradients; without it
     gradients are batched central finite differences.
+
+    Parameters
+    ----------
+    function : callable
+        The model, ``function(X) -> (n,)`` or ``(n, k)`` on numpy arrays.
+    gradient : callable or None, default=None
+        Its exact gradient, ``gradient(X) -> (n, d)`` or ``(n, k, d)``.
+    output : {"raw"} or None, default=None
+        The explained output: the function's value.
+    batch_size : int or None, default=None
+        Model evaluations per query chunk; None uses 32768.
+
+    See Also
+    --------
+    as_model : Picks this adapter for callables.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain.models import CallableModel
+    >>> model = CallableModel(lambda X: np.sin(X).sum(axis=1), gradient=np.cos)
+    >>> model.gradient(np.zeros((1, 2)))
+    array([[1., 1.]])
     """
 
     def __init__(self, function, *, gradient=None, output=None, batch_size=None):

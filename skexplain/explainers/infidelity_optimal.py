@@ -40,6 +40,7 @@ class InfidelityOptimal(BaseExplainer):
     target : int or None, default=None
         Output to explain; None explains a single output, or each row's predicted class.
     random_state : int, RandomState instance or None, default=None
+        Seed of the noise draws; an int makes ``transform`` repeatable.
 
     Attributes
     ----------

@@ -127,7 +127,7 @@ class KernelShapExplainer(BaseExplainer):
 
     See Also
     --------
-    LimeExplainer : the reference ``lime`` package's local linear surrogate.
+    LimeExplainer : The reference ``lime`` package's local linear surrogate.
 
     References
     ----------

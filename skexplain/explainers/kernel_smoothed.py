@@ -31,6 +31,7 @@ class KernelSmoothed(NoiseExplainer):
     target : int or None, default=None
         Output to explain, for an ``explainer`` without a target of its own.
     random_state : int, RandomState instance or None, default=None
+        Seed of the noise draws; an int makes ``transform`` repeatable.
 
     Attributes
     ----------

@@ -85,8 +85,8 @@ class LimeExplainer(BaseExplainer):
 
     See Also
     --------
-    CLIME : continuous LIME with gaussian noise around the row, vectorized over rows.
-    KernelShapExplainer : the reference ``shap`` package's KernelSHAP.
+    CLIME : Continuous LIME with gaussian noise around the row, vectorized over rows.
+    KernelShapExplainer : The reference ``shap`` package's KernelSHAP.
 
     References
     ----------

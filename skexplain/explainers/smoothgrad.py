@@ -90,8 +90,11 @@ class VarGrad(SmoothGrad):
     noise_scale : float, default=0.1
         Standard deviation (gaussian) or radius (uniform) of the noise, in feature units.
     n_samples : int, default=50
+        Noisy copies per row.
     target : int or None, default=None
+        Output to explain; None explains a single output, or each row's predicted class.
     random_state : int, RandomState instance or None, default=None
+        Seed of the noise draws; an int makes ``transform`` repeatable.
 
     Attributes
     ----------

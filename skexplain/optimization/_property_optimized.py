@@ -60,6 +60,7 @@ class PropertyOptimizedExplainer(BaseExplainer):
         Similarity of rows: ``exp(-||x - x'||^2 / (2 length_scale^2))`` or
         ``1{||x - x'||^2 <= length_scale}``.
     length_scale : float, default=1.0
+        Length scale of ``kernel``, in feature units.
     n_neighbors : int or None, default=None
         Keep only each row's nearest neighbours in the similarity graph; None keeps every pair
         up to 2,000 rows and 10 neighbours beyond.
@@ -79,6 +80,7 @@ class PropertyOptimizedExplainer(BaseExplainer):
     tol : float, default=1e-8
         Relative tolerance of the iterative solvers.
     max_iter : int, default=2000
+        Iteration limit of the iterative solvers (conjugate gradients, proximal method).
     target : int or None, default=None
         Output to explain; None explains a single output, or each row's predicted class.
     random_state : int, RandomState instance or None, default=None
@@ -416,12 +418,14 @@ class PropertyOptimizedExplainer(BaseExplainer):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows to explain, all at once.
         y : None
             Ignored.
 
         Returns
         -------
         ndarray of shape (n_samples, n_features)
+            The explanations minimizing the objective jointly over ``X``.
         """
         return self.fit(X).explanations_.copy()
 
