@@ -35,14 +35,43 @@ class SyntheticFunction:
     """An additive function ``f(x) = sum_d g(x_d)`` with its analytic gradient ``g'(x_d)``.
 
     Subclasses define ``_g`` and ``_dg`` elementwise; non-additive ones override ``__call__`` and
-    ``gradient``.
+    ``gradient``. Calling the function on ``(n, d)`` rows returns ``(n,)`` values; because it has
+    a ``gradient`` method, :func:`skexplain.models.as_model` uses the exact gradient.
+
+    See Also
+    --------
+    skexplain.models.as_model : Adapts these functions as models with exact gradients.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain.functions import SyntheticFunction
+    >>> class Cubes(SyntheticFunction):
+    ...     def _g(self, X):
+    ...         return X**3
+    ...     def _dg(self, X):
+    ...         return 3 * X**2
+    >>> f = Cubes()
+    >>> f(np.array([[1.0, 2.0]])), f.gradient(np.array([[1.0, 2.0]]))
+    (array([9.]), array([[ 3., 12.]]))
     """
 
     def __call__(self, X):
         return self._g(_as_2d(X)).sum(axis=1)
 
     def gradient(self, X):
-        """Analytic gradient, shape ``(n, d)``."""
+        """Return the analytic gradient.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+            Points at which to differentiate.
+
+        Returns
+        -------
+        ndarray of shape (n, d)
+            The gradient at every row.
+        """
         return self._dg(_as_2d(X))
 
     def __repr__(self):
@@ -52,6 +81,13 @@ class SyntheticFunction:
 
 class Linear(SyntheticFunction):
     """``f(x) = coef . x + intercept``; every explainer here should return ``coef`` for it.
+
+    Parameters
+    ----------
+    coef : array-like of shape (n_features,)
+        The slope.
+    intercept : float, default=0.0
+        The value at the origin.
 
     Examples
     --------
@@ -76,12 +112,29 @@ class Linear(SyntheticFunction):
         return X @ self._coef(X) + self.intercept
 
     def gradient(self, X):
+        """Return ``coef`` at every row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+            Points at which to differentiate.
+
+        Returns
+        -------
+        ndarray of shape (n, d)
+            ``coef``, repeated on every row.
+        """
         X = _as_2d(X)
         return np.broadcast_to(self._coef(X), X.shape).copy()
 
 
 class Polynomial(SyntheticFunction):
     """``f(x) = sum_d x_d^degree`` (Tadesse et al. use degrees 2, 3 and 7).
+
+    Parameters
+    ----------
+    degree : int, default=3
+        The exponent.
 
     Examples
     --------
@@ -117,6 +170,18 @@ class QuadraticInteraction(SyntheticFunction):
         return (X**2).sum(axis=1) + X.sum(axis=1) ** 2
 
     def gradient(self, X):
+        """Return the analytic gradient, ``2 x + 2 sum_d x_d``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+            Points at which to differentiate.
+
+        Returns
+        -------
+        ndarray of shape (n, d)
+            The gradient at every row.
+        """
         X = _as_2d(X)
         return 2 * X + 2 * X.sum(axis=1, keepdims=True)
 
@@ -178,6 +243,11 @@ class LinearSinExp(SinExp):
 class LinearSin(SyntheticFunction):
     """``f(x) = sum_d x_d + sin(frequency x_d)``, frequency 3 in Tadesse et al.
 
+    Parameters
+    ----------
+    frequency : float, default=3.0
+        Frequency of the sine.
+
     Examples
     --------
     >>> import numpy as np
@@ -198,6 +268,11 @@ class LinearSin(SyntheticFunction):
 
 class QuadraticSin(SyntheticFunction):
     """``f(x) = sum_d x_d^2 / 10 + sin(frequency x_d)``, frequency 3 in Tadesse et al.
+
+    Parameters
+    ----------
+    frequency : float, default=3.0
+        Frequency of the sine.
 
     Examples
     --------
@@ -236,9 +311,23 @@ class SumOfExp(SyntheticFunction):
 
 
 def grid(n_features, n_per_axis, low=-5.0, high=5.0):
-    """Points of a regular grid in ``(low, high)^n_features``, shape ``(n_per_axis^d, d)``.
+    """Return the points of a regular grid in ``(low, high)^n_features``.
 
     The points are cell centres, so they lie strictly inside the open box.
+
+    Parameters
+    ----------
+    n_features : int
+        Dimension ``d`` of the points.
+    n_per_axis : int
+        Points along each axis.
+    low, high : float, default=-5.0, 5.0
+        Bounds of the box on every axis.
+
+    Returns
+    -------
+    ndarray of shape (n_per_axis ** n_features, n_features)
+        The points, the last feature varying fastest.
 
     Examples
     --------

@@ -13,6 +13,7 @@ from scipy import sparse
 
 __all__ = ["pairwise_kernel", "knn_kernel_graph", "grid_feature_similarity", "KERNELS"]
 
+#: Names of the kernels over rows accepted by :func:`pairwise_kernel` and :func:`knn_kernel_graph`.
 KERNELS = ("gaussian", "threshold")
 
 
@@ -36,15 +37,18 @@ def pairwise_kernel(X, Y=None, *, kernel="gaussian", length_scale=1.0):
     Parameters
     ----------
     X : ndarray of shape (n_X, d)
+        Rows.
     Y : ndarray of shape (n_Y, d), default=None
-        None means X.
+        Other rows; None means X.
     kernel : {"gaussian", "threshold"}, default="gaussian"
+        ``exp(-||x - y||^2 / (2 length_scale^2))`` or ``1{||x - y||^2 <= length_scale}``.
     length_scale : float, default=1.0
         Lambda: the gaussian's length scale, or the threshold on the squared distance.
 
     Returns
     -------
     ndarray of shape (n_X, n_Y)
+        The kernel between every row of X and every row of Y.
 
     Examples
     --------
@@ -79,13 +83,18 @@ def knn_kernel_graph(X, *, kernel="gaussian", length_scale=1.0, n_neighbors=10):
     Parameters
     ----------
     X : ndarray of shape (n, d)
+        Rows.
     kernel : {"gaussian", "threshold"}, default="gaussian"
+        The kernel, as in :func:`pairwise_kernel`.
     length_scale : float, default=1.0
+        The gaussian's length scale, or the threshold on the squared distance.
     n_neighbors : int, default=10
+        Nearest rows kept for each row (itself excluded).
 
     Returns
     -------
     scipy.sparse.csr_matrix of shape (n, n)
+        The symmetric similarity graph.
 
     Examples
     --------
@@ -126,6 +135,18 @@ def grid_feature_similarity(image_shape, *, length_scale=1.0):
 
     Features are the flattened image, channels first; pixels in different channels are not
     similar. The diagonal is zero (a feature is not its own neighbour).
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        ``(height, width)`` or ``(channels, height, width)``.
+    length_scale : float, default=1.0
+        Length scale of the gaussian, in pixels.
+
+    Returns
+    -------
+    ndarray of shape (n_features, n_features)
+        The similarity of every pair of features, ``n_features = channels * height * width``.
 
     Examples
     --------

@@ -72,18 +72,26 @@ def faithfulness_correlation(
     Parameters
     ----------
     model : object
+        The model: a torch module, a fitted scikit-learn estimator or a callable.
     X : array-like of shape (n_samples, n_features)
+        The explained rows.
     attributions : array-like of shape (n_samples, n_features)
+        Their attributions, one per feature.
     subset_fraction : float in (0, 1], default=0.2
+        Size of the random subsets, as a share of the features.
     baseline : float or array-like of shape (n_features,), default=0.0
+        Value that replaces a removed feature.
     n_samples : int, default=100
         Random subsets per row (one set of subsets shared by every row).
     target : int or None, default=None
+        Output to explain; None explains a single output, or each row's predicted class.
     random_state : int, RandomState instance or None, default=None
+        Seed of the random draws; an int makes the scores repeatable.
 
     Returns
     -------
     ndarray of shape (n_samples,)
+        The correlation at every row, in [-1, 1] (higher is better).
 
     Examples
     --------
@@ -124,18 +132,26 @@ def sensitivity_n(
     Parameters
     ----------
     model : object
+        The model: a torch module, a fitted scikit-learn estimator or a callable.
     X : array-like of shape (n_samples, n_features)
+        The explained rows.
     attributions : array-like of shape (n_samples, n_features)
+        Their attributions, one per feature.
     n_features : int
         The subset size ``n``.
     baseline : float or array-like of shape (n_features,), default=0.0
+        Value that replaces a removed feature.
     n_samples : int, default=100
+        Random subsets per row (one set shared by every row).
     target : int or None, default=None
+        Output to explain; None explains a single output, or each row's predicted class.
     random_state : int, RandomState instance or None, default=None
+        Seed of the random draws; an int makes the scores repeatable.
 
     Returns
     -------
     ndarray of shape (n_samples,)
+        The correlation at every row, in [-1, 1] (higher is better).
 
     Examples
     --------
@@ -200,17 +216,24 @@ def insertion_auc(model, X, attributions, *, fraction=0.5, step=1, baseline=0.0,
     Parameters
     ----------
     model : object
+        The model: a torch module, a fitted scikit-learn estimator or a callable.
     X : array-like of shape (n_samples, n_features)
+        The explained rows.
     attributions : array-like of shape (n_samples, n_features)
+        Their attributions, one per feature.
     fraction : float in (0, 1], default=0.5
+        Share of the features inserted, the top-ranked first.
     step : int, default=1
         Features added per step.
     baseline : float or array-like of shape (n_features,), default=0.0
+        Value that replaces a removed feature.
     target : int or None, default=None
+        Output to explain; None explains a single output, or each row's predicted class.
 
     Returns
     -------
     ndarray of shape (n_samples,)
+        The mean output along the insertion curve of every row.
 
     Examples
     --------
@@ -234,16 +257,24 @@ def deletion_auc(model, X, attributions, *, fraction=0.5, step=1, baseline=0.0, 
     Parameters
     ----------
     model : object
+        The model: a torch module, a fitted scikit-learn estimator or a callable.
     X : array-like of shape (n_samples, n_features)
+        The explained rows.
     attributions : array-like of shape (n_samples, n_features)
+        Their attributions, one per feature.
     fraction : float in (0, 1], default=0.5
+        Share of the features deleted, the top-ranked first.
     step : int, default=1
+        Features deleted per step.
     baseline : float or array-like of shape (n_features,), default=0.0
+        Value that replaces a removed feature.
     target : int or None, default=None
+        Output to explain; None explains a single output, or each row's predicted class.
 
     Returns
     -------
     ndarray of shape (n_samples,)
+        The mean output along the deletion curve of every row.
 
     Examples
     --------

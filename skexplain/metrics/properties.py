@@ -26,7 +26,25 @@ _ROWS_PER_BLOCK = 2048  # rows of the kernel matrix held at once: memory O(2048 
 
 
 def gradient_matching_loss(model, X, W, *, target=None):
-    """``||W_n - grad f(x_n)||^2`` per row.
+    """Return the gradient-matching loss ``||W_n - grad f(x_n)||^2`` of every row.
+
+    The faithfulness term of Tadesse et al. (2024) for a differentiable model.
+
+    Parameters
+    ----------
+    model : object
+        The model: a torch module, a fitted scikit-learn estimator or a callable.
+    X : array-like of shape (n_samples, n_features)
+        The explained rows.
+    W : array-like of shape (n_samples, n_features)
+        Their attributions.
+    target : int or None, default=None
+        Output to explain; None explains a single output, or each row's predicted class.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+        The loss of every row (lower is better).
 
     Examples
     --------
@@ -43,7 +61,25 @@ def gradient_matching_loss(model, X, W, *, target=None):
 
 
 def function_matching_loss(model, X, W, *, target=None):
-    """``(f(x_n) - W_n . x_n)^2`` per row.
+    """Return the function-matching loss ``(f(x_n) - W_n . x_n)^2`` of every row.
+
+    The faithfulness term of Tadesse et al. (2024) that only needs the model's outputs.
+
+    Parameters
+    ----------
+    model : object
+        The model: a torch module, a fitted scikit-learn estimator or a callable.
+    X : array-like of shape (n_samples, n_features)
+        The explained rows.
+    W : array-like of shape (n_samples, n_features)
+        Their attributions.
+    target : int or None, default=None
+        Output to explain; None explains a single output, or each row's predicted class.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+        The loss of every row (lower is better).
 
     Examples
     --------
@@ -68,13 +104,18 @@ def robustness_loss(X, W, *, kernel="gaussian", length_scale=1.0):
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
+        The explained rows; the kernel compares them.
     W : array-like of shape (n_samples, n_features)
+        Their attributions.
     kernel : {"gaussian", "threshold"}, default="gaussian"
+        Similarity of rows, as in :func:`skexplain.kernels.pairwise_kernel`.
     length_scale : float, default=1.0
+        The gaussian's length scale, or the threshold on the squared distance.
 
     Returns
     -------
     ndarray of shape (n_samples,)
+        The loss of every row (lower is better).
 
     Examples
     --------
@@ -102,7 +143,20 @@ def robustness_loss(X, W, *, kernel="gaussian", length_scale=1.0):
 
 
 def smoothness_loss(W, *, feature_similarity):
-    """``sum_{d, d'} S~_dd' (W_nd - W_nd')^2`` per row; S~ a symmetric feature similarity.
+    """Return the smoothness loss ``sum_{d, d'} S~_dd' (W_nd - W_nd')^2`` of every row.
+
+    Parameters
+    ----------
+    W : array-like of shape (n_samples, n_features)
+        Attributions.
+    feature_similarity : ndarray of shape (n_features, n_features)
+        The symmetric similarity ``S~`` of features, e.g. from
+        :func:`skexplain.kernels.grid_feature_similarity`.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+        The loss of every row (lower is better).
 
     Examples
     --------
@@ -125,7 +179,17 @@ def smoothness_loss(W, *, feature_similarity):
 
 
 def complexity(W):
-    """``||W_n||_1`` per row.
+    """Return the complexity ``||W_n||_1`` of every row.
+
+    Parameters
+    ----------
+    W : array-like of shape (n_samples, n_features)
+        Attributions.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+        The L1 norm of every row (lower is sparser).
 
     Examples
     --------

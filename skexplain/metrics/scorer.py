@@ -61,6 +61,38 @@ class ExplanationScorer:
     explainer), evaluates the metric per row and returns the sign-adjusted mean over rows
     (NaN rows ignored). A callable metric may return a dict of several scores, as scikit-learn's
     multi-metric scoring allows.
+
+    Parameters
+    ----------
+    metric : callable
+        The metric function.
+    kind : {"model", "explainer", "points", "attributions"}
+        How the metric is called: ``metric(model, X, attributions)``, ``metric(explainer, X)``,
+        ``metric(X, attributions)`` or ``metric(attributions)``, with ``**kwargs`` after.
+    sign : {1, -1}
+        1 when greater is better, -1 for a loss (the scorer then returns its negation).
+    kwargs : dict
+        Keyword arguments of the metric.
+    name : str
+        The scorer's name (``"neg_infidelity"``).
+
+    See Also
+    --------
+    make_explanation_scorer : Build a scorer from a metric name or a callable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain import Gradient
+    >>> from skexplain.functions import Linear
+    >>> from skexplain.metrics import make_explanation_scorer
+    >>> X = np.array([[1.0, 1.0], [2.0, 0.0]])
+    >>> explainer = Gradient(model=Linear([1.0, 2.0])).fit(X)
+    >>> scorer = make_explanation_scorer("complexity")
+    >>> scorer
+    make_explanation_scorer('neg_complexity')
+    >>> scorer(explainer, X)  # the mean L1 norm, negated: greater is better
+    -3.0
     """
 
     def __init__(self, metric, kind, sign, kwargs, name):
@@ -129,6 +161,7 @@ def make_explanation_scorer(metric, *, greater_is_better=None, **kwargs):
     Returns
     -------
     ExplanationScorer
+        A callable ``scorer(estimator, X, y=None) -> float``, greater is better.
 
     Examples
     --------
@@ -170,11 +203,25 @@ def make_explanation_scorer(metric, *, greater_is_better=None, **kwargs):
     return ExplanationScorer(function, kind, sign, kwargs, public)
 
 
+#: Scorer names accepted by :func:`get_explanation_scorer`, mapped to their metric:
+#: greater-is-better metrics by name, losses as ``neg_<name>`` (as scikit-learn names its scorers).
 SCORERS = {(name if sign == 1 else f"neg_{name}"): name for name, (_, _, sign) in _METRICS.items()}
 
 
 def get_explanation_scorer(name, **kwargs):
-    """Scorer by its scikit-learn style name, e.g. ``"neg_infidelity"`` or ``"insertion_auc"``.
+    """Return a scorer by its scikit-learn style name, e.g. ``"neg_infidelity"``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`SCORERS`: a metric name, prefixed with ``"neg_"`` for losses.
+    **kwargs
+        Passed to the metric, as in :func:`make_explanation_scorer`.
+
+    Returns
+    -------
+    ExplanationScorer
+        The scorer, greater is better.
 
     Examples
     --------

@@ -72,6 +72,7 @@ def max_sensitivity(
     explainer : fitted explainer
         Re-explains the perturbed rows with its ``transform``.
     X : array-like of shape (n_samples, n_features)
+        The explained rows.
     perturbation : Perturbation or str, default=None
         None means uniform noise in the L-infinity ball of ``radius`` (Yeh et al., Captum).
     perturbations : array-like of shape (n_samples, n_draws, n_features), default=None
@@ -83,10 +84,12 @@ def max_sensitivity(
     relative : bool, default=True
         Divide by the norm of the explanation at x (a zero explanation divides by 1).
     random_state : int, RandomState instance or None, default=None
+        Seed of the random draws; an int makes the scores repeatable.
 
     Returns
     -------
     ndarray of shape (n_samples,)
+        The score of every row (lower is better).
 
     Examples
     --------
@@ -135,15 +138,21 @@ def avg_sensitivity(
     Parameters
     ----------
     explainer : fitted explainer, or list of k fitted explainers with ``return_quadratic``
+        A fitted explainer; it re-explains the perturbed rows.
     X : array-like of shape (n_samples, n_features)
+        The explained rows.
     perturbation : Perturbation or str, default=None
         None means uniform noise in the L-infinity ball of ``radius``.
     perturbations : array-like of shape (n_samples, n_draws, n_features), default=None
+        Explicit perturbed inputs (to compare with other libraries on identical draws).
     n_samples : int, default=50
+        Draws per row.
     radius : float, default=0.1
         Radius of the default perturbation (Decker et al. use 0.1).
     relative : bool, default=False
+        Divide by the norm of the explanation at x.
     random_state : int, RandomState instance or None, default=None
+        Seed of the random draws; an int makes the scores repeatable.
     return_quadratic : bool, default=False
         Return ``E[Gamma^T Gamma]``, shape ``(n_samples, k, k)``, with ``Gamma`` the ``d x k``
         matrix of the members' changes ``phi_i(x) - phi_i(x + eps)``: the metric of the convex
@@ -158,6 +167,8 @@ def avg_sensitivity(
     Returns
     -------
     ndarray of shape (n_samples,), or (n_samples, k, k) with ``return_quadratic``
+        The score of every row (lower is better), or its quadratic form in the weights of the
+        ``k`` explainers.
 
     Examples
     --------
@@ -211,17 +222,24 @@ def local_lipschitz(
     Parameters
     ----------
     explainer : fitted explainer
+        A fitted explainer; it re-explains the perturbed rows.
     X : array-like of shape (n_samples, n_features)
+        The explained rows.
     perturbation : Perturbation or str, default=None
         None means uniform noise in the L-infinity ball of ``radius``.
     perturbations : array-like of shape (n_samples, n_draws, n_features), default=None
+        Explicit perturbed inputs (to compare with other libraries on identical draws).
     n_samples : int, default=10
+        Draws per row.
     radius : float, default=0.1
+        Radius of the default perturbation.
     random_state : int, RandomState instance or None, default=None
+        Seed of the random draws; an int makes the scores repeatable.
 
     Returns
     -------
     ndarray of shape (n_samples,)
+        The score of every row (lower is better).
 
     Examples
     --------
@@ -270,19 +288,28 @@ def relative_input_stability(
     Parameters
     ----------
     explainer : fitted explainer (with ``model_``)
+        A fitted explainer; it re-explains the perturbed rows.
     X : array-like of shape (n_samples, n_features)
+        The explained rows.
     perturbation : Perturbation or str, default=None
         None means uniform noise in the L-infinity ball of ``radius``.
     perturbations : array-like of shape (n_samples, n_draws, n_features), default=None
+        Explicit perturbed inputs (to compare with other libraries on identical draws).
     n_samples : int, default=10
+        Draws per row.
     radius : float, default=0.1
+        Radius of the default perturbation.
     eps : float, default=1e-6
+        Floor of the denominators, against division by zero.
     same_prediction : bool, default=True
+        Only count copies whose predicted class is that of the row.
     random_state : int, RandomState instance or None, default=None
+        Seed of the random draws; an int makes the scores repeatable.
 
     Returns
     -------
     ndarray of shape (n_samples,)
+        The score of every row (lower is better).
 
     Examples
     --------
