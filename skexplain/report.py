@@ -596,7 +596,7 @@ class ExplanationReport:
                 mean = self.results.loc[name, (metric, "mean")]
                 sem = self.results.loc[name, (metric, "sem")]
                 spread = "" if not np.isfinite(sem) else f" &plusmn; {sem:.3g}"
-                row.append(f'<td title="{mean!r}">{mean:.4g}{spread}</td>')
+                row.append(f'<td title="{float(mean)!r}">{mean:.4g}{spread}</td>')  # exact value
             cells.append(f"<tr>{''.join(row)}</tr>")
         header = "".join(f"<th>{html.escape(m)} {_arrow(self._direction(m))}</th>" for m in metrics)
         return (

@@ -36,9 +36,10 @@ def _readme_commands():
 
 
 def _ci_lines():
-    """The lines of .ci/run, without comments and blank lines."""
+    """The commands of .ci/run, one per line (continuations joined), without comments."""
+    text = re.sub(r"\\\n\s*", " ", CI_RUN.read_text(encoding="utf-8"))
     lines = []
-    for line in CI_RUN.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):
             lines.append(stripped)
@@ -89,7 +90,7 @@ def _pinned_torch_version():
 
 def test_readme_opens_with_the_two_setup_commands():
     assert _readme_commands() == [
-        "pip install . && python -m skexplain",
+        "pip install . && python -m skexplain report",
         'pip install ".[test]" && python -m pytest',
     ]
 
