@@ -77,17 +77,77 @@ class Perturbation:
     """Base class: ``draw`` a bank once, ``apply`` it to many rows.
 
     Subclasses implement ``draw(n_samples, n_features, random_state) -> dict`` of numpy arrays
-    and ``apply(X, bank) -> X_perturbed``.
+    and ``apply(X, bank) -> X_perturbed``. Drawing once and applying the same bank to every row
+    gives common random numbers: a row's perturbations do not depend on the other rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain.perturbations import Perturbation
+    >>> class Shift(Perturbation):
+    ...     def draw(self, n_samples, n_features, random_state=None):
+    ...         return {"shift": np.arange(n_samples, dtype=float)[:, None]}
+    ...     def apply(self, X, bank):
+    ...         return X[:, None, :] + bank["shift"][None]
+    >>> Shift().sample(np.zeros((1, 2)), n_samples=3)
+    array([[[0., 0.],
+            [1., 1.],
+            [2., 2.]]])
     """
 
     def draw(self, n_samples, n_features, random_state=None):
+        """Draw the random bank shared by every row.
+
+        Parameters
+        ----------
+        n_samples : int
+            Perturbations per row.
+        n_features : int
+            Number of features of the rows.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draws.
+
+        Returns
+        -------
+        dict of str to ndarray
+            The bank: noise, masks or points, each with ``n_samples`` as first axis.
+        """
         raise NotImplementedError
 
     def apply(self, X, bank):
+        """Apply a bank to every row.
+
+        Parameters
+        ----------
+        X : ndarray or torch.Tensor of shape (n, d)
+            The rows.
+        bank : dict
+            A bank returned by :meth:`draw`.
+
+        Returns
+        -------
+        ndarray or torch.Tensor of shape (n, n_samples, d)
+            The perturbed copies, of the array type and device of ``X``.
+        """
         raise NotImplementedError
 
     def sample(self, X, n_samples, random_state=None):
-        """Draw a bank and apply it: perturbed copies of shape ``(n, n_samples, d)``."""
+        """Draw a bank and apply it to the rows.
+
+        Parameters
+        ----------
+        X : ndarray or torch.Tensor of shape (n, d)
+            The rows.
+        n_samples : int
+            Perturbations per row.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draws.
+
+        Returns
+        -------
+        ndarray or torch.Tensor of shape (n, n_samples, d)
+            The perturbed copies.
+        """
         bank = self.draw(n_samples, X.shape[1], random_state)
         return self.apply(X, bank)
 
@@ -132,6 +192,11 @@ class _MaskPerturbation(Perturbation):
 class GaussianNoise(Perturbation):
     """Additive gaussian noise ``N(0, scale^2 I)``: SmoothGrad, C-LIME, infidelity's noise.
 
+    Parameters
+    ----------
+    scale : float, default=0.1
+        Standard deviation of the noise, in feature units.
+
     Examples
     --------
     >>> import numpy as np
@@ -159,6 +224,13 @@ class UniformBall(Perturbation):
     ``norm="inf"`` (default) is the cube ``[-radius, radius]^d`` used by max-sensitivity (Yeh et
     al.) and by Decker et al.'s ``U[-0.1, 0.1]``; ``norm=2`` is the euclidean ball of Tadesse et
     al.'s uniform SmoothGrad.
+
+    Parameters
+    ----------
+    radius : float, default=0.1
+        Radius of the ball, in feature units.
+    norm : {"inf", 2}, default="inf"
+        The norm whose ball is sampled.
 
     Examples
     --------
@@ -197,6 +269,13 @@ class NoisyBaseline(Perturbation):
 
     Then ``I = x - perturbed`` is the difference to a noisy baseline.
 
+    Parameters
+    ----------
+    baseline : float or array-like of shape (n_features,), default=0.0
+        Centre of the noisy baseline.
+    scale : float, default=0.2
+        Standard deviation of the noise around it.
+
     Examples
     --------
     >>> import numpy as np
@@ -229,6 +308,13 @@ class SubsetBaseline(_MaskPerturbation):
     Each draw replaces exactly ``max(1, round(fraction * d))`` features, uniformly at random
     (Decker et al. 2024 use 20%).
 
+    Parameters
+    ----------
+    baseline : float or array-like of shape (n_features,), default=0.0
+        Value given to the replaced features.
+    fraction : float in (0, 1], default=0.2
+        Share of the features replaced by each draw.
+
     Examples
     --------
     >>> import numpy as np
@@ -255,6 +341,15 @@ class SquareRemoval(_MaskPerturbation):
 
     Features are the flattened image, channels first: ``d = n_channels * height * width``. The
     square lies wholly inside the image and covers every channel.
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        ``(height, width)`` or ``(channels, height, width)``.
+    size : int, default=2
+        Side of the square, in pixels.
+    baseline : float or array-like of shape (n_features,), default=0.0
+        Value given to the replaced features.
 
     Examples
     --------
@@ -302,6 +397,11 @@ class ShapleySubsets(_MaskPerturbation):
     A size ``s`` in ``1..d-1`` is drawn with probability proportional to ``(d - 1) / (s (d - s))``,
     then a uniformly random subset of that size is set to the baseline. Needs ``d >= 2``.
 
+    Parameters
+    ----------
+    baseline : float or array-like of shape (n_features,), default=0.0
+        Value given to the replaced features.
+
     Examples
     --------
     >>> import numpy as np
@@ -335,6 +435,18 @@ def check_perturbation(perturbation, name="perturbation"):
 
     Names: ``"gaussian"``, ``"uniform"``, ``"noisy_baseline"``, ``"subset"``, ``"shapley"``
     (each with its defaults).
+
+    Parameters
+    ----------
+    perturbation : Perturbation or str
+        An instance (returned as it is) or a name.
+    name : str, default="perturbation"
+        The parameter's name in the error message.
+
+    Returns
+    -------
+    Perturbation
+        The perturbation.
 
     Examples
     --------
