@@ -258,8 +258,8 @@ def evaluate_explainers(
 
     See Also
     --------
-    ExplanationReport : the HTML rendering of the table, with figures.
-    skexplain.metrics.make_explanation_scorer : one metric as a scorer for model selection.
+    ExplanationReport : The HTML rendering of the table, with figures.
+    skexplain.metrics.make_explanation_scorer : One metric as a scorer for model selection.
 
     Examples
     --------
@@ -376,6 +376,7 @@ class ExplanationReport:
     feature_names : list of str or None, default=None
         Names of the features in the attribution bars (``x0, x1, ...`` by default).
     title : str, default="skexplain: explanation report"
+        Title of the HTML page.
     image_shape : tuple of int or None, default=None
         Shape ``(height, width)`` of image rows: their attributions are drawn as heatmaps instead
         of bars.
@@ -562,11 +563,12 @@ class ExplanationReport:
         return "Attribution heatmaps (red: positive, blue: negative)", fig
 
     def figures(self):
-        """Captions and PNG bytes of every figure of the report.
+        """Draw every figure of the report.
 
         Returns
         -------
         list of (str, bytes)
+            The caption and PNG bytes of each figure.
         """
         metrics = self._metrics()
         attributions = self._attributions()
@@ -606,11 +608,12 @@ class ExplanationReport:
         )
 
     def render(self):
-        """The report as one HTML document (a string).
+        """Render the report as one HTML document.
 
         Returns
         -------
         str
+            The self-contained HTML page (figures embedded as PNG data).
         """
         from . import __version__
 
