@@ -177,3 +177,32 @@ def test_heatmaps_for_image_rows_and_no_front_without_robustness(tmp_path):
     assert not any("robustness" in caption for caption in captions)
     with pytest.raises(ValueError, match="image_shape"):
         ExplanationReport(results, attributions, image_shape=(3, 3)).render()
+
+
+def test_aggregated_and_property_optimized_explainers_in_one_report(X, tmp_path):
+    from skexplain import AggregatingExplainer, PropertyOptimizedExplainer
+
+    model = SumOfSines()
+    aggregated = AggregatingExplainer(
+        [("grad", Gradient()), ("ig", IntegratedGradients(n_steps=8))],
+        model=model,
+        strategy="mean",
+        normalize=None,
+    )
+    optimized = PropertyOptimizedExplainer(model=model, lambda_robust=1.0, length_scale=2.0)
+    results, attributions = evaluate_explainers(
+        {"agg": aggregated, "opt": optimized},
+        X,
+        ["infidelity", "complexity"],
+        random_state=1,
+        return_attributions=True,
+    )
+    # the aggregate is the mean of its members; the optimum is the fitted joint optimum
+    grad = Gradient(model=model).fit_transform(X)
+    ig = IntegratedGradients(model=model, n_steps=8).fit_transform(X)
+    np.testing.assert_allclose(attributions["agg"], (grad + ig) / 2)
+    np.testing.assert_allclose(attributions["opt"], optimized.fit(X).explanations_)
+    direct = complexity(attributions["opt"]).mean()
+    assert results.loc["opt", ("complexity", "mean")] == pytest.approx(direct)
+    text = ExplanationReport(results, attributions, X).to_html(tmp_path / "mixed.html")
+    assert text.count("data:image/png;base64,") == 1 + 3  # bars, three rows (no robustness)
