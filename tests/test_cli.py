@@ -181,3 +181,11 @@ def test_command_line_docstring_examples():
 
     failed, attempted = doctest.testmod(skexplain.__main__, optionflags=doctest.ELLIPSIS)
     assert attempted >= 4 and failed == 0
+
+
+def test_report_shows_a_progress_bar_unless_quiet(tmp_path, capsys):
+    argv = ["report", "--dataset", "wine", "--rows", "3", "--explainers", "Gradient", "SmoothGrad"]
+    argv += ["--metrics", "complexity", "--out", str(tmp_path / "r.html")]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "it/s" in err or "s/it" in err, err  # tqdm's rate column; --quiet: see above
