@@ -326,8 +326,9 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
 
         Parameters
         ----------
-        X : ndarray of shape (n_samples, n_features_in_)
-            The input of ``transform``: rows, or rows followed by the members' attributions.
+        X : ndarray of shape (n_samples, n_columns)
+            The input of ``transform`` (``n_features_in_`` columns): rows, or rows followed by
+            the members' attributions.
 
         Returns
         -------

@@ -130,8 +130,8 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : ndarray of shape (n_samples, n_features_in_)
-            The input of ``transform``.
+        X : ndarray of shape (n_samples, n_columns)
+            The input of ``transform`` (``n_features_in_`` columns).
 
         Returns
         -------

@@ -80,7 +80,7 @@ class SyntheticFunction:
 
 
 class Linear(SyntheticFunction):
-    """``f(x) = coef . x + intercept``; every explainer here should return ``coef`` for it.
+    """``f(x) = coef^T x + intercept``; every explainer here should return ``coef`` for it.
 
     Parameters
     ----------

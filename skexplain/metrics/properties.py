@@ -61,7 +61,7 @@ def gradient_matching_loss(model, X, W, *, target=None):
 
 
 def function_matching_loss(model, X, W, *, target=None):
-    """Return the function-matching loss ``(f(x_n) - W_n . x_n)^2`` of every row.
+    """Return the function-matching loss ``(f(x_n) - W_n^T x_n)^2`` of every row.
 
     The faithfulness term of Tadesse et al. (2024) that only needs the model's outputs.
 
