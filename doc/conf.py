@@ -100,7 +100,17 @@ def _skip_foreign_member(app, what, name, obj, skip, options):
     return None
 
 
+def _remove_stale_api_pages(app):
+    # autosummary rewrites the pages of listed names but never deletes those of removed ones,
+    # which Sphinx would then report as documents outside every toctree.
+    import shutil
+
+    shutil.rmtree(DOC / "generated", ignore_errors=True)
+
+
 def setup(app):
+    # Priority 400 runs before autosummary's own builder-inited handler (500) regenerates them.
+    app.connect("builder-inited", _remove_stale_api_pages, priority=400)
     app.connect("builder-inited", _write_example_pages)
     app.connect("autodoc-skip-member", _skip_foreign_member)
     return {"parallel_read_safe": True}
