@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
-from sklearn.datasets import load_breast_cancer, make_blobs
+from sklearn.datasets import load_breast_cancer, load_digits, load_wine, make_blobs
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skexplain.metrics import deletion_auc, insertion_auc, make_explanation_scorer
+from skexplain.metrics import deletion_auc, insertion_auc, make_explanation_scorer, sensitivity_n
 from skexplain.models import as_model
 from skexplain.training import IDExpOClassifier, valscore
 from skexplain.training._explainers import draw_masks, explain_batch, mask_kernel
@@ -156,8 +156,8 @@ def test_shapley_kernel_weights():
 
 
 # -- (c) the paper's claim, in direction, on a small fast configuration -----------------------
-def _breast_cancer(seed):
-    X, y = load_breast_cancer(return_X_y=True)
+def _breast_cancer(seed, loader=load_breast_cancer):
+    X, y = loader(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.2, stratify=y, random_state=seed
     )
@@ -165,20 +165,30 @@ def _breast_cancer(seed):
     return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
 
 
-def _compare(seeds, explainer="lime", lam=0.1, finetune_epochs=5, n_masks=50):
-    """Test accuracy, insertion and one-minus-deletion after fine-tuning with lambda = 0 and
-    lambda = lam, from the same pretrained network; means over seeds."""
+def _compare(
+    seeds,
+    explainer="lime",
+    lam=0.1,
+    finetune_epochs=5,
+    n_masks=50,
+    loader=load_breast_cancer,
+    hidden_layer_sizes=(64, 64),
+    pretrain_epochs=20,
+):
+    """Test accuracy, insertion, one-minus-deletion and sensitivity-n (n = 20% of the features)
+    after fine-tuning with lambda = 0 and lambda = lam, from the same pretrained network; means
+    over seeds."""
     results = {0.0: [], lam: []}
     for seed in seeds:
-        X_train, X_test, y_train, y_test = _breast_cancer(seed)
+        X_train, X_test, y_train, y_test = _breast_cancer(seed, loader)
         common = dict(
             explainer=explainer,
-            hidden_layer_sizes=(64, 64),
+            hidden_layer_sizes=hidden_layer_sizes,
             n_masks=n_masks,
             batch_size=64,
             random_state=seed,
         )
-        pretrained = IDExpOClassifier(pretrain_epochs=20, finetune_epochs=0, **common)
+        pretrained = IDExpOClassifier(pretrain_epochs=pretrain_epochs, finetune_epochs=0, **common)
         pretrained.fit(X_train, y_train)
         for value in results:
             clf = IDExpOClassifier(
@@ -190,11 +200,13 @@ def _compare(seeds, explainer="lime", lam=0.1, finetune_epochs=5, n_masks=50):
                 **common,
             ).fit(X_train, y_train)
             phi = clf.explain(X_test)
+            n = max(1, round(0.2 * X_test.shape[1]))
             results[value].append(
                 (
                     clf.score(X_test, y_test),
                     insertion_auc(clf, X_test, phi, fraction=0.5).mean(),
                     1 - deletion_auc(clf, X_test, phi, fraction=0.5).mean(),
+                    np.nanmean(sensitivity_n(clf, X_test, phi, n_features=n, random_state=0)),
                 )
             )
     return {k: np.mean(v, axis=0) for k, v in results.items()}
@@ -202,11 +214,77 @@ def _compare(seeds, explainer="lime", lam=0.1, finetune_epochs=5, n_masks=50):
 
 def test_idexpo_lime_improves_insertion_and_deletion_on_breast_cancer():
     means = _compare(seeds=[0, 1])
-    (acc0, ins0, odel0), (acc1, ins1, odel1) = means[0.0], means[0.1]
+    (acc0, ins0, odel0, _), (acc1, ins1, odel1, _) = means[0.0], means[0.1]
     numbers = f"CE-only {means[0.0].round(4)}, ID-ExpO {means[0.1].round(4)} (acc, ins, 1-del)"
     assert ins1 > ins0, numbers
     assert odel1 > odel0, numbers
     assert acc1 >= acc0 - 0.02, numbers
+
+
+@pytest.mark.parametrize("explainer", ["lime", "kernelshap"])
+def test_idexpo_improves_insertion_deletion_and_sensitivity_n_on_digits(explainer):
+    """digits' 64 pixels as tabular features, one seed, a small MLP, three epochs."""
+    means = _compare(
+        seeds=[0],
+        explainer=explainer,
+        loader=load_digits,
+        n_masks=40,
+        finetune_epochs=3,
+    )
+    (_, ins0, odel0, sens0), (_, ins1, odel1, sens1) = means[0.0], means[0.1]
+    numbers = f"CE-only {means[0.0].round(4)}, ID-ExpO {means[0.1].round(4)} (acc, ins, 1-del, sn)"
+    assert ins1 > ins0 and odel1 > odel0 and sens1 > sens0, numbers
+
+
+_WINE = {}
+
+
+def _wine(explainer):
+    """wine (13 features, 142 training rows): one seed, MLP 32x32, 30 epochs (cached)."""
+    if explainer not in _WINE:
+        _WINE[explainer] = _compare(
+            seeds=[0],
+            explainer=explainer,
+            loader=load_wine,
+            hidden_layer_sizes=(32, 32),
+            finetune_epochs=30,
+        )
+    return _WINE[explainer]
+
+
+@pytest.mark.parametrize("explainer", ["lime", "kernelshap"])
+def test_idexpo_improves_insertion_on_wine(explainer):
+    means = _wine(explainer)
+    numbers = f"CE-only {means[0.0].round(4)}, ID-ExpO {means[0.1].round(4)} (acc, ins, 1-del, sn)"
+    assert means[0.1][1] > means[0.0][1], numbers
+    assert means[0.1][0] >= means[0.0][0] - 0.02, numbers
+
+
+@pytest.mark.parametrize(
+    "explainer",
+    [
+        pytest.param(
+            "lime",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="measured (seed 0, 30 epochs): 1-del 0.3507 -> 0.3486, sensitivity-n "
+                "0.6489 -> 0.5780; insertion 0.838 -> 0.880",
+            ),
+        ),
+        pytest.param(
+            "kernelshap",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="measured (seed 0, 30 epochs): 1-del 0.2502 -> 0.2415, sensitivity-n "
+                "0.4083 -> 0.3765; insertion 0.774 -> 0.795",
+            ),
+        ),
+    ],
+)
+def test_idexpo_improves_deletion_and_sensitivity_n_on_wine(explainer):
+    means = _wine(explainer)
+    numbers = f"CE-only {means[0.0].round(4)}, ID-ExpO {means[0.1].round(4)} (acc, ins, 1-del, sn)"
+    assert means[0.1][2] > means[0.0][2] and means[0.1][3] > means[0.0][3], numbers
 
 
 _FIVE_SEEDS = {}
@@ -225,7 +303,7 @@ def _five_seeds(explainer):
 @pytest.mark.parametrize("explainer", ["lime", "kernelshap"])
 def test_idexpo_improves_insertion_and_deletion_five_seeds(explainer):
     means = _five_seeds(explainer)
-    numbers = f"CE-only {means[0.0].round(4)}, ID-ExpO {means[0.1].round(4)} (acc, ins, 1-del)"
+    numbers = f"CE-only {means[0.0].round(4)}, ID-ExpO {means[0.1].round(4)} (acc, ins, 1-del, sn)"
     assert means[0.1][1] > means[0.0][1] and means[0.1][2] > means[0.0][2], numbers
 
 
