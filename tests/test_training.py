@@ -456,3 +456,68 @@ def test_module_is_not_modified():
     for k, v in net.state_dict().items():
         torch.testing.assert_close(v, before[k])
     assert clf.module_ is not net
+
+
+# -- (f) the full reproduction: examples/plot_idexpo.py --full (slow) -------------------------
+def _example():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "plot_idexpo.py"
+    spec = importlib.util.spec_from_file_location("plot_idexpo", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_FULL = {}
+
+
+def _full(dataset, explainer):
+    """Per-seed test rows of CE-only and ID-ExpO, the example's --full configuration, eta 3."""
+    if (dataset, explainer) not in _FULL:
+        example = _example()
+        rows, chosen = example.run(dataset, explainer, eta=3.0, **example.FULL)
+        _FULL[dataset, explainer] = rows
+    return _FULL[dataset, explainer]
+
+
+# Measured by `python examples/plot_idexpo.py --full` (5 seeds, eta 3, lambda in {0.1, 0.01} by
+# valscore, 8 fine-tuning epochs); CE-only -> ID-ExpO means over seeds, paired t-test p.
+_MEASURED_FAILURES = {
+    ("breast_cancer", "lime", "accuracy"): "accuracy 0.9719 -> 0.9386 (-3.3 points, p 0.049); "
+    "ins 0.958 -> 0.977, 1-del 0.231 -> 0.518, sensitivity-n 0.156 -> 0.362 all hold",
+}
+_CASES = [
+    ("breast_cancer", "lime"),
+    ("breast_cancer", "kernelshap"),
+    ("wine", "lime"),
+    ("wine", "kernelshap"),
+    ("digits", "lime"),
+    ("digits", "kernelshap"),
+    ("digits-images", "gradcam"),
+]
+_CLAIMS = ("accuracy", "insertion", "1-deletion", "sensitivity-n")
+
+
+def _claim_params():
+    for dataset, explainer in _CASES:
+        for claim in _CLAIMS:
+            reason = _MEASURED_FAILURES.get((dataset, explainer, claim))
+            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+            yield pytest.param(dataset, explainer, claim, marks=marks)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dataset, explainer, claim", list(_claim_params()))
+def test_full_reproduction(dataset, explainer, claim):
+    """ID-ExpO beats CE-only on insertion, 1-deletion and sensitivity-n (means over five seeds)
+    at accuracy within 2 points."""
+    rows = _full(dataset, explainer)
+    ce, idexpo = rows["CE-only"].mean(axis=0), rows["ID-ExpO"].mean(axis=0)
+    numbers = f"CE-only {ce.round(4)}, ID-ExpO {idexpo.round(4)} ({', '.join(_CLAIMS)})"
+    j = _CLAIMS.index(claim)
+    if claim == "accuracy":
+        assert idexpo[j] >= ce[j] - 0.02, numbers
+    else:
+        assert idexpo[j] > ce[j], numbers

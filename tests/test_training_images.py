@@ -323,3 +323,10 @@ def test_gradcam_layer_must_return_feature_maps():
     X_train, _, y_train, _ = _digits(n_class=2, n=60)
     with pytest.raises(ValueError, match=r"feature maps of shape \(n, channels, height, width\)"):
         IDExpOClassifier(**{**TINY_CNN, "gradcam_layer": "head.1"}).fit(X_train, y_train)
+
+
+def test_module_that_cannot_take_the_images_is_refused():
+    X_train, _, y_train, _ = _digits(n_class=2, n=60)
+    rgb = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten(), torch.nn.LazyLinear(2))
+    with pytest.raises(ValueError, match=r"module failed on inputs of shape \(n, C, H, W\) = "):
+        IDExpOClassifier(rgb, **TINY_CNN).fit(X_train, y_train)
