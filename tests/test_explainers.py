@@ -5,6 +5,8 @@ Every expected value is a formula written here (the model's weights, cos(x) exp(
 f(x) - f(baseline), ...), never a number the explainers produced.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -169,6 +171,23 @@ def test_ridge_clime_shrinks_a_linear_models_weights():
     W = W.fit(X_SIN).transform(X_SIN)
     expected = S**2 / (S**2 + alpha) * coef
     np.testing.assert_allclose(W, np.broadcast_to(expected, W.shape), rtol=0.03)
+
+
+def test_clime_with_fewer_samples_than_coefficients_warns_and_enough_recovers_the_weights():
+    coef = np.ones(6)
+    X = np.zeros((1, 6))
+
+    def clime(n_samples, alpha=0.0):
+        e = CLIME(model=Linear(coef), n_samples=n_samples, alpha=alpha, random_state=0)
+        return e.fit(X).transform(X)
+
+    with pytest.warns(UserWarning, match="underdetermined: n_samples=6 .* n_samples >= 7"):
+        W = clime(6)
+    assert np.abs(W - coef).max() > 0.1  # the minimum-norm slope, not the weights
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(clime(7), coef[None], rtol=1e-8)  # exact at d + 1 draws
+        clime(6, alpha=0.1)  # ridge is well posed
 
 
 # -- 4. Integrated Gradients completeness -------------------------------------------------------

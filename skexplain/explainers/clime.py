@@ -1,5 +1,6 @@
 """C-LIME: continuous LIME, least squares of the output on gaussian-perturbed inputs."""
 
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -30,6 +31,8 @@ class CLIME(NoiseExplainer):
         Standard deviation (gaussian) or radius (uniform) of the noise, in feature units.
     n_samples : int, default=1000
         Noisy copies per row; Agarwal et al. find C-LIME close to SmoothGrad by 100-1000.
+        Ordinary least squares needs at least ``n_features + 1`` of them; with fewer (and
+        ``alpha=0``) the slope is the minimum-norm one and a warning says so.
     alpha : float, default=0.0
         Ridge penalty on the slopes, on the scale of Appendix D (added to the covariance).
     target : int or None, default=None
@@ -83,9 +86,17 @@ class CLIME(NoiseExplainer):
     def _slope_operator(self, noise):
         """``M`` with ``slopes = M @ y`` for every row: the (ridge) least-squares solution."""
         centered = noise - noise.mean(axis=0)
-        if self.alpha == 0:
-            return np.linalg.pinv(centered)
         m, d = centered.shape
+        if self.alpha == 0:
+            if m < d + 1:  # centered draws have rank at most m - 1
+                warnings.warn(
+                    f"C-LIME's least squares is underdetermined: n_samples={m} noisy copies "
+                    f"for {d} features and an intercept; the minimum-norm slope is returned, "
+                    f"not the local linear fit. Use n_samples >= {d + 1} or alpha > 0.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+            return np.linalg.pinv(centered)
         gram = centered.T @ centered / m + self.alpha * np.eye(d)
         return np.linalg.solve(gram, centered.T / m)
 
