@@ -196,7 +196,10 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
     each training row's *label* (eq. 11); valscore and :meth:`explain` explain the *predicted*
     class. The LIME kernel is that of the ``lime`` package's image explainer (cosine distance to
     the unmasked row, width 0.25), which the paper reuses for tabular data; the least squares has
-    no intercept, as in eq. 12.
+    no intercept, as in eq. 12. Grad-CAM differentiates the class probability (the paper's
+    ``f_y``), takes the hooked layer's output as it is (before any activation that follows it)
+    and computes a batch's maps with one backward pass: a module whose rows interact in training
+    mode (batch normalization) mixes the rows' gradients there.
 
     References
     ----------
