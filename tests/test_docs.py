@@ -34,18 +34,6 @@ EXCLUDED_CHECKS = {
 # Methods get their examples through the example of their class (one per public class/function).
 EXCLUDED_METHOD_CHECKS = EXCLUDED_CHECKS | {"EX01"}
 
-# Names whose docstrings their owners are still completing (parameter and return descriptions
-# in skexplain/training). Strict xfails: once one passes, the test fails until it leaves this set.
-PENDING_VALIDATION = {
-    "skexplain.training.IDExpOClassifier",
-    "skexplain.training.IDExpOClassifier.explain",
-    "skexplain.training.IDExpOClassifier.fit",
-    "skexplain.training.IDExpOClassifier.predict",
-    "skexplain.training.IDExpOClassifier.predict_log_proba",
-    "skexplain.training.IDExpOClassifier.predict_proba",
-    "skexplain.training.valscore",
-}
-
 
 def _public_modules():
     names = ["skexplain"]
@@ -106,15 +94,6 @@ def _ids(items):
     return [path for path, _ in items]
 
 
-def _pending(path, *values):
-    """A parameter set, marked as a strict xfail while ``path`` is in PENDING_VALIDATION."""
-    marks = ()
-    if path in PENDING_VALIDATION:
-        reason = "docstring still being completed by its module's owner"
-        marks = pytest.mark.xfail(strict=True, reason=reason)
-    return pytest.param(*values, marks=marks, id=path)
-
-
 def test_public_names_found():
     # Guards the enumeration itself: a broken walk would make every test below vacuous.
     paths = {path for path, _ in PUBLIC}
@@ -122,7 +101,6 @@ def test_public_names_found():
         assert expected in paths
     assert len(DOCUMENTED) > 50
     assert "skexplain.BaseExplainer.fit" in METHODS
-    assert PENDING_VALIDATION <= set(_ids(DOCUMENTED)) | set(METHODS), "stale pending entry"
 
 
 @pytest.mark.parametrize(("path", "obj"), DOCUMENTED, ids=_ids(DOCUMENTED))
@@ -146,13 +124,13 @@ def _validate(path, excluded):
     return [f"{code}: {message}" for code, message in result["errors"] if code not in excluded]
 
 
-@pytest.mark.parametrize(("path", "obj"), [_pending(path, path, obj) for path, obj in DOCUMENTED])
+@pytest.mark.parametrize(("path", "obj"), DOCUMENTED, ids=_ids(DOCUMENTED))
 def test_numpydoc_validation(path, obj):
     errors = _validate(path, EXCLUDED_CHECKS)
     assert not errors, f"{path}:\n" + "\n".join(errors)
 
 
-@pytest.mark.parametrize("path", [_pending(path, path) for path in METHODS])
+@pytest.mark.parametrize("path", METHODS)
 def test_numpydoc_validation_methods(path):
     errors = _validate(path, EXCLUDED_METHOD_CHECKS)
     assert not errors, f"{path}:\n" + "\n".join(errors)

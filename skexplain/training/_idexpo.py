@@ -15,6 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._compat import HasMethods, Interval, StrOptions, validate_parameter_constraints
+from .._torch_model import _resolve_device
 from ..metrics import deletion_auc, insertion_auc
 from ..models import as_model
 from ..perturbations import _check_baseline
@@ -27,15 +28,6 @@ __all__ = ["IDExpOClassifier", "valscore"]
 
 # Model evaluations per chunk when predicting or explaining (rows x masks).
 _EVALUATIONS_PER_CHUNK = 32768
-
-
-def _resolve_device(device):
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device must be 'auto' or a torch device, got {device!r}") from exc
 
 
 def _check_hidden_layer_sizes(sizes):
@@ -142,6 +134,7 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         Maximum fine-tuning epochs (SGD with Nesterov momentum 0.9 and weight decay 5e-4, the
         paper's optimizer; 200 epochs in its tabular experiments).
     batch_size : int, default=128
+        Rows per minibatch, in pre-training and fine-tuning.
     learning_rate : float, default=0.01
         Learning rate of fine-tuning (the paper picks 0.01 or 0.001 on tabular data).
     pretrain_learning_rate : float, default=0.001
@@ -155,6 +148,7 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
     early_stopping : bool, default=True
         Stop fine-tuning when valscore has not improved for ``patience`` epochs.
     patience : int, default=20
+        Epochs without a better valscore before fine-tuning stops.
     baseline : float or array-like of shape (n_features,), default=0.0
         Values of removed features, in the explainer's masks and in the curves (0 is the mean of
         standardized features).
@@ -318,11 +312,15 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Training rows (flattened images when ``image_shape`` is set); a validation split
+            of ``validation_fraction`` is taken from them.
         y : array-like of shape (n_samples,)
+            Class labels, at least two classes.
 
         Returns
         -------
         self : object
+            The fitted classifier.
         """
         validate_parameter_constraints(
             self._parameter_constraints, self.get_params(deep=False), type(self).__name__
@@ -590,10 +588,12 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows with the features seen in ``fit``.
 
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
+            Probabilities of ``classes_``, each row summing to one.
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
@@ -607,10 +607,12 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows with the features seen in ``fit``.
 
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
+            Log-probabilities of ``classes_`` (``-inf`` where a probability underflows).
         """
         with np.errstate(divide="ignore"):  # consistent with predict_proba where it underflows
             return np.log(self.predict_proba(X))
@@ -621,10 +623,12 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows with the features seen in ``fit``.
 
         Returns
         -------
         ndarray of shape (n_samples,)
+            The most probable class of each row, from ``classes_``.
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
@@ -662,10 +666,12 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows with the features seen in ``fit``.
 
         Returns
         -------
         attributions : ndarray of shape (n_samples, n_features)
+            One attribution per feature (per pixel for images) for each row's predicted class.
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
@@ -748,12 +754,17 @@ def valscore(estimator, X, y):
     Parameters
     ----------
     estimator : fitted IDExpOClassifier
+        The classifier scored.
     X : array-like of shape (n_samples, n_features)
+        Held-out rows.
     y : array-like of shape (n_samples,)
+        Their class labels.
 
     Returns
     -------
     float
+        ``eta`` times the accuracy plus the mean insertion AUC plus one minus the mean deletion
+        AUC; greater is better.
 
     Examples
     --------
