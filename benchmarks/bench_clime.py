@@ -128,10 +128,10 @@ def main(argv=None):
     X_train, clf = build_model(args.max_iter)
     X = X_train[: args.rows]
     s, m, n = args.noise_scale, args.samples, X.shape[0]
-    batch = skexplain.models.SKLEARN_BATCH_SIZE  # the chunk of scikit-learn models
+    batch = skexplain.models.DEFAULT_BATCH_SIZE
     rows_per_chunk = max(1, batch // m)
     print(
-        f"rows {n}, samples per row {m}, noise_scale {s}; skexplain SKLEARN_BATCH_SIZE "
+        f"rows {n}, samples per row {m}, noise_scale {s}; skexplain DEFAULT_BATCH_SIZE "
         f"{batch} ({rows_per_chunk} rows per chunk)"
     )
 

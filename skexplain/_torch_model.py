@@ -6,7 +6,13 @@ import io
 import numpy as np
 import torch
 
-from .models import ModelAdapter, _check_values, _select
+from .models import (
+    ACCELERATOR_BATCH_SIZE,
+    DEFAULT_BATCH_SIZE,
+    ModelAdapter,
+    _check_values,
+    _select,
+)
 
 _TORCH_OUTPUTS = ("raw", "probability", "log_probability")
 
@@ -42,7 +48,8 @@ class TorchModel(ModelAdapter):
         Where the module runs; ``"auto"`` keeps a module already on an accelerator there and
         otherwise uses CUDA when available.
     batch_size : int or None, default=None
-        Model evaluations per query chunk; None uses 32768.
+        Model evaluations per query chunk; None uses 8192 on the CPU and 32768 on an
+        accelerator.
 
     See Also
     --------
@@ -60,7 +67,6 @@ class TorchModel(ModelAdapter):
     """
 
     def __init__(self, module, *, output=None, device="auto", batch_size=None):
-        super().__init__(batch_size)
         output = "raw" if output is None else output
         if output not in _TORCH_OUTPUTS:
             raise ValueError(
@@ -68,6 +74,10 @@ class TorchModel(ModelAdapter):
             )
         self.output = output
         self.device = _resolve_device(device, module)
+        on_cpu = self.device.type == "cpu"
+        super().__init__(
+            batch_size, default_batch_size=DEFAULT_BATCH_SIZE if on_cpu else ACCELERATOR_BATCH_SIZE
+        )
         self.module = self._place(module)
 
     def _place(self, module):

@@ -22,7 +22,6 @@ from skexplain import CLIME, Gradient, IntegratedGradients, SmoothGrad, VarGrad
 from skexplain.functions import SumOfSines
 from skexplain.models import (
     DEFAULT_BATCH_SIZE,
-    SKLEARN_BATCH_SIZE,
     CallableModel,
     ModelAdapter,
     SklearnModel,
@@ -291,8 +290,7 @@ def test_results_do_not_depend_on_batch_size(name):
     results = {}
     for batch_size in [1, 7, None]:
         model = _models_for_chunking(batch_size)[name]
-        default = SKLEARN_BATCH_SIZE if name == "sklearn" else DEFAULT_BATCH_SIZE
-        assert model.batch_size == (default if batch_size is None else batch_size)
+        assert model.batch_size == (DEFAULT_BATCH_SIZE if batch_size is None else batch_size)
         target = model.resolve_target(X)
         out = [model.predict_all(X), model.predict(X, target), model.gradient(X, target)]
         out += [clone(e).set_params(model=model).fit(X).transform(X) for e in CHUNK_EXPLAINERS]
