@@ -7,15 +7,11 @@ cannot disagree. A claim that does not hold there is a strict xfail carrying its
 slow test does the same on --full's rows, seeds and sample sizes (about a minute).
 """
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from _examples import load_example
 
 from skexplain.functions import SumOfSines
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "plot_agarwal_convergence.py"
 
 # Verdicts of the default run that are "FAILS", with the numbers it printed (random_state=0).
 FAILING = {
@@ -40,17 +36,9 @@ FAILING_SLOW = {
 }
 
 
-def _load_example():
-    # examples/ is not a package: load the script by its path.
-    spec = importlib.util.spec_from_file_location("plot_agarwal_convergence", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def example():
-    return _load_example()
+    return load_example("plot_agarwal_convergence")
 
 
 @pytest.fixture(scope="module")

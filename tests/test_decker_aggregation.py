@@ -15,27 +15,21 @@ Claims (a) and (b) hold on both datasets; (c) does not (AGG_opt ranks fourth on 
 """
 
 import functools
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from _examples import load_example
 
 from skexplain import AggregatingExplainer
 from skexplain.aggregation import normalize_attributions
 from skexplain.metrics import avg_sensitivity
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "plot_decker_aggregation.py"
 N_FAST = 10
 
 
-@functools.cache
 def _example():
-    spec = importlib.util.spec_from_file_location("plot_decker_aggregation", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("plot_decker_aggregation")
 
 
 @functools.cache

@@ -5,31 +5,20 @@ explainer's row is recomputed with :mod:`skexplain.metrics` directly, the HTML r
 to exist with its figures embedded, and the tuning search to have picked its best candidate.
 """
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from _examples import load_example
 
 from skexplain import Gradient
 from skexplain.metrics import faithfulness_correlation, infidelity, max_sensitivity
 from skexplain.models import as_model
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "plot_quickstart.py"
 TINY = {"n_rows": 6, "n_package_rows": 2, "n_samples": 10, "package_samples": 100}
-
-
-def _load_example():
-    # examples/ is not a package: load the script by its path.
-    spec = importlib.util.spec_from_file_location("plot_quickstart", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def example():
-    return _load_example()
+    return load_example("plot_quickstart")
 
 
 @pytest.fixture(scope="module")

@@ -8,29 +8,18 @@ noise scale on the cubic; (c) raising ``lambda_complex`` lowers complexity and r
 faithfulness loss monotonically. Every method is scored by the same metric functions.
 """
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "plot_tadesse_fronts.py"
+from _examples import load_example
 
 # The fast configuration: 125 grid points, 0 and 20 values of lambda_robust, 10 noise scales,
 # 1,000 noise draws, all four baselines (about 15 s on two shared CPU cores).
 FAST = {"n_per_axis": 5, "n_lambdas": 20, "n_deltas": 10, "n_samples": 1000}
 
 
-def _load_example():
-    spec = importlib.util.spec_from_file_location("plot_tadesse_fronts", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def example():
-    return _load_example()
+    return load_example("plot_tadesse_fronts")
 
 
 @pytest.fixture(scope="module")

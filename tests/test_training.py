@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from _examples import load_example
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine, make_blobs
 from sklearn.model_selection import GridSearchCV, train_test_split
@@ -460,14 +461,7 @@ def test_module_is_not_modified():
 
 # -- (f) the full reproduction: examples/plot_idexpo.py --full (slow) -------------------------
 def _example():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "examples" / "plot_idexpo.py"
-    spec = importlib.util.spec_from_file_location("plot_idexpo", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("plot_idexpo")
 
 
 _FULL = {}

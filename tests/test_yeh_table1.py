@@ -7,16 +7,12 @@ in local form, has the lowest infidelity under Shapley-kernel subsets among the 
 methods. Each claim is compared on the means over the explained rows, as the paper's table is.
 """
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
+from _examples import load_example
 
 from skexplain import Gradient, IntegratedGradients, KernelSmoothed
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "plot_yeh_table1.py"
 
 # About 20 s on two shared CPU cores, training included.
 FAST = {
@@ -41,17 +37,9 @@ SLOW = {
 GRADIENT_METHODS = ("Grad", "Grad-SG", "IG", "IG-SG")
 
 
-def _load_example():
-    # examples/ is not a package: load the script by its path.
-    spec = importlib.util.spec_from_file_location("plot_yeh_table1", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def example():
-    return _load_example()
+    return load_example("plot_yeh_table1")
 
 
 @pytest.fixture(scope="module")
