@@ -1,5 +1,6 @@
 """BaseExplainer: the fit/transform contract shared by every explainer."""
 
+from abc import ABCMeta, abstractmethod
 from numbers import Integral
 
 import numpy as np
@@ -15,7 +16,7 @@ __all__ = ["BaseExplainer", "explain_perturbed"]
 ROWS_PER_CALL = 8192
 
 
-class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of skexplain's explainers: scikit-learn transformers from rows to attributions.
 
     ``fit(X)`` validates the parameters and ``X``, wraps ``model`` into ``model_`` with
@@ -148,8 +149,9 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _fit(self, X):
         """Store what the method needs from the fitting rows; nothing by default."""
 
+    @abstractmethod
     def _explain(self, X, target):
-        raise NotImplementedError
+        """Attributions ``(n, d)`` of the rows X for their targets (None: the single output)."""
 
     # -- scikit-learn plumbing ------------------------------------------------------------------
     def get_params(self, deep=True):

@@ -15,6 +15,7 @@ perturbation and the reduction; nothing else in the package loops over model que
 
 import numbers
 import sys
+from abc import ABC, abstractmethod
 
 import numpy as np
 
@@ -40,7 +41,7 @@ def _check_batch_size(batch_size, default=DEFAULT_BATCH_SIZE):
     return int(batch_size)
 
 
-class ModelAdapter:
+class ModelAdapter(ABC):
     """Common interface of the model adapters; build one with :func:`as_model`.
 
     Subclasses implement the native queries ``_outputs_native`` (all outputs, ``(N, k)``) and
@@ -112,11 +113,13 @@ class ModelAdapter:
         return np.asarray(array, dtype=np.float64)
 
     # -- native queries, implemented by subclasses ----------------------------------------------
+    @abstractmethod
     def _outputs_native(self, X):
-        raise NotImplementedError
+        """All outputs of the model at X, ``(N, k)``, in the native array type."""
 
+    @abstractmethod
     def _gradient_native(self, X, target):
-        raise NotImplementedError
+        """Gradient of output ``target[i]`` at row ``X[i]``, ``(N, d)``, native array type."""
 
     def _predict_native(self, X, target):
         return _select(self._outputs_native(X), target, self)

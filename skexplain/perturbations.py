@@ -13,6 +13,7 @@ the masks (``I = z * (x - baseline)``), so Input x Gradient and IG are not mis-s
 """
 
 import numbers
+from abc import ABC, abstractmethod
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -73,7 +74,7 @@ def _subset_masks(sizes, n_features, rng):
     return (ranks < np.asarray(sizes)[:, None]).astype(np.float64)
 
 
-class Perturbation:
+class Perturbation(ABC):
     """Base class: ``draw`` a bank once, ``apply`` it to many rows.
 
     Subclasses implement ``draw(n_samples, n_features, random_state) -> dict`` of numpy arrays
@@ -95,6 +96,7 @@ class Perturbation:
             [2., 2.]]])
     """
 
+    @abstractmethod
     def draw(self, n_samples, n_features, random_state=None):
         """Draw the random bank shared by every row.
 
@@ -112,8 +114,8 @@ class Perturbation:
         dict of str to ndarray
             The bank: noise, masks or points, each with ``n_samples`` as first axis.
         """
-        raise NotImplementedError
 
+    @abstractmethod
     def apply(self, X, bank):
         """Apply a bank to every row.
 
@@ -129,7 +131,6 @@ class Perturbation:
         ndarray or torch.Tensor of shape (n, n_samples, d)
             The perturbed copies, of the array type and device of ``X``.
         """
-        raise NotImplementedError
 
     def sample(self, X, n_samples, random_state=None):
         """Draw a bank and apply it to the rows.
@@ -172,8 +173,9 @@ class _MaskPerturbation(Perturbation):
     def __init__(self, baseline=0.0):
         self.baseline = baseline
 
+    @abstractmethod
     def _masks(self, n_samples, n_features, rng):
-        raise NotImplementedError
+        """Binary masks ``(n_samples, n_features)``, 1 where a feature is replaced."""
 
     def draw(self, n_samples, n_features, random_state=None):
         n_samples = _check_n_samples(n_samples)

@@ -124,3 +124,20 @@ def test_transform_before_fit_raises_not_fitted():
 
     with pytest.raises(NotFittedError):
         SmoothGrad(model=MODEL).transform(X)
+
+
+@pytest.mark.parametrize(
+    "base, hooks",
+    [
+        ("skexplain.base.BaseExplainer", "_explain"),
+        ("skexplain.perturbations.Perturbation", "apply, draw"),
+        ("skexplain.models.ModelAdapter", "_gradient_native, _outputs_native"),
+    ],
+)
+def test_a_subclass_without_its_hooks_cannot_be_made(base, hooks):
+    import importlib
+
+    module, name = base.rsplit(".", 1)
+    incomplete = type("Incomplete", (getattr(importlib.import_module(module), name),), {})
+    with pytest.raises(TypeError, match=f"abstract methods? {hooks}"):
+        incomplete()
