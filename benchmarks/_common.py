@@ -4,8 +4,12 @@ Not part of the package. The scripts import skexplain from the checkout they liv
 not installed, so ``python benchmarks/NAME.py`` works from a plain clone.
 """
 
+import json
 import os
 import platform
+import re
+import resource
+import subprocess
 import sys
 import time
 from importlib import metadata
@@ -115,3 +119,62 @@ def print_table(header, rows):
         if k == 0:
             print(line)
     print(line)
+
+
+# -- memory and subprocesses (each size measured in a fresh process) -----------------------------
+MiB = 2.0**20
+
+
+def _rss_bytes(field):
+    """``VmRSS`` or ``VmHWM`` of this process from /proc, in bytes (None off Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            match = re.search(rf"^{field}:\s+(\d+) kB", status.read(), flags=re.MULTILINE)
+    except OSError:
+        return None
+    return None if match is None else 1024 * int(match.group(1))
+
+
+def max_rss_bytes():
+    """The lifetime peak resident set of this process (``ru_maxrss``), in bytes."""
+    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, kilobytes on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
+def memory_baseline():
+    """Reset the peak resident set where possible (Linux >= 4.0) and read the baseline.
+
+    Returns ``(peak_reset, baseline_bytes)``; without a reset the baseline is the lifetime
+    ``ru_maxrss``, and :func:`memory_peak` then reads that too.
+    """
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear_refs:
+            clear_refs.write("5")
+        reset = _rss_bytes("VmHWM") is not None
+    except OSError:
+        reset = False
+    return reset, (_rss_bytes("VmRSS") if reset else max_rss_bytes())
+
+
+def memory_peak(peak_reset):
+    """The peak resident set since :func:`memory_baseline`, in bytes."""
+    return _rss_bytes("VmHWM") if peak_reset else max_rss_bytes()
+
+
+def run_child(script, options, *, timeout, extra_env=None, what="the child run"):
+    """Run ``python script --child ...options`` in a fresh process; its last stdout line (JSON).
+
+    The child imports the same skexplain as this process (its folder is put on PYTHONPATH).
+    """
+    import skexplain
+
+    command = [sys.executable, os.path.abspath(script), *map(str, options)]
+    env = dict(os.environ, **(extra_env or {}))
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(skexplain.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    completed = subprocess.run(
+        command, capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{completed.stderr}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])

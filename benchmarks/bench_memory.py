@@ -22,43 +22,20 @@ Run ``python benchmarks/bench_memory.py`` (``--quick`` for a smoke run, ``--help
 
 import argparse
 import json
-import os
-import re
-import resource
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from _common import check, print_table, set_threads
-
-MiB = 2.0**20
-
-
-def _rss_bytes(field):
-    """``VmRSS`` or ``VmHWM`` of this process from /proc, in bytes (None off Linux)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            match = re.search(rf"^{field}:\s+(\d+) kB", status.read(), flags=re.MULTILINE)
-    except OSError:
-        return None
-    return None if match is None else 1024 * int(match.group(1))
-
-
-def _reset_peak():
-    """Reset the peak resident set (Linux >= 4.0); False where that is not possible."""
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear_refs:
-            clear_refs.write("5")
-    except OSError:
-        return False
-    return _rss_bytes("VmHWM") is not None
-
-
-def _max_rss_bytes():
-    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, kilobytes on Linux
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+from _common import (
+    MiB,
+    check,
+    memory_baseline,
+    memory_peak,
+    print_table,
+    run_child,
+    set_threads,
+)
 
 
 def child(args):
@@ -96,12 +73,11 @@ def child(args):
 
     run = naive if args.method == "naive" else explain
     run(X[:10])  # torch's one-time set-up (threads, kernels), not the explanation's memory
-    exact = _reset_peak()
-    baseline = _rss_bytes("VmRSS") if exact else _max_rss_bytes()
+    exact, baseline = memory_baseline()
     start = time.perf_counter()
     W = run(X)
     seconds = time.perf_counter() - start
-    peak = _rss_bytes("VmHWM") if exact else _max_rss_bytes()
+    peak = memory_peak(exact)
     result = {
         "rows": args.child,
         "method": args.method,
@@ -118,24 +94,18 @@ def child(args):
 
 
 def measure_in_subprocess(args, rows, method, extra_env=None):
-    command = [sys.executable, os.path.abspath(__file__), "--child", str(rows)]
-    command += ["--method", method, "--samples", str(args.samples)]
-    command += ["--features", str(args.features), "--hidden", str(args.hidden)]
-    command += ["--outputs", str(args.outputs), "--noise-scale", str(args.noise_scale)]
+    options = ["--child", rows, "--method", method, "--samples", args.samples]
+    options += ["--features", args.features, "--hidden", args.hidden]
+    options += ["--outputs", args.outputs, "--noise-scale", args.noise_scale]
     if args.threads is not None:
-        command += ["--threads", str(args.threads)]
-    env = dict(os.environ, **(extra_env or {}))
-    # The child must import the same skexplain as this process.
-    import skexplain
-
-    package_root = os.path.dirname(os.path.dirname(os.path.abspath(skexplain.__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-    completed = subprocess.run(
-        command, capture_output=True, text=True, env=env, timeout=args.timeout, check=False
+        options += ["--threads", args.threads]
+    return run_child(
+        __file__,
+        options,
+        timeout=args.timeout,
+        extra_env=extra_env,
+        what=f"measurement of {rows} rows ({method})",
     )
-    if completed.returncode != 0:
-        raise RuntimeError(f"measurement of {rows} rows ({method}) failed:\n{completed.stderr}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 # glibc raises its mmap threshold (up to 32 MiB) after the first large free, after which a chunk's

@@ -37,44 +37,25 @@ import argparse
 import functools
 import json
 import os
-import re
-import resource
-import subprocess
 import sys
 import time
 
 import numpy as np
-from _common import check, measure, print_environment, print_table, set_threads
+from _common import (
+    MiB,
+    check,
+    max_rss_bytes,
+    measure,
+    memory_baseline,
+    memory_peak,
+    print_environment,
+    print_table,
+    run_child,
+    set_threads,
+)
 
-MiB = 2.0**20
 ISSUE_CVXPY_SECONDS = {1000: 2.3, 2000: 20.0}  # measured in issue 5 on this machine, D = 3
 BUDGET_SECONDS = 60.0
-
-
-# -- memory ------------------------------------------------------------------------------------
-def _rss_bytes(field):
-    """``VmRSS`` or ``VmHWM`` of this process from /proc, in bytes (None off Linux)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            match = re.search(rf"^{field}:\s+(\d+) kB", status.read(), flags=re.MULTILINE)
-    except OSError:
-        return None
-    return None if match is None else 1024 * int(match.group(1))
-
-
-def _reset_peak():
-    """Reset the peak resident set (Linux >= 4.0); False where that is not possible."""
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear_refs:
-            clear_refs.write("5")
-    except OSError:
-        return False
-    return _rss_bytes("VmHWM") is not None
-
-
-def _max_rss_bytes():
-    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, kilobytes on Linux
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
 # -- timing ------------------------------------------------------------------------------------
@@ -133,13 +114,12 @@ def child(args):
         solver="cg",
         tol=args.tol,
     )
-    exact = _reset_peak()
-    baseline = _rss_bytes("VmRSS") if exact else _max_rss_bytes()
+    exact, baseline = memory_baseline()
     wall0, cpu0 = time.perf_counter(), time.process_time()
     explainer.fit(X)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    peak = _rss_bytes("VmHWM") if exact else _max_rss_bytes()
-    max_rss = _max_rss_bytes()
+    peak = memory_peak(exact)
+    max_rss = max_rss_bytes()
 
     S = explainer._problem_S
     problem = _problem.PropertyProblem(
@@ -179,23 +159,13 @@ def _native_threads():
     return " ".join(sorted({f"{p['internal_api']}={p['num_threads']}" for p in threadpool_info()}))
 
 
-def run_child(args, rows):
-    command = [sys.executable, os.path.abspath(__file__), "--child", str(rows)]
+def _run_size(args, rows):
+    options = ["--child", rows]
     for option in ("n_features", "n_neighbors", "lambda_robust", "length_scale", "tol", "seed"):
-        command += ["--" + option.replace("_", "-"), str(getattr(args, option))]
+        options += ["--" + option.replace("_", "-"), getattr(args, option)]
     if args.threads is not None:
-        command += ["--threads", str(args.threads)]
-    env = dict(os.environ)
-    import skexplain  # the child must import the same skexplain as this process
-
-    package_root = os.path.dirname(os.path.dirname(os.path.abspath(skexplain.__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-    completed = subprocess.run(
-        command, capture_output=True, text=True, env=env, timeout=args.timeout, check=False
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"the run on {rows} rows failed:\n{completed.stderr}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+        options += ["--threads", args.threads]
+    return run_child(__file__, options, timeout=args.timeout, what=f"the run on {rows} rows")
 
 
 def large(args):
@@ -206,7 +176,7 @@ def large(args):
         f"length_scale={args.length_scale}), lambda_robust={args.lambda_robust}, "
         f"solver='cg', tol={args.tol:g}; one subprocess per size"
     )
-    runs = [run_child(args, int(rows)) for rows in args.n_rows]
+    runs = [_run_size(args, int(rows)) for rows in args.n_rows]
     print(f"native thread pools in the children: {runs[-1]['threads']}")
     for r in runs:
         status = r["status"]
