@@ -170,6 +170,23 @@ def sensitivity_n(
     )
 
 
+def n_curve_steps(fraction, n_features):
+    """Features covered by the insertion/deletion curves: ``max(1, round(fraction * d))``."""
+    return max(1, int(round(fraction * n_features)))
+
+
+def curve_counts(n_steps, step=1):
+    """The ``s`` of the curves: ``step, 2 step, ...`` and ``n_steps`` last.
+
+    On images whole cells or superpixels enter at once (Yoshikawa & Iwata step by 16 pixels for
+    8x8 Grad-CAM maps of 32x32 images). Shared with the soft curves of ``skexplain.training``.
+    """
+    counts = np.arange(step, n_steps + 1, step)
+    if counts.size == 0 or counts[-1] != n_steps:
+        counts = np.append(counts, n_steps)
+    return counts
+
+
 def _curve(model, X, attributions, fraction, step, baseline, target, insert):
     model = as_model(model)
     X, A = check_X_attributions(X, attributions)
@@ -178,10 +195,7 @@ def _curve(model, X, attributions, fraction, step, baseline, target, insert):
         raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
     if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 1:
         raise ValueError(f"step must be a positive integer, got {step!r}")
-    last = max(1, int(round(fraction * d)))
-    counts = np.arange(step, last + 1, step)
-    if counts.size == 0 or counts[-1] != last:
-        counts = np.append(counts, last)
+    counts = curve_counts(n_curve_steps(fraction, d), step)
     baseline = _check_baseline(baseline, d)
     # rank[i, j] = position of feature j in row i's attributions, largest first (stable for ties)
     rank = np.empty((n, d), dtype=np.int64)

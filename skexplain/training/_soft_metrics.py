@@ -10,24 +10,9 @@ distinct values, Section 4.1). As ``T`` grows the soft masks become the hard one
 
 import torch
 
+from ..metrics.faithfulness import curve_counts, n_curve_steps
+
 __all__ = ["n_curve_steps", "curve_counts", "soft_masks", "soft_curves", "idexpo_regularizers"]
-
-
-def n_curve_steps(fraction, n_features):
-    """Number of steps S of the curves: ``max(1, round(fraction * d))``, as in the metrics."""
-    return max(1, int(round(fraction * n_features)))
-
-
-def curve_counts(n_steps, step=1):
-    """The ``s`` of the curves: ``step, 2 step, ...`` and ``n_steps`` last, as in the metrics.
-
-    On images the paper increments ``s`` by the pixels of one Grad-CAM cell or superpixel
-    (Section 4.1: by 16 for 8x8 maps of 32x32 images), so that whole cells enter at once.
-    """
-    counts = list(range(step, n_steps + 1, step))
-    if not counts or counts[-1] != n_steps:
-        counts.append(n_steps)
-    return counts
 
 
 def soft_masks(phi, n_steps, temperature=1.0, *, step=1):
