@@ -277,10 +277,10 @@ class PropertyOptimizedExplainer(BaseExplainer):
 
         device = _resolve_device(self.device, getattr(self.model_, "module", None))
         Z = X[rows]
-        G = self.model_.gradient(Z, self.model_.resolve_target(Z, self.target))
+        G_fit = self.model_.gradient(X, self.model_.resolve_target(X, self.target))
         self.gp_ = InducingPointGP(
             self.lambda_faithful, self.lambda_robust, self.length_scale, device=device
-        ).fit(Z, G)
+        ).fit(Z, G_fit[rows])
         self.device_ = device
         self.inducing_points_ = Z
         self.explanations_ = self.gp_.predict(X)
@@ -288,7 +288,6 @@ class PropertyOptimizedExplainer(BaseExplainer):
         self.solver_ = "gp"
         self.solver_status_ = {"converged": True, "n_iter": 1, "residual": 0.0}
         self.n_iter_ = 1
-        G_fit = self.model_.gradient(X, self.model_.resolve_target(X, self.target))
         self.objective_, self.losses_ = precision_objective(
             self.explanations_,
             G_fit,
