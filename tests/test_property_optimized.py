@@ -314,3 +314,16 @@ def test_sklearn_estimator_checks_inductive():
     check_estimator(
         PropertyOptimizedExplainer(model=SumOfSines(), lambda_robust=0.5, setting="inductive")
     )
+
+
+def test_inductive_on_many_rows_skips_the_cubic_objective(monkeypatch):
+    from skexplain.optimization import _property_optimized
+
+    monkeypatch.setattr(_property_optimized, "MAX_PRECISION_ROWS", 40)
+    X = RNG.uniform(-2, 2, size=(50, 3))
+    e = PropertyOptimizedExplainer(
+        model=SinExp(), lambda_robust=1.0, setting="inductive", n_inducing=10, random_state=0
+    ).fit(X)
+    assert np.isnan(e.objective_) and np.isnan(e.losses_["robust"])
+    faithful = gradient_matching_loss(SinExp(), X, e.explanations_).sum()
+    assert e.losses_["faithful"] == pytest.approx(faithful)
