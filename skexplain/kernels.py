@@ -11,6 +11,8 @@ import numbers
 import numpy as np
 from scipy import sparse
 
+from .utils import check_image_shape, check_positive_integer, squared_distances
+
 __all__ = ["pairwise_kernel", "knn_kernel_graph", "grid_feature_similarity", "KERNELS"]
 
 #: Names of the kernels over rows accepted by :func:`pairwise_kernel` and :func:`knn_kernel_graph`.
@@ -23,12 +25,6 @@ def _check_length_scale(length_scale):
     if not np.isfinite(length_scale) or length_scale <= 0:
         raise ValueError(f"length_scale must be a positive number, got {length_scale!r}")
     return float(length_scale)
-
-
-def _squared_distances(X, Y):
-    """Squared euclidean distances of numpy arrays or torch tensors (same code for both)."""
-    squared = (X * X).sum(axis=1)[:, None] + (Y * Y).sum(axis=1)[None, :] - 2.0 * X @ Y.T
-    return squared.clip(min=0.0)
 
 
 def pairwise_kernel(X, Y=None, *, kernel="gaussian", length_scale=1.0):
@@ -61,10 +57,10 @@ def pairwise_kernel(X, Y=None, *, kernel="gaussian", length_scale=1.0):
     length_scale = _check_length_scale(length_scale)
     X = np.asarray(X, dtype=np.float64)
     Y = X if Y is None else np.asarray(Y, dtype=np.float64)
-    return _kernel_of_squared_distance(_squared_distances(X, Y), kernel, length_scale)
+    return kernel_of_squared_distance(squared_distances(X, Y), kernel, length_scale)
 
 
-def _kernel_of_squared_distance(squared, kernel, length_scale):
+def kernel_of_squared_distance(squared, kernel, length_scale):
     """The kernel of squared distances, a numpy array or a torch tensor (kept on its device)."""
     if kernel == "gaussian":
         scaled = squared / (-2.0 * length_scale**2)
@@ -111,18 +107,15 @@ def knn_kernel_graph(X, *, kernel="gaussian", length_scale=1.0, n_neighbors=10):
     length_scale = _check_length_scale(length_scale)
     X = np.asarray(X, dtype=np.float64)
     n = X.shape[0]
-    if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, numbers.Integral):
-        raise TypeError(f"n_neighbors must be a positive integer, got {n_neighbors!r}")
-    if n_neighbors < 1:
-        raise ValueError(f"n_neighbors must be a positive integer, got {n_neighbors!r}")
-    k = min(int(n_neighbors) + 1, n)  # each row finds itself first
+    n_neighbors = check_positive_integer(n_neighbors, "n_neighbors")
+    k = min(n_neighbors + 1, n)  # each row finds itself first
     # Exact search. sklearn's "auto" takes brute force above 15 features (chunked, OpenMP over
     # the query rows) and a kd-tree below. In 30-D brute force is the fastest exact option by
     # far: at 20,000 uniform rows, one thread, 2 s CPU against 16-27 s for ball_tree (leaf_size
     # 30-1000) and 25-54 s for kd_tree (benchmarks/bench_property_optimized.py). Its cost grows
     # as N^2 D: about 45-50 s CPU at N = 100,000, D = 30, which dominates the solve.
     distances, indices = NearestNeighbors(n_neighbors=k).fit(X).kneighbors(X)
-    values = _kernel_of_squared_distance(distances**2, kernel, length_scale)
+    values = kernel_of_squared_distance(distances**2, kernel, length_scale)
     rows = np.repeat(np.arange(n), k)
     graph = sparse.csr_matrix((values.ravel(), (rows, indices.ravel())), shape=(n, n))
     graph.setdiag(0.0)
@@ -155,14 +148,7 @@ def grid_feature_similarity(image_shape, *, length_scale=1.0):
     array([[0.    , 0.6065],
            [0.6065, 0.    ]])
     """
-    shape = tuple(int(s) for s in np.atleast_1d(image_shape))
-    if len(shape) == 2:
-        shape = (1, *shape)
-    if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(
-            f"image_shape must be (height, width) or (channels, height, width), got {image_shape!r}"
-        )
-    channels, height, width = shape
+    channels, height, width = check_image_shape(image_shape)
     rows, cols = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
     pixels = np.stack([rows.ravel(), cols.ravel()], axis=1).astype(np.float64)
     similarity = pairwise_kernel(pixels, kernel="gaussian", length_scale=length_scale)

@@ -18,7 +18,13 @@ from abc import ABC, abstractmethod
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .models import _is_tensor
+from .utils import (
+    check_baseline,
+    check_image_shape,
+    check_positive_integer,
+    is_tensor,
+    subset_masks,
+)
 
 __all__ = [
     "Perturbation",
@@ -34,7 +40,7 @@ __all__ = [
 
 def _like(array, reference):
     """Convert a numpy array to the array type, dtype and device of ``reference``."""
-    if _is_tensor(reference):
+    if is_tensor(reference):
         return reference.new_tensor(np.asarray(array, dtype=np.float64))
     return np.asarray(array, dtype=np.float64)
 
@@ -45,33 +51,6 @@ def _check_positive(name, value):
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive number, got {value!r}")
     return float(value)
-
-
-def _check_n_samples(n_samples):
-    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral):
-        raise TypeError(f"n_samples must be a positive integer, got {n_samples!r}")
-    if n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-    return int(n_samples)
-
-
-def _check_baseline(baseline, n_features):
-    baseline = np.asarray(baseline, dtype=np.float64)
-    if baseline.ndim == 0:
-        baseline = np.full(n_features, float(baseline))
-    if baseline.shape != (n_features,):
-        raise ValueError(
-            f"baseline must be a scalar or have shape ({n_features},), got shape {baseline.shape}"
-        )
-    if not np.all(np.isfinite(baseline)):
-        raise ValueError("baseline must be finite")
-    return baseline
-
-
-def _subset_masks(sizes, n_features, rng):
-    """Uniformly random subsets with the given sizes, as a 0/1 matrix ``(len(sizes), d)``."""
-    ranks = np.argsort(np.argsort(rng.random_sample((len(sizes), n_features)), axis=1), axis=1)
-    return (ranks < np.asarray(sizes)[:, None]).astype(np.float64)
 
 
 class Perturbation(ABC):
@@ -178,11 +157,11 @@ class _MaskPerturbation(Perturbation):
         """Binary masks ``(n_samples, n_features)``, 1 where a feature is replaced."""
 
     def draw(self, n_samples, n_features, random_state=None):
-        n_samples = _check_n_samples(n_samples)
+        n_samples = check_positive_integer(n_samples, "n_samples")
         rng = check_random_state(random_state)
         return {
             "mask": self._masks(n_samples, n_features, rng),
-            "baseline": _check_baseline(self.baseline, n_features),
+            "baseline": check_baseline(self.baseline, n_features),
         }
 
     def apply(self, X, bank):
@@ -212,7 +191,7 @@ class GaussianNoise(Perturbation):
 
     def draw(self, n_samples, n_features, random_state=None):
         scale = _check_positive("scale", self.scale)
-        n_samples = _check_n_samples(n_samples)
+        n_samples = check_positive_integer(n_samples, "n_samples")
         rng = check_random_state(random_state)
         return {"noise": scale * rng.standard_normal((n_samples, n_features))}
 
@@ -249,7 +228,7 @@ class UniformBall(Perturbation):
 
     def draw(self, n_samples, n_features, random_state=None):
         radius = _check_positive("radius", self.radius)
-        n_samples = _check_n_samples(n_samples)
+        n_samples = check_positive_integer(n_samples, "n_samples")
         rng = check_random_state(random_state)
         if self.norm in ("inf", np.inf):
             noise = rng.uniform(-radius, radius, size=(n_samples, n_features))
@@ -292,14 +271,14 @@ class NoisyBaseline(Perturbation):
 
     def draw(self, n_samples, n_features, random_state=None):
         scale = _check_positive("scale", self.scale)
-        n_samples = _check_n_samples(n_samples)
+        n_samples = check_positive_integer(n_samples, "n_samples")
         rng = check_random_state(random_state)
-        baseline = _check_baseline(self.baseline, n_features)
+        baseline = check_baseline(self.baseline, n_features)
         return {"points": baseline + scale * rng.standard_normal((n_samples, n_features))}
 
     def apply(self, X, bank):
         points = _like(bank["points"], X)[None]
-        if _is_tensor(points):
+        if is_tensor(points):
             return points.expand(X.shape[0], -1, -1)
         return np.broadcast_to(points, (X.shape[0], *points.shape[1:]))
 
@@ -335,7 +314,7 @@ class SubsetBaseline(_MaskPerturbation):
         if fraction > 1:
             raise ValueError(f"fraction must be in (0, 1], got {self.fraction!r}")
         size = max(1, int(round(fraction * n_features)))
-        return _subset_masks(np.full(n_samples, size), n_features, rng)
+        return subset_masks(np.full(n_samples, size), n_features, rng)
 
 
 class SquareRemoval(_MaskPerturbation):
@@ -368,18 +347,8 @@ class SquareRemoval(_MaskPerturbation):
         self.size = size
 
     def _masks(self, n_samples, n_features, rng):
-        shape = tuple(int(s) for s in np.atleast_1d(self.image_shape))
-        if len(shape) == 2:
-            shape = (1, *shape)
-        if len(shape) != 3 or int(np.prod(shape)) != n_features:
-            raise ValueError(
-                f"image_shape {self.image_shape!r} does not match {n_features} features "
-                "(expected (height, width) or (channels, height, width))"
-            )
-        channels, height, width = shape
-        size = self.size
-        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
-            raise ValueError(f"size must be a positive integer, got {size!r}")
+        channels, height, width = check_image_shape(self.image_shape, n_features)
+        size = check_positive_integer(self.size, "size")
         if size > min(height, width):
             raise ValueError(f"size {size} does not fit in an image of {height}x{width}")
         top = rng.randint(0, height - size + 1, n_samples)
@@ -420,7 +389,7 @@ class ShapleySubsets(_MaskPerturbation):
         sizes = np.arange(1, d)
         weights = (d - 1) / (sizes * (d - sizes))
         drawn = rng.choice(sizes, size=n_samples, p=weights / weights.sum())
-        return _subset_masks(drawn, d, rng)
+        return subset_masks(drawn, d, rng)
 
 
 _BY_NAME = {
@@ -463,3 +432,58 @@ def check_perturbation(perturbation, name="perturbation"):
     raise ValueError(
         f"{name} must be a Perturbation or one of {sorted(_BY_NAME)}, got {perturbation!r}"
     )
+
+
+def perturbed_copies(X, perturbation, perturbations, n_samples, random_state):
+    """Validate explicit perturbed copies of X, or draw one bank shared by every row.
+
+    The one validate-or-draw step of the metrics: either explicit draws ``perturbations`` of
+    shape ``(n, m, d)`` (perturbed inputs, so that results can be compared with other libraries
+    on identical draws), or one bank of ``n_samples`` draws of ``perturbation`` applied to every
+    row (common random numbers).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+        The rows whose copies are drawn.
+    perturbation : Perturbation or str
+        The distribution, used when ``perturbations`` is None.
+    perturbations : array-like of shape (n, m, d) or None
+        Explicit perturbed copies of every row.
+    n_samples : int
+        Draws per row when ``perturbations`` is None.
+    random_state : int, RandomState instance or None
+        Seed of the bank.
+
+    Returns
+    -------
+    expand : callable
+        ``expand(X_rows, rows) -> Z``: the copies ``(c, m, d)`` of the rows ``rows`` (a slice of
+        X) whose values are ``X_rows``, in the array type of ``X_rows``.
+    m : int
+        Copies per row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain.perturbations import GaussianNoise, perturbed_copies
+    >>> X = np.zeros((3, 2))
+    >>> expand, m = perturbed_copies(X, GaussianNoise(0.1), None, 4, random_state=0)
+    >>> expand(X[:2], slice(0, 2)).shape, m
+    ((2, 4, 2), 4)
+    """
+    n, d = X.shape
+    if perturbations is not None:
+        P = np.asarray(perturbations, dtype=np.float64)
+        if P.ndim != 3 or P.shape[0] != n or P.shape[2] != d:
+            raise ValueError(
+                f"perturbations must have shape (n_samples_X, n_draws, n_features) = ({n}, m, "
+                f"{d}) for X of shape {X.shape}, got shape {P.shape}"
+            )
+        if not np.all(np.isfinite(P)):
+            raise ValueError("perturbations contain NaN or inf")
+        return (lambda X_rows, rows: _like(P[rows], X_rows)), P.shape[1]
+    perturbation = check_perturbation(perturbation)
+    n_samples = check_positive_integer(n_samples, "n_samples")
+    bank = perturbation.draw(n_samples, d, check_random_state(random_state))
+    return (lambda X_rows, rows: perturbation.apply(X_rows, bank)), n_samples

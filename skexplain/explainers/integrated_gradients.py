@@ -6,7 +6,7 @@ import numpy as np
 
 from .._compat import Interval, StrOptions
 from ..base import BaseExplainer
-from ..perturbations import _check_baseline
+from ..utils import check_baseline
 
 __all__ = ["IntegratedGradients"]
 
@@ -103,7 +103,7 @@ class IntegratedGradients(BaseExplainer):
         self.multiply_by_inputs = multiply_by_inputs
 
     def _fit(self, X):
-        self.baseline_ = _check_baseline(self.baseline, X.shape[1])
+        self.baseline_ = check_baseline(self.baseline, X.shape[1])
 
     def _explain(self, X, target):
         nodes, weights = _quadrature(self.method, self.n_steps)

@@ -13,8 +13,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..models import as_model
-from ..perturbations import _check_baseline, _subset_masks
-from ._validation import check_n_samples, check_X_attributions
+from ..utils import check_baseline, check_positive_integer, subset_masks
+from ._validation import check_X_attributions
 
 __all__ = ["faithfulness_correlation", "sensitivity_n", "insertion_auc", "deletion_auc"]
 
@@ -34,9 +34,9 @@ def _subset_correlation(model, X, attributions, size, baseline, n_samples, targe
     n, d = X.shape
     if not 1 <= size <= d:
         raise ValueError(f"the subset size must be between 1 and {d} features, got {size}")
-    n_samples = check_n_samples(n_samples)
-    baseline = _check_baseline(baseline, d)
-    masks = _subset_masks(np.full(n_samples, size), d, check_random_state(random_state))
+    n_samples = check_positive_integer(n_samples, "n_samples")
+    baseline = check_baseline(baseline, d)
+    masks = subset_masks(np.full(n_samples, size), d, check_random_state(random_state))
     target = model.resolve_target(X, target)
     fx = model.predict(X, target)
     mask_native, baseline_native = model.to_native(masks), model.to_native(baseline)
@@ -193,10 +193,9 @@ def _curve(model, X, attributions, fraction, step, baseline, target, insert):
     n, d = X.shape
     if not isinstance(fraction, numbers.Real) or not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
-    if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 1:
-        raise ValueError(f"step must be a positive integer, got {step!r}")
+    step = check_positive_integer(step, "step")
     counts = curve_counts(n_curve_steps(fraction, d), step)
-    baseline = _check_baseline(baseline, d)
+    baseline = check_baseline(baseline, d)
     # rank[i, j] = position of feature j in row i's attributions, largest first (stable for ties)
     rank = np.empty((n, d), dtype=np.int64)
     np.put_along_axis(rank, np.argsort(-A, axis=1, kind="stable"), np.arange(d)[None], axis=1)

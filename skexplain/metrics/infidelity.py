@@ -1,8 +1,8 @@
 """Infidelity (Yeh et al. 2019, eq. 2-3) and its quadratic form (Decker et al. 2024, Def. 4.1)."""
 
 from ..models import as_model
-from ..perturbations import GaussianNoise
-from ._validation import check_X_attributions, perturbed_inputs
+from ..perturbations import GaussianNoise, perturbed_copies
+from ._validation import check_X_attributions
 
 __all__ = ["infidelity"]
 
@@ -85,7 +85,7 @@ def infidelity(
     stacked_native = model.to_native(stacked)
     if perturbation is None:
         perturbation = GaussianNoise(scale=0.1)
-    expand, m = perturbed_inputs(model, X, perturbation, perturbations, n_samples, random_state)
+    expand, m = perturbed_copies(X, perturbation, perturbations, n_samples, random_state)
 
     def reduce(V, Z, Xc, rows):
         I = Xc[:, None, :] - Z  # (c, m, d)

@@ -7,34 +7,20 @@ metric; ``local_lipschitz`` is Alvarez-Melis & Jaakkola's (2018) estimate and
 """
 
 import numpy as np
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_array
 
 from ..base import explain_perturbed
-from ..perturbations import UniformBall, check_perturbation
-from ._validation import check_n_samples
+from ..perturbations import UniformBall, perturbed_copies
 
 __all__ = ["max_sensitivity", "avg_sensitivity", "local_lipschitz", "relative_input_stability"]
 
 
 def _draws(X, perturbation, perturbations, n_samples, random_state, default_radius):
     """Perturbed copies ``(n, m, d)`` of X: explicit, or one bank shared by every row."""
-    n, d = X.shape
-    if perturbations is not None:
-        P = np.asarray(perturbations, dtype=np.float64)
-        if P.ndim != 3 or P.shape[0] != n or P.shape[2] != d:
-            raise ValueError(
-                f"perturbations must have shape ({n}, n_draws, {d}) for X of shape {X.shape}, "
-                f"got shape {P.shape}"
-            )
-        if not np.all(np.isfinite(P)):
-            raise ValueError("perturbations contain NaN or inf")
-        return lambda rows: P[rows], P.shape[1]
     if perturbation is None:
         perturbation = UniformBall(radius=default_radius, norm="inf")
-    perturbation = check_perturbation(perturbation)
-    n_samples = check_n_samples(n_samples)
-    bank = perturbation.draw(n_samples, d, check_random_state(random_state))
-    return lambda rows: perturbation.apply(X[rows], bank), n_samples
+    expand, m = perturbed_copies(X, perturbation, perturbations, n_samples, random_state)
+    return (lambda rows: expand(X[rows], rows)), m
 
 
 def _check_explainer(explainer):

@@ -21,14 +21,15 @@ The fitted state (inducing points, weights, mean) is kept in numpy, not on the d
 
 import numpy as np
 
-from ..kernels import _kernel_of_squared_distance, _squared_distances
+from ..kernels import kernel_of_squared_distance
+from ..utils import squared_distances
 
 # Kernel entries per chunk of predicted rows (float64): 32 MiB.
 CHUNK_ENTRIES = 1 << 22
 
 
 def _gaussian(A, B, length_scale):
-    return _kernel_of_squared_distance(_squared_distances(A, B), "gaussian", length_scale)
+    return kernel_of_squared_distance(squared_distances(A, B), "gaussian", length_scale)
 
 
 def _cholesky(A, what):

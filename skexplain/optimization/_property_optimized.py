@@ -11,6 +11,7 @@ from sklearn.utils import check_random_state
 from .._compat import Interval, StrOptions
 from ..base import BaseExplainer
 from ..kernels import knn_kernel_graph, pairwise_kernel
+from ..utils import resolve_device
 from ._gp import InducingPointGP, precision_objective
 from ._problem import PropertyProblem
 from ._solvers import conjugate_gradient, proximal_gradient, solve_sylvester_dense
@@ -278,9 +279,8 @@ class PropertyOptimizedExplainer(BaseExplainer):
         rows = np.arange(n)
         if self.n_inducing is not None and self.n_inducing < n:
             rows = np.sort(check_random_state(self.random_state).permutation(n)[: self.n_inducing])
-        from .._torch_model import _resolve_device
 
-        device = _resolve_device(self.device, getattr(self.model_, "module", None))
+        device = resolve_device(self.device, getattr(self.model_, "module", None))
         Z = X[rows]
         G_fit = self.model_.gradient(X, self.model_.resolve_target(X, self.target))
         self.gp_ = InducingPointGP(

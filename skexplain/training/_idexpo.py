@@ -15,10 +15,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._compat import HasMethods, Interval, StrOptions, validate_parameter_constraints
-from .._torch_model import _resolve_device
 from ..metrics import deletion_auc, insertion_auc
 from ..models import as_model
-from ..perturbations import _check_baseline
+from ..utils import check_baseline, check_image_shape, resolve_device
 from ._cnn import CNN, FlatInput
 from ._explainers import EXPLAINERS, draw_masks, explain_batch, feature_maps, find_gradcam_layer
 from ._mlp import MLP
@@ -42,33 +41,6 @@ def _check_hidden_layer_sizes(sizes):
             f"hidden_layer_sizes must be a sequence of positive integers, got {sizes!r}"
         )
     return tuple(int(s) for s in sizes)
-
-
-def _check_image_shape(image_shape, n_features):
-    """``(C, H, W)`` from ``(H, W)`` or ``(C, H, W)``; its product must be ``n_features``."""
-    try:
-        shape = tuple(image_shape)
-    except TypeError:
-        shape = None
-    if (
-        shape is None
-        or len(shape) not in (2, 3)
-        or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in shape)
-        or min(shape) < 1
-    ):
-        raise ValueError(
-            "image_shape must be (height, width) or (channels, height, width) of positive "
-            f"integers, got {image_shape!r}"
-        )
-    shape = tuple(int(s) for s in shape)
-    if len(shape) == 2:
-        shape = (1, *shape)
-    if int(np.prod(shape)) != n_features:
-        raise ValueError(
-            f"image_shape {tuple(image_shape)!r} holds {int(np.prod(shape))} values per image, "
-            f"but X has {n_features} features: each row must be one flattened image"
-        )
-    return shape
 
 
 class IDExpOClassifier(ClassifierMixin, BaseEstimator):
@@ -337,14 +309,14 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         n_classes = self.classes_.size
         self._image_shape = None
         if self.image_shape is not None:
-            self._image_shape = _check_image_shape(self.image_shape, d)
+            self._image_shape = check_image_shape(self.image_shape, d)
         elif self.explainer == "gradcam":
             raise ValueError(
                 "explainer='gradcam' needs image_shape=(channels, height, width): Grad-CAM maps "
                 "the cells of a convolution's feature maps back to the pixels of each image"
             )
-        baseline = _check_baseline(self.baseline, d)
-        self.device_ = _resolve_device(self.device)
+        baseline = check_baseline(self.baseline, d)
+        self.device_ = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         generator = torch.Generator().manual_seed(seed)
@@ -647,7 +619,7 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
                 dtype=self._dtype,
             ).to(self.device_)
             rows_per_chunk = max(1, _EVALUATIONS_PER_CHUNK // self.n_masks)
-        b = self._tensor(_check_baseline(self.baseline, d))
+        b = self._tensor(check_baseline(self.baseline, d))
         parts = []
         for start in range(0, n, max(1, rows_per_chunk)):
             rows = slice(start, start + rows_per_chunk)
@@ -783,7 +755,7 @@ def valscore(estimator, X, y):
     y = np.asarray(y)
     target = estimator._predict_index(estimator.module_, X)
     phi = estimator.explain(X)
-    baseline = _check_baseline(estimator.baseline, X.shape[1])
+    baseline = check_baseline(estimator.baseline, X.shape[1])
     classes = estimator.classes_
     index = np.clip(np.searchsorted(classes, y), 0, classes.size - 1)
     labels = np.where(classes[index] == y, index, -1)  # a label unseen in fit counts as wrong

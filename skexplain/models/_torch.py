@@ -6,28 +6,10 @@ import io
 import numpy as np
 import torch
 
-from .models import (
-    ACCELERATOR_BATCH_SIZE,
-    DEFAULT_BATCH_SIZE,
-    ModelAdapter,
-    _check_values,
-    _select,
-)
+from ..utils import resolve_device
+from ._base import ACCELERATOR_BATCH_SIZE, DEFAULT_BATCH_SIZE, ModelAdapter, _check_values, _select
 
 _TORCH_OUTPUTS = ("raw", "probability", "log_probability")
-
-
-def _resolve_device(device, module=None):
-    """``"auto"``: the module's device if it is on an accelerator, else CUDA when present."""
-    if device is None or device == "auto":
-        params = [] if module is None else list(module.parameters()) + list(module.buffers())
-        if params and params[0].device.type != "cpu":
-            return params[0].device
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device must be 'auto' or a torch device, got {device!r}") from exc
 
 
 class TorchModel(ModelAdapter):
@@ -73,7 +55,7 @@ class TorchModel(ModelAdapter):
                 f"output must be one of {_TORCH_OUTPUTS} for a torch module, got {output!r}"
             )
         self.output = output
-        self.device = _resolve_device(device, module)
+        self.device = resolve_device(device, module)
         on_cpu = self.device.type == "cpu"
         super().__init__(
             batch_size, default_batch_size=DEFAULT_BATCH_SIZE if on_cpu else ACCELERATOR_BATCH_SIZE

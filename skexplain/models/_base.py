@@ -1,0 +1,325 @@
+"""The adapter interface: every query of a model goes through a :class:`ModelAdapter`.
+
+An adapter answers two questions about the one scalar being explained (a class probability, a
+logit, a regression output):
+
+* ``predict(X, target=None) -> (n,)``
+* ``gradient(X, target=None) -> (n, d)``
+
+and one engine loop, :meth:`ModelAdapter.query_perturbed`, that evaluates the model (or its
+gradient) on many perturbed copies of every row and reduces them per row, chunk by chunk, so that
+memory stays bounded whatever the number of rows and samples. Explainers and metrics supply the
+perturbation and the reduction; nothing else in the package loops over model queries. The
+adapters of each kind of model live in their own modules; this one knows none of them.
+"""
+
+import numbers
+import sys
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from ..utils import check_positive_integer, is_tensor
+
+# Model evaluations per chunk on the CPU: large enough that per-call overhead vanishes for small
+# networks, small enough that a chunk's activations stay in cache. Against 32,768, on 2 cores:
+# C-LIME on an MLPClassifier(64, 64) took 4.2-5.9 ms per row instead of 6.8-8.0; SmoothGrad-50
+# and IG-50 on a 30-64-64-2 torch MLP ran 1.2-1.4x faster; infidelity within noise.
+DEFAULT_BATCH_SIZE = 8192
+# On an accelerator, larger chunks keep the device busy (torch modules on CUDA).
+ACCELERATOR_BATCH_SIZE = 32768
+
+
+def _check_batch_size(batch_size, default=DEFAULT_BATCH_SIZE):
+    if batch_size is None:
+        return default
+    return check_positive_integer(batch_size, "batch_size")
+
+
+class ModelAdapter(ABC):
+    """Common interface of the model adapters; build one with :func:`as_model`.
+
+    Subclasses implement the native queries ``_outputs_native`` (all outputs, ``(N, k)``) and
+    ``_gradient_native`` (gradient of one selected output per row, ``(N, d)``) on the adapter's
+    own array type (numpy arrays, or torch tensors on the model's device), and the conversions
+    ``to_native`` and ``to_numpy``. Everything public is built on those.
+
+    Parameters
+    ----------
+    batch_size : int or None, default=None
+        Model evaluations per query chunk; None uses ``default_batch_size``.
+    default_batch_size : int, default=8192
+        The chunk when the caller gives none (an adapter on an accelerator asks for more).
+
+    See Also
+    --------
+    as_model : Build the adapter that fits a model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain.models import ModelAdapter, as_model
+    >>> model = as_model(lambda X: X.sum(axis=1))
+    >>> isinstance(model, ModelAdapter)
+    True
+    >>> model.predict(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([3., 7.])
+    """
+
+    is_classifier = False
+
+    def __init__(self, batch_size=None, *, default_batch_size=DEFAULT_BATCH_SIZE):
+        self.batch_size = _check_batch_size(batch_size, default_batch_size)
+
+    # sklearn's clone must not copy (or unfit) the model: explainers tuned by GridSearchCV share
+    # the adapter, as sklearn's FrozenEstimator does.
+    def __sklearn_clone__(self):
+        return self
+
+    # -- conversions ---------------------------------------------------------------------------
+    def to_native(self, array):
+        """Convert a numpy array to the adapter's array type (identity for numpy models).
+
+        Parameters
+        ----------
+        array : array-like
+            The values to convert.
+
+        Returns
+        -------
+        array
+            The values as the adapter's native array (numpy, or a torch tensor on its device).
+        """
+        return np.asarray(array, dtype=np.float64)
+
+    def to_numpy(self, array):
+        """Convert a native array back to a float64 numpy array.
+
+        Parameters
+        ----------
+        array : array
+            A native array (numpy, or a torch tensor for torch models).
+
+        Returns
+        -------
+        ndarray
+            The values as float64 numpy.
+        """
+        return np.asarray(array, dtype=np.float64)
+
+    # -- native queries, implemented by subclasses ----------------------------------------------
+    @abstractmethod
+    def _outputs_native(self, X):
+        """All outputs of the model at X, ``(N, k)``, in the native array type."""
+
+    @abstractmethod
+    def _gradient_native(self, X, target):
+        """Gradient of output ``target[i]`` at row ``X[i]``, ``(N, d)``, native array type."""
+
+    def _predict_native(self, X, target):
+        return _select(self._outputs_native(X), target, self)
+
+    # -- public, numpy in and out, chunked ------------------------------------------------------
+    def predict_all(self, X):
+        """Return all outputs of the model, shape ``(n, k)`` (``k = 1`` for a single output).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+            Input rows.
+
+        Returns
+        -------
+        ndarray of shape (n, k)
+            The model's outputs.
+        """
+        X = _as_2d(X)
+        return self._chunked(X, lambda Xc, _: self._outputs_native(Xc), None)
+
+    def predict(self, X, target=None):
+        """Return the explained scalar output for every row, shape ``(n,)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+            Input rows.
+        target : None, int or ndarray of shape (n,), default=None
+            Output to explain: None for a single-output model, an output index, or one index
+            per row.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The selected output at each row.
+        """
+        X = _as_2d(X)
+        target = self._check_target(target, X.shape[0])
+        return self._chunked(X, self._predict_native, target)
+
+    def gradient(self, X, target=None):
+        """Return the gradient of the explained output with respect to the input.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+            Input rows.
+        target : None, int or ndarray of shape (n,), default=None
+            Output to explain: None for a single-output model, an output index, or one index
+            per row.
+
+        Returns
+        -------
+        ndarray of shape (n, d)
+            The gradient at each row.
+        """
+        X = _as_2d(X)
+        target = self._check_target(target, X.shape[0])
+        return self._chunked(X, self._gradient_native, target)
+
+    def resolve_target(self, X, target=None):
+        """Turn a ``target`` specification into one output index per row, or None.
+
+        ``None`` means the single output of a single-output model, or, for a model with several
+        outputs (a classifier), the output the model ranks highest at each row of ``X``: the
+        predicted class. That index is then kept for every perturbed copy of the row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+            The rows being explained.
+        target : None, int or ndarray of shape (n,), default=None
+            The specification: None, an output index, or one index per row.
+
+        Returns
+        -------
+        ndarray of shape (n,) or None
+            One output index per row, or None for a single-output model.
+        """
+        X = _as_2d(X)
+        if target is None:
+            outputs = self.predict_all(X)
+            if outputs.shape[1] == 1:
+                return None
+            return np.argmax(outputs, axis=1)
+        return self._check_target(target, X.shape[0])
+
+    def query_perturbed(self, X, target, expand, reduce, *, n_per_row, kind="gradient"):
+        """Evaluate the model on perturbed copies of every row and reduce them per row.
+
+        This is the one engine loop of the package. Rows are processed in chunks of
+        ``max(1, batch_size // n_per_row)`` so that each model query sees at most about
+        ``batch_size`` inputs.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, d)
+            The rows to explain.
+        target : ndarray of shape (n,) or None
+            Output index per row, as returned by :meth:`resolve_target`; repeated for every copy.
+        expand : callable
+            ``expand(X_chunk, rows) -> Z`` maps a native ``(c, d)`` chunk, the rows ``rows`` (a
+            slice) of ``X``, to native perturbed inputs of shape ``(c, n_per_row, d)``.
+        reduce : callable
+            ``reduce(V, Z, X_chunk, rows) -> R`` reduces the model's values ``V`` at ``Z`` (shape
+            ``(c, n_per_row, d)`` for gradients, ``(c, n_per_row)`` for predictions) to a native or
+            numpy array whose first axis is the chunk's rows.
+        n_per_row : int
+            Number of perturbed copies of each row.
+        kind : {"gradient", "predict"}
+            Which query to run on the perturbed inputs.
+
+        Returns
+        -------
+        ndarray
+            The reductions of all chunks, concatenated along the first axis, as float64 numpy.
+        """
+        if kind not in ("gradient", "predict"):
+            raise ValueError(f"kind must be 'gradient' or 'predict', got {kind!r}")
+        X = _as_2d(X)
+        n, d = X.shape
+        rows = max(1, self.batch_size // max(1, n_per_row))
+        out = None  # preallocated after the first chunk: a list of parts fragments the heap
+        for start in range(0, n, rows):
+            chunk = slice(start, min(start + rows, n))
+            Xc = self.to_native(X[chunk])
+            c = Xc.shape[0]
+            Z = expand(Xc, chunk)
+            flat = Z.reshape(c * n_per_row, d)
+            t = None if target is None else np.repeat(target[chunk], n_per_row)
+            if kind == "gradient":
+                V = self._gradient_native(flat, t).reshape(c, n_per_row, d)
+            else:
+                V = self._predict_native(flat, t).reshape(c, n_per_row)
+            part = self.to_numpy(reduce(V, Z, Xc, chunk))
+            if out is None:
+                out = np.empty((n, *part.shape[1:]))
+            out[chunk] = part
+        if out is None:
+            return np.zeros((0, d))
+        return out
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _chunked(self, X, query, target):
+        parts = []
+        for start in range(0, X.shape[0], self.batch_size):
+            Xc = self.to_native(X[start : start + self.batch_size])
+            t = None if target is None else target[start : start + self.batch_size]
+            parts.append(self.to_numpy(query(Xc, t)))
+        if not parts:
+            return np.asarray(query(self.to_native(X), None if target is None else target))
+        return np.concatenate(parts, axis=0)
+
+    def _check_target(self, target, n):
+        if target is None:
+            return None
+        if isinstance(target, numbers.Integral) and not isinstance(target, bool):
+            if target < 0:
+                raise ValueError(f"target must be a non-negative output index, got {target!r}")
+            return np.full(n, int(target), dtype=np.int64)
+        target = np.asarray(target)
+        if target.ndim != 1 or target.shape[0] != n or not np.issubdtype(target.dtype, np.integer):
+            raise ValueError(
+                "target must be None, an output index or one integer index per row "
+                f"(shape ({n},)), got an array of shape {target.shape} and dtype {target.dtype}"
+            )
+        if np.any(target < 0):
+            raise ValueError("target must hold non-negative output indices")
+        return target.astype(np.int64)
+
+
+def _as_2d(X):
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D array (n_samples, n_features), got shape {X.shape}")
+    return X
+
+
+def _check_values(values, n_rows, where):
+    """Check a model's output: one row per input, finite values."""
+    shape = tuple(values.shape)
+    if len(shape) not in (1, 2) or shape[0] != n_rows:
+        raise ValueError(
+            f"the model's {where} must have shape ({n_rows},) or ({n_rows}, n_outputs) for "
+            f"{n_rows} input rows, got shape {shape}"
+        )
+    finite = values.isfinite().all() if is_tensor(values) else np.isfinite(values).all()
+    if not bool(finite):
+        raise ValueError(f"the model's {where} contains NaN or inf for some inputs")
+
+
+def _select(outputs, target, adapter):
+    """Pick one output per row from an ``(N, k)`` array (numpy or torch)."""
+    k = outputs.shape[1]
+    if target is None:
+        if k != 1:
+            raise ValueError(
+                f"the model has {k} outputs: pass target (an output index, or None to explain "
+                "the predicted class through an explainer)"
+            )
+        return outputs[:, 0]
+    if target.size and int(target.max()) >= k:
+        raise ValueError(f"target index {int(target.max())} is out of range for {k} outputs")
+    if is_tensor(outputs):
+        index = sys.modules["torch"].as_tensor(target, device=outputs.device)
+        return outputs.gather(1, index[:, None])[:, 0]
+    return outputs[np.arange(outputs.shape[0]), target]

@@ -1,0 +1,44 @@
+"""Numpy-backed adapters: gradients by batched central finite differences."""
+
+import numpy as np
+
+from ._base import ModelAdapter, _check_values
+
+
+class _NumpyModel(ModelAdapter):
+    """Base of the numpy-backed adapters: gradients by batched central finite differences."""
+
+    # Step of the central differences, relative to max(1, |x_j|): eps ** (1/3) balances the
+    # truncation error O(h^2) against the rounding error O(eps / h).
+    fd_step = float(np.finfo(np.float64).eps ** (1.0 / 3.0))
+
+    def _outputs_native(self, X):
+        out = np.asarray(self._call(X), dtype=np.float64)
+        _check_values(out, X.shape[0], "output")
+        return out[:, None] if out.ndim == 1 else out
+
+    def _gradient_native(self, X, target):
+        exact = self._exact_gradient(X, target)
+        if exact is not None:
+            _check_values(exact, X.shape[0], "gradient")
+            return exact
+        return self._finite_difference_gradient(X, target)
+
+    def _exact_gradient(self, X, target):
+        return None
+
+    def _finite_difference_gradient(self, X, target):
+        n, d = X.shape
+        grad = np.empty((n, d))
+        # 2 d evaluations per row: chunk the rows so each query stays near batch_size inputs.
+        rows = max(1, self.batch_size // (2 * d))
+        for start in range(0, n, rows):
+            Xc = X[start : start + rows]
+            c = Xc.shape[0]
+            h = self.fd_step * np.maximum(1.0, np.abs(Xc))  # (c, d)
+            steps = h[:, :, None] * np.eye(d)[None]  # (c, d, d): row j moves feature j
+            points = np.concatenate([Xc[:, None, :] + steps, Xc[:, None, :] - steps], axis=1)
+            t = None if target is None else np.repeat(target[start : start + rows], 2 * d)
+            values = self._predict_native(points.reshape(c * 2 * d, d), t).reshape(c, 2, d)
+            grad[start : start + c] = (values[:, 0] - values[:, 1]) / (2.0 * h)
+        return grad

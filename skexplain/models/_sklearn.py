@@ -1,0 +1,89 @@
+"""The adapter for fitted scikit-learn estimators."""
+
+import numpy as np
+
+from ._numpy import _NumpyModel
+
+_SKLEARN_OUTPUTS = ("probability", "log_probability", "decision_function", "predict")
+
+
+class SklearnModel(_NumpyModel):
+    """Adapter for a fitted scikit-learn estimator (or Pipeline).
+
+    The explained output is a ``predict_proba`` column (classifiers, by default), a
+    ``decision_function`` column or ``predict``. Gradients are exact for linear models explained
+    through ``decision_function`` or ``predict``, and batched central finite differences otherwise.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        A fitted scikit-learn estimator.
+    output : {"probability", "log_probability", "decision_function", "predict"} or None, \
+            default=None
+        The explained output; None picks ``"probability"`` when the estimator has
+        ``predict_proba``, else ``"decision_function"``, else ``"predict"``.
+    batch_size : int or None, default=None
+        Model evaluations per query chunk; None uses 8192.
+
+    See Also
+    --------
+    as_model : Picks this adapter for scikit-learn estimators.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from skexplain.models import SklearnModel
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> model = SklearnModel(LinearRegression().fit(X, X @ [2.0, -1.0]))
+    >>> model.gradient(X[:1]).round(6)
+    array([[ 2., -1.]])
+    """
+
+    def __init__(self, estimator, *, output=None, batch_size=None):
+        super().__init__(batch_size)
+        if output is None:
+            if hasattr(estimator, "predict_proba"):
+                output = "probability"
+            elif hasattr(estimator, "decision_function"):
+                output = "decision_function"
+            else:
+                output = "predict"
+        if output not in _SKLEARN_OUTPUTS:
+            raise ValueError(
+                f"output must be one of {_SKLEARN_OUTPUTS} for a scikit-learn estimator, "
+                f"got {output!r}"
+            )
+        method = {"probability": "predict_proba", "log_probability": "predict_log_proba"}.get(
+            output, output
+        )
+        if not hasattr(estimator, method):
+            raise ValueError(
+                f"output={output!r} needs the estimator's {method} method, which "
+                f"{type(estimator).__name__} does not have"
+            )
+        self.estimator = estimator
+        self.output = output
+        self._method = method
+        self.is_classifier = output != "predict"
+
+    def _call(self, X):
+        return getattr(self.estimator, self._method)(X)
+
+    def _exact_gradient(self, X, target):
+        from sklearn.linear_model._base import LinearClassifierMixin, LinearModel
+
+        # Exact only where the explained output is the linear function itself: a linear
+        # classifier's decision function, or a linear regressor's prediction (a classifier's
+        # predicted label is piecewise constant, its probabilities are not linear).
+        if isinstance(self.estimator, LinearClassifierMixin):
+            if self.output != "decision_function":
+                return None
+        elif not (isinstance(self.estimator, LinearModel) and self.output == "predict"):
+            return None
+        coef = np.atleast_2d(np.asarray(self.estimator.coef_, dtype=np.float64))
+        if target is None:
+            if coef.shape[0] != 1:
+                return None  # let _select raise its error about the missing target
+            return np.broadcast_to(coef[0], X.shape).copy()
+        return coef[target]

@@ -1,0 +1,16 @@
+"""Small helpers shared by several parts of skexplain (for developers, not a public API).
+
+Every helper that two modules of different subpackages need lives here, in a private module,
+and is imported through ``skexplain.utils``: array and tensor tests, the validation of baselines,
+image shapes and positive integers, random subsets, torch devices. This package sits at the
+bottom of the import graph: it imports nothing else from skexplain.
+"""
+
+from ._arrays import is_module as is_module
+from ._arrays import is_tensor as is_tensor
+from ._arrays import squared_distances as squared_distances
+from ._arrays import subset_masks as subset_masks
+from ._device import resolve_device as resolve_device
+from ._validation import check_baseline as check_baseline
+from ._validation import check_image_shape as check_image_shape
+from ._validation import check_positive_integer as check_positive_integer

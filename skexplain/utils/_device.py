@@ -1,0 +1,16 @@
+"""The torch device a module runs on (torch is imported only when this is called)."""
+
+
+def resolve_device(device, module=None):
+    """``"auto"``: the module's device if it is on an accelerator, else CUDA when present."""
+    import torch
+
+    if device is None or device == "auto":
+        params = [] if module is None else list(module.parameters()) + list(module.buffers())
+        if params and params[0].device.type != "cpu":
+            return params[0].device
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device must be 'auto' or a torch device, got {device!r}") from exc
