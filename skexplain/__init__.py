@@ -1,7 +1,14 @@
 """skexplain: feature-attribution explanations as scikit-learn estimators."""
 
+from ._interop import (
+    from_shap_explanation,
+    load_attributions,
+    save_attributions,
+    to_shap_explanation,
+)
 from .aggregation import AggregatingExplainer, ExplainerUnion
 from .base import BaseExplainer
+from .display import AttributionDisplay, MetricDisplay
 from .explainers import (
     CLIME,
     Gradient,
@@ -21,6 +28,12 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "AggregatingExplainer",
+    "AttributionDisplay",
+    "MetricDisplay",
+    "to_shap_explanation",
+    "from_shap_explanation",
+    "save_attributions",
+    "load_attributions",
     "ExplainerUnion",
     "BaseExplainer",
     "CLIME",

@@ -20,6 +20,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+from .display import _pareto
 from .metrics.scorer import _METRICS
 
 __all__ = ["DEFAULT_METRICS", "evaluate_explainers", "ExplanationReport"]
@@ -39,6 +40,12 @@ DEFAULT_METRICS = (
 # Candidates for the two axes of the faithfulness-robustness figure, in order of preference.
 _FAITHFULNESS = ("infidelity", "faithfulness_correlation", "insertion_auc", "deletion_auc")
 _ROBUSTNESS = ("max_sensitivity", "avg_sensitivity", "local_lipschitz", "relative_input_stability")
+
+
+def _metric_direction(metric):
+    """True when greater is better for a metric of :mod:`skexplain.metrics`, None if unknown."""
+    key = metric[4:] if metric.startswith("neg_") else metric
+    return bool(_METRICS[key][2] == 1) if key in _METRICS else None
 
 
 # -- evaluation ---------------------------------------------------------------------------------
@@ -348,17 +355,6 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def _pareto(x, y):
-    """Indices of the points no other point beats on both (lower-is-better) axes, by x."""
-    order = np.lexsort((y, x))
-    front, best = [], np.inf
-    for i in order:
-        if y[i] < best:
-            front.append(i)
-            best = y[i]
-    return front
 
 
 class ExplanationReport:

@@ -60,6 +60,9 @@ class CLIME(NoiseExplainer):
            [ 1. , -2. ,  0.5]])
     """
 
+    # What the values are, for displays: local slopes are not additive attributions.
+    _values_are = "slopes"
+
     _parameter_constraints = {
         **NoiseExplainer._parameter_constraints,
         "alpha": [Interval(Real, 0, None, closed="left")],

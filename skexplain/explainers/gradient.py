@@ -33,6 +33,9 @@ class Gradient(BaseExplainer):
     array([[ 1., -1.]])
     """
 
+    # What the values are, for displays: local slopes are not additive attributions.
+    _values_are = "slopes"
+
     def __init__(self, model=None, *, target=None):
         super().__init__(model, target=target)
 
@@ -64,6 +67,9 @@ class InputXGradient(Gradient):
     >>> InputXGradient(model=Polynomial(degree=2)).fit(X).transform(X).round(6)
     array([[2., 8.]])
     """
+
+    # What the values are, for displays: local slopes are not additive attributions.
+    _values_are = "attributions"
 
     def _explain(self, X, target):
         return X * self.model_.gradient(X, target)

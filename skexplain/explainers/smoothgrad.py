@@ -48,6 +48,9 @@ class SmoothGrad(NoiseExplainer):
     True
     """
 
+    # What the values are, for displays: local slopes are not additive attributions.
+    _values_are = "slopes"
+
     def __init__(
         self,
         model=None,
