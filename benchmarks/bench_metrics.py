@@ -135,7 +135,7 @@ def ours_max_sensitivity(explainer, X, n_samples, radius):
 
     perturbation = UniformBall(radius=radius, norm="inf")
     return max_sensitivity(
-        explainer, X, perturbation=perturbation, n_samples=n_samples, random_state=0
+        explainer, X, perturbation=perturbation, n_samples=n_samples, relative=True, random_state=0
     )
 
 

@@ -1,5 +1,6 @@
 """BaseExplainer: the fit/transform contract shared by every explainer."""
 
+import copy
 from abc import ABCMeta, abstractmethod
 from numbers import Integral
 
@@ -208,6 +209,35 @@ def _explain_copies(explainer, X, Z, target=None):
     return np.asarray(explained, dtype=np.float64).reshape(c, m, d)
 
 
+def _reseeded(explainer, rng):
+    """A shallow copy of a fitted explainer drawing its noise from a seed taken from ``rng``.
+
+    The copy's ``random_state`` (where it has one) and those of its fitted inner explainers
+    (attributes ending in ``_`` holding an explainer, or a list of them or of ``(name,
+    explainer)`` pairs, as :class:`~skexplain.KernelSmoothed` and the aggregator keep) become new
+    integers; the explainer itself is untouched. ``rng=None`` returns the explainer as it is.
+    """
+    if rng is None or not isinstance(explainer, BaseEstimator):
+        return explainer
+    fresh = copy.copy(explainer)
+    if "random_state" in explainer.get_params(deep=False):
+        fresh.random_state = int(rng.randint(np.iinfo(np.int32).max))
+    for name, value in vars(explainer).items():
+        if not name.endswith("_") or name.startswith("_"):
+            continue
+        if isinstance(value, BaseEstimator):
+            setattr(fresh, name, _reseeded(value, rng))
+        elif isinstance(value, list) and value:
+            setattr(fresh, name, [_reseeded_member(member, rng) for member in value])
+    return fresh
+
+
+def _reseeded_member(member, rng):
+    if isinstance(member, tuple) and len(member) == 2:
+        return member[0], _reseeded(member[1], rng)
+    return _reseeded(member, rng)
+
+
 def _explain_rows(explainer, X, target):
     """Explanations of the rows themselves, for ``target`` when given (as ``transform`` else)."""
     if target is not None and isinstance(explainer, BaseExplainer):
@@ -216,7 +246,9 @@ def _explain_rows(explainer, X, target):
     return np.asarray(explainer.transform(X), dtype=np.float64)
 
 
-def explain_perturbed(explainers, X, draws, n_per_row, statistic, *, at_rows=True, target=None):
+def explain_perturbed(
+    explainers, X, draws, n_per_row, statistic, *, at_rows=True, target=None, fresh_noise=None
+):
     """Explain perturbed copies of every row with fitted explainers, chunk by chunk.
 
     Parameters
@@ -238,6 +270,13 @@ def explain_perturbed(explainers, X, draws, n_per_row, statistic, *, at_rows=Tru
         Output index of each row, kept for its copies; None resolves it with each explainer's
         own ``target`` at the rows (the predicted class at x). A meta-explainer called with a
         caller's target (the copies of a metric) must pass it on here.
+    fresh_noise : RandomState instance or None, default=None
+        None explains the rows and all their copies with the explainers as fitted: a
+        stochastic explainer with an integer ``random_state`` reuses one noise bank at x and at
+        every copy (common random numbers). A RandomState draws fresh noise instead: the rows
+        and each copy index are explained by a copy of the explainer (and of its fitted inner
+        explainers) reseeded from it, as Yeh et al.'s code, Captum and Decker et al.'s code
+        re-explain every perturbed input with new noise.
 
     Returns
     -------
@@ -268,8 +307,25 @@ def explain_perturbed(explainers, X, draws, n_per_row, statistic, *, at_rows=Tru
         t = None if target is None else target[rows]
         phi_x = None
         if at_rows:
-            phi_x = np.stack([_explain_rows(e, Xc, t) for e in explainers], axis=1)
-        phi_z = np.stack([_explain_copies(e, Xc, Z, t) for e in explainers], axis=2)
+            phi_x = np.stack(
+                [_explain_rows(_reseeded(e, fresh_noise), Xc, t) for e in explainers], axis=1
+            )
+        if fresh_noise is None:
+            phi_z = np.stack([_explain_copies(e, Xc, Z, t) for e in explainers], axis=2)
+        else:  # one reseeded explainer per copy index: every copy of a row gets its own noise
+            phi_z = np.stack(
+                [
+                    np.concatenate(
+                        [
+                            _explain_copies(_reseeded(e, fresh_noise), Xc, Z[:, j : j + 1], t)
+                            for j in range(Z.shape[1])
+                        ],
+                        axis=1,
+                    )
+                    for e in explainers
+                ],
+                axis=2,
+            )
         parts.append(statistic(phi_x, phi_z, Xc, Z))
     if not parts:
         return np.zeros((0,))

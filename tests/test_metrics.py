@@ -112,8 +112,12 @@ def test_sensitivities_closed_forms_for_a_quadratic():
     explainer = Gradient(model=f).fit(X)
     eps = RNG.uniform(-0.1, 0.1, size=(3, 7, 4))
     P = X[:, None] + eps
-    expected_max = np.linalg.norm(2 * eps, axis=2).max(axis=1) / np.linalg.norm(2 * X, axis=1)
-    np.testing.assert_allclose(max_sensitivity(explainer, X, perturbations=P), expected_max)
+    absolute_max = np.linalg.norm(2 * eps, axis=2).max(axis=1)  # Yeh et al.'s Def. 3.1
+    np.testing.assert_allclose(max_sensitivity(explainer, X, perturbations=P), absolute_max)
+    np.testing.assert_allclose(
+        max_sensitivity(explainer, X, perturbations=P, relative=True),
+        absolute_max / np.linalg.norm(2 * X, axis=1),
+    )
     np.testing.assert_allclose(
         avg_sensitivity(explainer, X, perturbations=P), (4 * eps**2).sum(axis=2).mean(axis=1)
     )
@@ -274,11 +278,12 @@ def test_grid_search_picks_the_noise_scale_the_metric_prefers():
     # by hand: the mean loss of each setting on the held-out folds
     assert search.best_params_ == {"noise_scale": 0.05}
     assert np.all(np.diff(search.cv_results_["mean_test_score"]) < 0)  # larger noise, worse fit
-    # a robustness metric prefers the other end
+    # a robustness metric prefers the other end: the relative one (on the cubic the absolute
+    # change of SmoothGrad, 6 x times the radius, does not depend on the noise scale)
     search = GridSearchCV(
         SmoothGrad(model=f, random_state=0),
         {"noise_scale": grid},
-        scoring=make_explanation_scorer("max_sensitivity", radius=0.2),
+        scoring=make_explanation_scorer("max_sensitivity", radius=0.2, relative=True),
         cv=3,
     ).fit(X)
     assert search.best_params_ == {"noise_scale": 2.0}
@@ -346,6 +351,66 @@ def test_bad_input_gets_clear_errors():
         smoothness_loss(np.zeros((2, 2)), feature_similarity=np.array([[0, 1.0], [0, 0]]))
     with pytest.raises(ValueError, match="fraction must be in"):
         deletion_auc(f, X, np.zeros((4, 3)), fraction=1.5)
+
+
+# -- common random numbers against fresh noise --------------------------------------------------
+SENSITIVITY_METRICS = [max_sensitivity, avg_sensitivity, local_lipschitz, relative_input_stability]
+
+
+@pytest.mark.parametrize("metric", SENSITIVITY_METRICS, ids=lambda m: m.__name__)
+def test_fresh_noise_changes_nothing_for_a_deterministic_explainer(metric):
+    X = RNG.normal(size=(5, 3))
+    explainer = Gradient(model=Polynomial(degree=3)).fit(X)
+    common = metric(explainer, X, n_samples=7, random_state=0)
+    fresh = metric(explainer, X, n_samples=7, explainer_noise="fresh", random_state=0)
+    np.testing.assert_allclose(fresh, common, rtol=1e-12)
+
+
+@pytest.mark.parametrize("metric", SENSITIVITY_METRICS, ids=lambda m: m.__name__)
+def test_fresh_noise_is_repeatable_and_leaves_the_explainer_alone(metric):
+    X = RNG.normal(size=(4, 3))
+    explainer = SmoothGrad(model=SumOfSines(), n_samples=5, random_state=3).fit(X)
+    first = metric(explainer, X, n_samples=6, explainer_noise="fresh", random_state=1)
+    again = metric(explainer, X, n_samples=6, explainer_noise="fresh", random_state=1)
+    np.testing.assert_array_equal(first, again)
+    assert explainer.random_state == 3
+    common = metric(explainer, X, n_samples=6, random_state=1)
+    assert not np.allclose(first, common)
+
+
+def test_fresh_noise_adds_the_explainers_own_variance_in_closed_form():
+    # f = sum x^2, SmoothGrad = 2 (x + mean of N noise draws). At zero perturbation common random
+    # numbers give exactly 0; fresh noise gives ||2 (e_j - e_0)||^2 with e_j, e_0 independent
+    # means of N gaussian draws: expectation 8 d sigma^2 / N.
+    d, sigma, N = 3, 0.5, 10
+    X = RNG.normal(size=(1, d))
+    explainer = SmoothGrad(model=Polynomial(degree=2), noise_scale=sigma, n_samples=N)
+    explainer.set_params(random_state=0).fit(X)
+    P = np.repeat(X[:, None], 50, axis=1)
+    assert avg_sensitivity(explainer, X, perturbations=P)[0] == 0.0
+    fresh = [
+        avg_sensitivity(explainer, X, perturbations=P, explainer_noise="fresh", random_state=s)[0]
+        for s in range(200)
+    ]
+    np.testing.assert_allclose(np.mean(fresh), 8 * d * sigma**2 / N, rtol=0.1)
+
+
+def test_fresh_noise_reaches_the_inner_explainer_of_kernel_smoothing():
+    X = RNG.normal(size=(2, 3))
+    inner = SmoothGrad(noise_scale=0.5, n_samples=4, random_state=0)
+    smoothed = KernelSmoothed(inner, model=Polynomial(degree=2), noise_scale=1e-9, n_samples=1)
+    smoothed.set_params(random_state=0).fit(X)
+    P = np.repeat(X[:, None], 3, axis=1)
+    assert np.all(max_sensitivity(smoothed, X, perturbations=P) == 0.0)
+    fresh = max_sensitivity(smoothed, X, perturbations=P, explainer_noise="fresh", random_state=0)
+    assert np.all(fresh > 0.01)
+
+
+def test_explainer_noise_must_be_common_or_fresh():
+    X = RNG.normal(size=(2, 3))
+    explainer = Gradient(model=SumOfSines()).fit(X)
+    with pytest.raises(ValueError, match="explainer_noise must be 'common' or 'fresh'"):
+        max_sensitivity(explainer, X, explainer_noise="new")
 
 
 # -- kernel smoothing (Yeh et al., section 4) ---------------------------------------------------

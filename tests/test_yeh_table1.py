@@ -17,7 +17,7 @@ from skexplain import Gradient, IntegratedGradients, KernelSmoothed
 # About 20 s on two shared CPU cores, training included.
 FAST = {
     "n_rows": 12,
-    "sens_samples": 10,
+    "sens_samples": 50,
     "sg_samples": 50,
     "ig_steps": 10,
     "infd_samples": 500,
@@ -27,7 +27,7 @@ FAST = {
 # A few minutes: more rows, draws and coalitions.
 SLOW = {
     "n_rows": 40,
-    "sens_samples": 20,
+    "sens_samples": 50,
     "sg_samples": 100,
     "ig_steps": 20,
     "infd_samples": 2000,

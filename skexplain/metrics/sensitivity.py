@@ -4,10 +4,19 @@
 ``avg_sensitivity`` is Decker et al.'s (2024) absolute squared SENS_AVG, a generalized L2
 metric; ``local_lipschitz`` is Alvarez-Melis & Jaakkola's (2018) estimate and
 ``relative_input_stability`` Agarwal et al.'s (2022) RIS as in OpenXAI.
+
+Stochastic explainers (SmoothGrad, VarGrad, C-LIME, ...) are re-explained at x and at every
+perturbed copy. With ``explainer_noise="common"`` (the default) the explainer runs as fitted:
+with an integer ``random_state`` it reuses one noise bank everywhere (common random numbers),
+so the score measures the explainer a user runs with a fixed seed, and only the input moves.
+``explainer_noise="fresh"`` reseeds the explainer (and its fitted inner explainers), from the
+metric's ``random_state``, for x and for each copy, as Yeh et al.'s code, Captum and Decker et
+al.'s code do: the explainer's own Monte Carlo noise then adds to the score. Deterministic
+explainers score the same either way.
 """
 
 import numpy as np
-from sklearn.utils import check_array
+from sklearn.utils import check_array, check_random_state
 
 from ..base import explain_perturbed
 from ..perturbations import UniformBall, perturbed_copies
@@ -15,12 +24,19 @@ from ..perturbations import UniformBall, perturbed_copies
 __all__ = ["max_sensitivity", "avg_sensitivity", "local_lipschitz", "relative_input_stability"]
 
 
-def _draws(X, perturbation, perturbations, n_samples, random_state, default_radius):
+def _draws(X, perturbation, perturbations, n_samples, rng, default_radius):
     """Perturbed copies ``(n, m, d)`` of X: explicit, or one bank shared by every row."""
     if perturbation is None:
         perturbation = UniformBall(radius=default_radius, norm="inf")
-    expand, m = perturbed_copies(X, perturbation, perturbations, n_samples, random_state)
+    expand, m = perturbed_copies(X, perturbation, perturbations, n_samples, rng)
     return (lambda rows: expand(X[rows], rows)), m
+
+
+def _fresh_noise(explainer_noise, rng):
+    """The RandomState that reseeds the explainer at x and at each copy, or None (common)."""
+    if explainer_noise not in ("common", "fresh"):
+        raise ValueError(f"explainer_noise must be 'common' or 'fresh', got {explainer_noise!r}")
+    return rng if explainer_noise == "fresh" else None
 
 
 def _check_explainer(explainer):
@@ -45,13 +61,17 @@ def max_sensitivity(
     perturbations=None,
     n_samples=10,
     radius=0.02,
-    relative=True,
+    relative=False,
+    explainer_noise="common",
     random_state=None,
 ):
     """Largest change of the explanation over perturbed copies of each row (Yeh et al. 2019).
 
-    ``max_j ||phi(x~_j) - phi(x)|| / ||phi(x)||`` (``relative=True``, Captum's
-    ``sensitivity_max`` with the Frobenius norm) or without the division. Lower is better.
+    ``max_j ||phi(x~_j) - phi(x)||`` by default, the absolute SENS_MAX of Yeh et al.'s
+    Definition 3.1; with ``relative=True``, ``max_j ||phi(x~_j) - phi(x)|| / ||phi(x)||``, what
+    Yeh et al.'s released code and Captum's ``sensitivity_max`` (Frobenius norm) compute. The
+    relative form lets the few rows whose explanation is near zero dominate a mean over rows.
+    Lower is better.
 
     Parameters
     ----------
@@ -64,11 +84,16 @@ def max_sensitivity(
     perturbations : array-like of shape (n_samples, n_draws, n_features), default=None
         Explicit perturbed inputs (to compare with other libraries on identical draws).
     n_samples : int, default=10
-        Draws per row (Captum's default).
+        Draws per row (Captum's default; Yeh et al.'s code uses 50).
     radius : float, default=0.02
-        Radius of the default perturbation (Captum's default; Yeh et al. use 0.1 and 0.2).
-    relative : bool, default=True
-        Divide by the norm of the explanation at x (a zero explanation divides by 1).
+        Radius of the default perturbation (Captum's default; Yeh et al.'s code uses 0.2 for
+        local and 0.1 for global explanations).
+    relative : bool, default=False
+        Divide by the norm of the explanation at x (a zero explanation divides by 1), as Yeh et
+        al.'s code and Captum do.
+    explainer_noise : {"common", "fresh"}, default="common"
+        The explainer's own noise at x and at the copies: reused (common random numbers) or
+        drawn afresh for each (the papers' code); see the module notes.
     random_state : int, RandomState instance or None, default=None
         Seed of the random draws; an int makes the scores repeatable.
 
@@ -90,7 +115,9 @@ def max_sensitivity(
     """
     explainer = _check_explainer(explainer)
     X = check_array(X, dtype=np.float64, input_name="X")
-    draws, m = _draws(X, perturbation, perturbations, n_samples, random_state, radius)
+    rng = check_random_state(random_state)
+    draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius)
+    fresh = _fresh_noise(explainer_noise, rng)
 
     def statistic(phi_x, phi_z, Xc, Z):
         change = np.linalg.norm(phi_z[:, :, 0] - phi_x[:, None, 0], axis=2)  # (c, m)
@@ -98,7 +125,7 @@ def max_sensitivity(
             change = change / _safe_norm(phi_x[:, 0], axis=1)[:, None]
         return change.max(axis=1)
 
-    return explain_perturbed([explainer], X, draws, m, statistic)
+    return explain_perturbed([explainer], X, draws, m, statistic, fresh_noise=fresh)
 
 
 def avg_sensitivity(
@@ -110,6 +137,7 @@ def avg_sensitivity(
     n_samples=50,
     radius=0.1,
     relative=False,
+    explainer_noise="common",
     random_state=None,
     return_quadratic=False,
     postprocess=None,
@@ -137,6 +165,9 @@ def avg_sensitivity(
         Radius of the default perturbation (Decker et al. use 0.1).
     relative : bool, default=False
         Divide by the norm of the explanation at x.
+    explainer_noise : {"common", "fresh"}, default="common"
+        The explainer's own noise at x and at the copies: reused (common random numbers) or
+        drawn afresh for each (the papers' code); see the module notes.
     random_state : int, RandomState instance or None, default=None
         Seed of the random draws; an int makes the scores repeatable.
     return_quadratic : bool, default=False
@@ -174,7 +205,9 @@ def avg_sensitivity(
         raise ValueError("several explainers need return_quadratic=True")
     explainers = [_check_explainer(e) for e in explainers]
     X = check_array(X, dtype=np.float64, input_name="X")
-    draws, m = _draws(X, perturbation, perturbations, n_samples, random_state, radius)
+    rng = check_random_state(random_state)
+    draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius)
+    fresh = _fresh_noise(explainer_noise, rng)
 
     def statistic(phi_x, phi_z, Xc, Z):
         if postprocess is not None:
@@ -187,7 +220,7 @@ def avg_sensitivity(
 
     if target is not None:
         target = np.asarray(target, dtype=np.int64)
-    Q = explain_perturbed(explainers, X, draws, m, statistic, target=target)
+    Q = explain_perturbed(explainers, X, draws, m, statistic, target=target, fresh_noise=fresh)
     return Q if return_quadratic else Q[:, 0, 0]
 
 
@@ -199,6 +232,7 @@ def local_lipschitz(
     perturbations=None,
     n_samples=10,
     radius=0.1,
+    explainer_noise="common",
     random_state=None,
 ):
     """Monte Carlo local Lipschitz estimate (Alvarez-Melis & Jaakkola 2018).
@@ -219,6 +253,9 @@ def local_lipschitz(
         Draws per row.
     radius : float, default=0.1
         Radius of the default perturbation.
+    explainer_noise : {"common", "fresh"}, default="common"
+        The explainer's own noise at x and at the copies: reused (common random numbers) or
+        drawn afresh for each (the papers' code); see the module notes.
     random_state : int, RandomState instance or None, default=None
         Seed of the random draws; an int makes the scores repeatable.
 
@@ -240,7 +277,9 @@ def local_lipschitz(
     """
     explainer = _check_explainer(explainer)
     X = check_array(X, dtype=np.float64, input_name="X")
-    draws, m = _draws(X, perturbation, perturbations, n_samples, random_state, radius)
+    rng = check_random_state(random_state)
+    draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius)
+    fresh = _fresh_noise(explainer_noise, rng)
 
     def statistic(phi_x, phi_z, Xc, Z):
         change = np.linalg.norm(phi_z[:, :, 0] - phi_x[:, None, 0], axis=2)
@@ -248,7 +287,7 @@ def local_lipschitz(
         ratio = np.divide(change, distance, out=np.zeros_like(change), where=distance > 0)
         return ratio.max(axis=1)
 
-    return explain_perturbed([explainer], X, draws, m, statistic)
+    return explain_perturbed([explainer], X, draws, m, statistic, fresh_noise=fresh)
 
 
 def relative_input_stability(
@@ -261,6 +300,7 @@ def relative_input_stability(
     radius=0.1,
     eps=1e-6,
     same_prediction=True,
+    explainer_noise="common",
     random_state=None,
 ):
     """Relative Input Stability (Agarwal et al. 2022), as OpenXAI computes it.
@@ -289,6 +329,9 @@ def relative_input_stability(
         Floor of the denominators, against division by zero.
     same_prediction : bool, default=True
         Only count copies whose predicted class is that of the row.
+    explainer_noise : {"common", "fresh"}, default="common"
+        The explainer's own noise at x and at the copies: reused (common random numbers) or
+        drawn afresh for each (the papers' code); see the module notes.
     random_state : int, RandomState instance or None, default=None
         Seed of the random draws; an int makes the scores repeatable.
 
@@ -310,7 +353,9 @@ def relative_input_stability(
     """
     explainer = _check_explainer(explainer)
     X = check_array(X, dtype=np.float64, input_name="X")
-    draws, m = _draws(X, perturbation, perturbations, n_samples, random_state, radius)
+    rng = check_random_state(random_state)
+    draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius)
+    fresh = _fresh_noise(explainer_noise, rng)
 
     def _guard(values):
         return np.where(np.abs(values) < eps, eps, values)
@@ -331,4 +376,4 @@ def relative_input_stability(
         best = ratio.max(axis=1)
         return np.where(np.isneginf(best), np.nan, best)
 
-    return explain_perturbed([explainer], X, draws, m, statistic)
+    return explain_perturbed([explainer], X, draws, m, statistic, fresh_noise=fresh)
