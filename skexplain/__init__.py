@@ -18,6 +18,7 @@ from .explainers import (
     KernelShapExplainer,
     KernelSmoothed,
     LimeExplainer,
+    ShapleyExplainer,
     SmoothGrad,
     VarGrad,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "KernelSmoothed",
     "KernelShapExplainer",
     "LimeExplainer",
+    "ShapleyExplainer",
     "SmoothGrad",
     "VarGrad",
     "as_model",

@@ -11,6 +11,7 @@ from skexplain import (
     KernelShapExplainer,
     KernelSmoothed,
     LimeExplainer,
+    ShapleyExplainer,
     SmoothGrad,
     VarGrad,
 )
@@ -36,6 +37,13 @@ def _explainers():
         # the reference packages loop over rows: few samples keep the checks fast
         LimeExplainer(model=MODEL, n_samples=20, random_state=0),
         KernelShapExplainer(model=MODEL, n_samples=20, n_background=5, random_state=0),
+        ShapleyExplainer(model=MODEL, n_background=5, random_state=0),
+        ShapleyExplainer(
+            model=MODEL, method="kernel", n_samples=20, n_background=5, random_state=0
+        ),
+        ShapleyExplainer(
+            model=MODEL, method="permutation", n_samples=20, n_background=5, random_state=0
+        ),
     ]
 
 

@@ -2,11 +2,10 @@
 
 import pickle
 import sys
-from itertools import combinations
-from math import factorial
 
 import numpy as np
 import pytest
+from _oracles import brute_force_shapley
 from joblib import parallel_config
 from sklearn.datasets import load_breast_cancer, load_wine
 from sklearn.linear_model import LogisticRegression
@@ -127,23 +126,7 @@ def test_kernel_shap_small_data_is_its_own_background():
 # -- (c) KernelSHAP with every coalition enumerated is the exact Shapley value ---------------------
 
 
-def _exact_shapley(f, x, background):
-    """Brute-force interventional Shapley values of v(S) = mean_b f(x_S, b_rest)."""
-    d = x.shape[0]
-
-    def value(S):
-        Z = background.copy()
-        Z[:, list(S)] = x[list(S)]
-        return f(Z).mean()
-
-    phi = np.zeros(d)
-    for i in range(d):
-        others = [j for j in range(d) if j != i]
-        for size in range(d):
-            weight = factorial(size) * factorial(d - size - 1) / factorial(d)
-            for S in combinations(others, size):
-                phi[i] += weight * (value(S + (i,)) - value(S))
-    return phi
+_exact_shapley = brute_force_shapley
 
 
 @pytest.mark.parametrize("n_samples", ["auto", 14])  # 2**4 - 2 = 14 coalitions

@@ -7,6 +7,7 @@ from .integrated_gradients import IntegratedGradients
 from .kernel_shap import KernelShapExplainer
 from .kernel_smoothed import KernelSmoothed
 from .lime_tabular import LimeExplainer
+from .shapley import ShapleyExplainer
 from .smoothgrad import SmoothGrad, VarGrad
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "KernelSmoothed",
     "KernelShapExplainer",
     "LimeExplainer",
+    "ShapleyExplainer",
     "SmoothGrad",
     "VarGrad",
 ]

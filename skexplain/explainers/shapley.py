@@ -1,0 +1,350 @@
+"""ShapleyExplainer: Shapley values of the interventional game, for any model, on shared designs."""
+
+import contextvars
+from numbers import Integral
+
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
+from sklearn.utils import check_random_state, gen_even_slices
+
+from .._compat import Interval, StrOptions
+from ..base import BaseExplainer
+from ..models import as_model
+from ..utils import is_tensor
+from ._coalitions import exact_design, kernel_design, permutation_design
+
+__all__ = ["ShapleyExplainer"]
+
+# Largest number of players the exact method enumerates (2**20 coalitions per row).
+MAX_EXACT_PLAYERS = 20
+# (row, coalition) pairs handed to the engine per call: bounds the copies of the rows it holds.
+_PAIRS_PER_CALL = 1 << 16
+# Set by ``transform(X, return_std=True)`` for the one call it makes: where _explain leaves the
+# standard errors (a context variable, so concurrent calls in threads do not mix them).
+_STD_SINK = contextvars.ContextVar("shapley_std_sink", default=None)
+
+
+def auto_n_samples(n_features):
+    """Coalitions per row for ``n_samples="auto"``: ``2 d + 2048`` (shap's KernelExplainer)."""
+    return 2 * n_features + 2048
+
+
+def _fresh_random_state(random_state):
+    """``check_random_state``, except that None seeds a new generator from the OS.
+
+    sklearn's None is numpy's global RandomState; drawing from it would change the global state
+    that the caller (and other libraries) rely on.
+    """
+    if random_state is None:
+        return np.random.RandomState(np.random.SeedSequence().generate_state(1)[0])
+    return check_random_state(random_state)
+
+
+def coalition_values(model, X, target, masks, background, weights):
+    """Values ``v(S) = sum_b w_b f(x_S, b_(not S))`` of coalitions at every row, ``(n, K)``.
+
+    Each (row, coalition) pair is one "row" of the engine (:meth:`ModelAdapter.query_perturbed`)
+    whose copies are the background rows with the coalition's players set to the row's values;
+    the engine sends ``batch_size`` of those copies to the model per call, on its device.
+
+    Parameters
+    ----------
+    model : ModelAdapter
+        The adapted model.
+    X : ndarray of shape (n, d)
+        The explained rows.
+    target : ndarray of shape (n,) or None
+        Output index per row.
+    masks : ndarray of shape (K, d), bool
+        The coalitions (True: the row's value).
+    background : ndarray of shape (m, d)
+        The background rows.
+    weights : ndarray of shape (m,)
+        Their weights, summing to 1.
+
+    Returns
+    -------
+    ndarray of shape (n, K)
+        The coalition values.
+    """
+    n, d = X.shape
+    K, m = masks.shape[0], background.shape[0]
+    values = np.empty((n, K))
+    if K == 0 or n == 0:
+        return values
+    B = model.to_native(background)
+    M = model.to_native(masks.astype(np.float64)) > 0.5
+    w = model.to_native(weights)
+    rows_per_call = max(1, _PAIRS_PER_CALL // K)
+    for start in range(0, n, rows_per_call):
+        block = slice(start, min(start + rows_per_call, n))
+        c = block.stop - block.start
+        pairs = np.repeat(X[block], K, axis=0)  # pair p: row p // K, coalition p % K
+
+        def expand(Xc, chunk):
+            Mc = M[np.arange(chunk.start, chunk.stop) % K]
+            if is_tensor(Xc):
+                return _torch().where(Mc[:, None, :], Xc[:, None, :], B[None])
+            return np.where(Mc[:, None, :], Xc[:, None, :], B[None])
+
+        def reduce(V, Z, Xc, chunk):
+            return V @ w
+
+        t = None if target is None else np.repeat(target[block], K)
+        out = model.query_perturbed(pairs, t, expand, reduce, n_per_row=m, kind="predict")
+        values[block] = out.reshape(c, K)
+    return values
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+class ShapleyExplainer(BaseExplainer):
+    """Shapley values of the interventional game, for any model, from one shared design.
+
+    The players are the columns. The value of a coalition S at a row x is the model's mean
+    output when the columns in S keep the row's values and the others take a background row's:
+    ``v(S) = sum_b w_b f(x_S, b_(not S))`` (the interventional, or baseline-Shapley, game;
+    Janzing et al. 2020, Sundararajan & Najmi 2020). The attributions are its Shapley values;
+    they sum to ``f(x) - E_b f(b)`` (efficiency) for every method.
+
+    One design of coalitions is drawn at ``fit`` from ``random_state`` and shared by every row
+    (common random numbers): the estimator is linear in the coalition values and is factorized
+    once, so a row's attributions do not depend on the other rows, their order, ``batch_size`` or
+    ``n_jobs``, and ``transform`` is deterministic. The model is queried through the adapter in
+    chunks of ``batch_size`` evaluations (rows x coalitions x background), on the model's
+    device for torch modules. Numpy's global random state is never used.
+
+    Parameters
+    ----------
+    model : object, default=None
+        The model to explain: a torch module, a fitted scikit-learn estimator or a callable.
+    background : array-like of shape (n_background_rows, n_features) or None, default=None
+        The background rows, equally weighted. None draws ``n_background`` of the fitting rows
+        without replacement (all of them when there are fewer).
+    n_background : int, default=100
+        Background rows drawn from the fitting rows when ``background`` is None.
+    method : {"auto", "exact", "kernel", "permutation"}, default="auto"
+        "exact" evaluates all ``2**d`` coalitions (at most 20 players) and applies Shapley's
+        formula. "kernel" solves the KernelSHAP regression with the efficiency constraint
+        (Lundberg & Lee 2017) on a paired, size-stratified sample of coalitions drawn without
+        replacement; a budget of ``2**d - 2`` coalitions enumerates them all and gives the exact
+        values. "permutation" averages marginal contributions over antithetic pairs of random
+        permutations (Mitchell et al. 2022). "auto" is "exact" when ``2**d - 2`` coalitions fit
+        in ``n_samples``, else "kernel".
+    n_samples : int or "auto", default="auto"
+        Coalitions evaluated per row by the sampled methods (each costs one model evaluation per
+        background row): "auto" is ``2 * n_features + 2048``, shap's default budget.
+    sampling : {"leverage", "kernel"}, default="leverage"
+        How the "kernel" method shares its budget between coalition sizes. Both enumerate the
+        sizes the budget covers and weight the drawn coalitions so that every size keeps its
+        exact Shapley-kernel mass. "leverage" gives every remaining size the same number of
+        coalitions (they are proportional to the regression's leverage scores; Musco & Witter
+        2025), "kernel" shares in proportion to the Shapley kernel (as optimized KernelSHAP).
+    output : str or None, default=None
+        The explained output, passed to :func:`skexplain.models.as_model` (for example
+        "probability" or "decision_function" for a classifier).
+    target : int or None, default=None
+        Output to explain; None explains a single output, or each row's predicted class.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the background sample and the design, both drawn once at ``fit``.
+    batch_size : int or None, default=None
+        Model evaluations per query chunk; None uses the adapter's default (8192 on the CPU).
+    n_jobs : int or None, default=None
+        Rows explained in parallel blocks by joblib. None means 1 unless in a
+        ``joblib.parallel_config`` context.
+    verbose : int, default=0
+        Show a progress bar over the row blocks when positive.
+
+    Attributes
+    ----------
+    model_ : ModelAdapter
+    background_ : ndarray of shape (n_background_rows, n_features)
+    background_weights_ : ndarray of shape (n_background_rows,)
+    expected_value_ : ndarray of shape (n_outputs,)
+        The base value ``E_b f(b)`` of every output; the attributions of a row explained for
+        output t sum to ``f_t(x) - expected_value_[t]``.
+    method_ : str
+        The method used ("auto" resolved).
+    n_coalitions_ : int
+        Distinct coalitions evaluated per row (each at every background row).
+    n_features_in_ : int
+
+    See Also
+    --------
+    KernelShapExplainer : The reference ``shap`` package's KernelSHAP, one row per call.
+    TreeShapExplainer : Exact TreeSHAP for tree ensembles, much faster on those models.
+
+    References
+    ----------
+    Shapley (1953); Lundberg & Lee (2017), Theorem 2; Covert & Lee (2021), paired sampling;
+    Mitchell et al. (2022), antithetic permutations; Musco & Witter (2025), "Provably accurate
+    Shapley value estimation via leverage score sampling", ICLR.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain import ShapleyExplainer
+    >>> X = np.random.default_rng(0).normal(size=(50, 3))
+    >>> f = lambda X: X[:, 0] * X[:, 1] + X[:, 2]
+    >>> explainer = ShapleyExplainer(model=f, random_state=0).fit(X)
+    >>> phi = explainer.transform(X[:2])
+    >>> np.allclose(phi.sum(axis=1), f(X[:2]) - explainer.expected_value_[0])
+    True
+    """
+
+    _parameter_constraints = {
+        **BaseExplainer._parameter_constraints,
+        "background": [None, "array-like"],
+        "n_background": [Interval(Integral, 1, None, closed="left")],
+        "method": [StrOptions({"auto", "exact", "kernel", "permutation"})],
+        "n_samples": [StrOptions({"auto"}), Interval(Integral, 2, None, closed="left")],
+        "sampling": [StrOptions({"leverage", "kernel"})],
+        "output": [None, str],
+        "random_state": ["random_state"],
+        "batch_size": [None, Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [None, Integral],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        model=None,
+        *,
+        background=None,
+        n_background=100,
+        method="auto",
+        n_samples="auto",
+        sampling="leverage",
+        output=None,
+        target=None,
+        random_state=None,
+        batch_size=None,
+        n_jobs=None,
+        verbose=0,
+    ):
+        super().__init__(model, target=target)
+        self.background = background
+        self.n_background = n_background
+        self.method = method
+        self.n_samples = n_samples
+        self.sampling = sampling
+        self.output = output
+        self.random_state = random_state
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def _fit(self, X):
+        if self.output is not None or self.batch_size is not None:
+            self.model_ = as_model(
+                self._model_to_fit(), output=self.output, batch_size=self.batch_size
+            )
+        d = X.shape[1]
+        rng = _fresh_random_state(self.random_state)
+        if self.background is None:
+            n = X.shape[0]
+            rows = np.arange(n)
+            if n > self.n_background:
+                rows = np.sort(rng.choice(n, size=self.n_background, replace=False))
+            self.background_ = np.array(X[rows], copy=True)
+        else:
+            background = np.asarray(self.background, dtype=np.float64)
+            if background.ndim != 2 or background.shape[1] != d or background.shape[0] == 0:
+                raise ValueError(
+                    f"background must be a non-empty 2-D array with {d} columns (as X), got "
+                    f"shape {background.shape}"
+                )
+            if not np.isfinite(background).all():
+                raise ValueError("background contains NaN or inf")
+            self.background_ = np.array(background, copy=True)
+        m = self.background_.shape[0]
+        self.background_weights_ = np.full(m, 1.0 / m)
+        self.expected_value_ = self.background_weights_ @ self.model_.predict_all(self.background_)
+        budget = auto_n_samples(d) if self.n_samples == "auto" else self.n_samples
+        method = self.method
+        if method == "auto":
+            method = "exact" if 2**d - 2 <= budget else "kernel"
+        if method == "exact":
+            if d > MAX_EXACT_PLAYERS:
+                raise ValueError(
+                    f"method='exact' evaluates 2**d coalitions and allows at most "
+                    f"{MAX_EXACT_PLAYERS} features, got {d}: use method='kernel'"
+                )
+            design = exact_design(d)
+        elif d == 1:  # one player: its value is all of f(x) - v(empty)
+            design = exact_design(1)
+        elif method == "kernel":
+            design = kernel_design(d, budget, rng, allocation=self.sampling)
+        else:
+            design = permutation_design(d, budget, rng)
+        self.method_ = method
+        self._design = design
+        self.n_coalitions_ = design.masks.shape[0]
+
+    def transform(self, X, return_std=False):
+        """Explain every row of X, optionally with per-feature standard errors.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows to explain.
+        return_std : bool, default=False
+            Also return the standard error of every attribution: a delete-a-group jackknife
+            over the drawn coalitions ("kernel") or the spread over antithetic pairs
+            ("permutation"); zeros where the values are exact.
+
+        Returns
+        -------
+        attributions : ndarray of shape (n_samples, n_features)
+            The Shapley values.
+        std : ndarray of shape (n_samples, n_features)
+            Their standard errors, only when ``return_std`` is True.
+        """
+        if not return_std:
+            return super().transform(X)
+        sink = []
+        token = _STD_SINK.set(sink)
+        try:
+            attributions = super().transform(X)
+        finally:
+            _STD_SINK.reset(token)
+        return attributions, sink[0]
+
+    def _explain(self, X, target):
+        n = X.shape[0]
+        sink = _STD_SINK.get()
+        workers = effective_n_jobs(self.n_jobs)
+        if workers == 1 or n <= 1:
+            blocks = [slice(0, n)]
+        else:
+            blocks = list(gen_even_slices(n, min(n, workers)))
+        from tqdm.auto import tqdm
+
+        with tqdm(total=n, desc=type(self).__name__, unit="row", disable=not self.verbose) as bar:
+            results = Parallel(n_jobs=self.n_jobs if len(blocks) > 1 else 1)(
+                delayed(self._explain_block)(
+                    X[b], None if target is None else target[b], sink is not None
+                )
+                for b in blocks
+            )
+            bar.update(n)
+        phi = np.concatenate([r[0] for r in results]) if results else np.zeros((0, X.shape[1]))
+        if sink is not None:
+            sink.append(np.concatenate([r[1] for r in results]) if results else phi.copy())
+        return phi
+
+    def _explain_block(self, X, target, with_std):
+        design = self._design
+        values = coalition_values(
+            self.model_, X, target, design.masks, self.background_, self.background_weights_
+        )
+        v_all = self.model_.predict(X, target)
+        base = self.expected_value_
+        v_empty = np.full(X.shape[0], base[0]) if target is None else base[target]
+        phi = design.estimate(values, v_empty, v_all)
+        std = design.standard_errors(values, v_empty, v_all) if with_std else None
+        return phi, std

@@ -1,0 +1,295 @@
+"""ShapleyExplainer: exact values, efficiency, convergence, common random numbers; shap as peer."""
+
+import numpy as np
+import pytest
+from _oracles import brute_force_shapley
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+
+from skexplain import ShapleyExplainer
+from skexplain.metrics import make_explanation_scorer
+
+
+def _interacting(X):
+    """d = 8, with pairwise and higher-order interactions and non-linearities."""
+    return (
+        X[:, 0] * X[:, 1] * X[:, 2]
+        + np.sin(X[:, 3] * X[:, 4])
+        + np.exp(0.3 * X[:, 5]) * X[:, 6]
+        + 0.5 * X[:, 7] ** 2
+        + np.tanh(X[:, :8].sum(axis=1))
+    )
+
+
+def _wide(X):
+    """d = 10: enough coalitions (1,022) for the sampled methods to be inexact."""
+    return (
+        np.tanh(X @ np.linspace(-1, 1, X.shape[1])) * 3
+        + X[:, 0] * X[:, 1] * X[:, 2]
+        + np.sin(X[:, 3] * X[:, 4] * X[:, 5]) * X[:, 6]
+        + np.maximum(X[:, 7], X[:, 8]) * X[:, 9]
+    )
+
+
+@pytest.fixture(scope="module")
+def data8():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(30, 8))
+
+
+def test_exact_equals_brute_force_on_a_model_with_interactions(data8):
+    background = data8[:6]
+    explainer = ShapleyExplainer(_interacting, background=background, method="exact").fit(data8)
+    phi = explainer.transform(data8[10:13])
+    expected = np.array([brute_force_shapley(_interacting, x, background) for x in data8[10:13]])
+    np.testing.assert_allclose(phi, expected, rtol=0, atol=1e-10)
+    assert explainer.expected_value_[0] == pytest.approx(_interacting(background).mean(), abs=1e-12)
+    assert explainer.n_coalitions_ == 2**8 - 2
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"method": "exact"},
+        {"method": "auto"},
+        {"method": "kernel", "n_samples": 40},
+        {"method": "kernel", "n_samples": 40, "sampling": "kernel"},
+        {"method": "permutation", "n_samples": 40},
+    ],
+)
+def test_efficiency_for_every_method_and_per_row_targets(params):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 5))
+    y = np.digitize(X[:, 0] + X[:, 1] * X[:, 2], [-0.5, 0.5])
+    model = LogisticRegression().fit(X, y)
+    explainer = ShapleyExplainer(model, n_background=20, random_state=0, **params).fit(X)
+    phi = explainer.transform(X[:25])
+    proba = model.predict_proba(X[:25])
+    predicted = proba.argmax(axis=1)
+    assert len(set(predicted)) == 3  # the rows are explained for different classes
+    total = proba[np.arange(25), predicted] - explainer.expected_value_[predicted]
+    np.testing.assert_allclose(phi.sum(axis=1), total, rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("sampling", ["leverage", "kernel"])
+def test_kernel_with_a_budget_covering_all_coalitions_is_exact(data8, sampling):
+    background = data8[:5]
+    exact = ShapleyExplainer(_interacting, background=background, method="exact").fit(data8)
+    kernel = ShapleyExplainer(
+        _interacting,
+        background=background,
+        method="kernel",
+        n_samples=2**8 - 2,
+        sampling=sampling,
+        random_state=0,
+    ).fit(data8)
+    assert kernel.n_coalitions_ == 2**8 - 2
+    np.testing.assert_allclose(kernel.transform(data8), exact.transform(data8), atol=1e-10)
+
+
+def _errors(method, budgets, seeds, X, background, exact, **params):
+    errors = np.zeros((len(budgets), len(seeds)))
+    for i, n in enumerate(budgets):
+        for k, seed in enumerate(seeds):
+            phi = (
+                ShapleyExplainer(
+                    _wide,
+                    background=background,
+                    method=method,
+                    n_samples=n,
+                    random_state=seed,
+                    **params,
+                )
+                .fit(X)
+                .transform(X)
+            )
+            errors[i, k] = np.sqrt(((phi - exact) ** 2).sum(axis=1).mean())
+    return errors.mean(axis=1)
+
+
+@pytest.fixture(scope="module")
+def wide():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(8, 10))
+    background = rng.normal(size=(8, 10))
+    exact = ShapleyExplainer(_wide, background=background, method="exact").fit(X).transform(X)
+    return X, background, exact
+
+
+@pytest.mark.parametrize("method", ["kernel", "permutation"])
+def test_error_falls_like_one_over_root_n(wide, method):
+    X, background, exact = wide
+    budgets = np.array([36, 72, 144, 288])
+    error = _errors(method, budgets, range(8), X, background, exact)
+    slope = np.polyfit(np.log(budgets), np.log(error), 1)[0]
+    # n^(-1/2), or faster where the budget starts to enumerate whole sizes
+    assert slope < -0.4, (slope, error)
+    assert error[-1] < error[0]
+
+
+def test_kernel_error_is_no_larger_than_shaps_at_equal_evaluations(wide):
+    shap = pytest.importorskip("shap")
+    X, background, exact = wide
+    budgets = [60, 200]
+    ours = _errors("kernel", budgets, range(6), X, background, exact)
+    theirs = np.zeros(len(budgets))
+    state = np.random.get_state()  # noqa: NPY002 (shap draws from the global state)
+    try:
+        explainer = shap.KernelExplainer(_wide, background)
+        for i, n in enumerate(budgets):
+            runs = []
+            for seed in range(6):
+                np.random.seed(seed)  # noqa: NPY002
+                phi = explainer.shap_values(X, nsamples=n, l1_reg=False, silent=True)
+                runs.append(np.sqrt(((phi - exact) ** 2).sum(axis=1).mean()))
+            theirs[i] = np.mean(runs)
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
+    assert np.all(ours <= theirs), (ours, theirs)
+
+
+@pytest.mark.parametrize("method", ["exact", "kernel", "permutation"])
+def test_identical_across_batch_sizes_jobs_and_row_order(data8, method):
+    params = dict(background=data8[:7], method=method, n_samples=60, random_state=3)
+    reference = ShapleyExplainer(_interacting, **params).fit(data8).transform(data8)
+    order = np.random.default_rng(0).permutation(len(data8))
+    for other in (
+        ShapleyExplainer(_interacting, batch_size=50, **params),
+        ShapleyExplainer(_interacting, n_jobs=2, **params),
+    ):
+        np.testing.assert_allclose(other.fit(data8).transform(data8), reference, rtol=0, atol=1e-13)
+    shuffled = ShapleyExplainer(_interacting, **params).fit(data8).transform(data8[order])
+    np.testing.assert_allclose(shuffled, reference[order], rtol=0, atol=1e-13)
+    alone = ShapleyExplainer(_interacting, **params).fit(data8).transform(data8[4:5])
+    np.testing.assert_allclose(alone, reference[4:5], rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("random_state", [None, 0, np.random.RandomState(5)])
+def test_numpys_global_random_state_is_untouched(data8, random_state):
+    before = np.random.get_state()  # noqa: NPY002 (what the test is about)
+    for method in ("kernel", "permutation"):
+        explainer = ShapleyExplainer(
+            _interacting, n_background=5, method=method, n_samples=30, random_state=random_state
+        ).fit(data8)
+        explainer.transform(data8[:3], return_std=True)
+    after = np.random.get_state()  # noqa: NPY002
+    assert before[0] == after[0] and before[2:] == after[2:]
+    np.testing.assert_array_equal(before[1], after[1])
+
+
+def test_same_random_state_same_values_different_state_different_values(data8):
+    def run(seed):
+        params = dict(method="kernel", n_samples=40, n_background=5, random_state=seed)
+        return ShapleyExplainer(_interacting, **params).fit(data8).transform(data8[:4])
+
+    np.testing.assert_array_equal(run(0), run(0))
+    assert not np.allclose(run(0), run(1))
+
+
+@pytest.mark.parametrize("method", ["kernel", "permutation"])
+def test_standard_errors_match_the_spread_over_seeds(wide, method):
+    X, background, exact = wide
+    params = dict(background=background, method=method, n_samples=100)
+    runs, stds = [], []
+    for seed in range(30):
+        explainer = ShapleyExplainer(_wide, random_state=seed, **params).fit(X)
+        phi, std = explainer.transform(X, return_std=True)
+        runs.append(phi)
+        stds.append(std)
+    spread = np.sqrt(((np.array(runs) - exact) ** 2).mean(axis=0)).mean()
+    reported = np.sqrt((np.array(stds) ** 2).mean(axis=0)).mean()
+    assert 0.5 < reported / spread < 2.0, (reported, spread)
+
+
+def test_exact_values_have_zero_standard_errors(data8):
+    explainer = ShapleyExplainer(_interacting, n_background=4, method="exact").fit(data8)
+    phi, std = explainer.transform(data8[:3], return_std=True)
+    assert phi.shape == std.shape == (3, 8)
+    np.testing.assert_array_equal(std, 0.0)
+
+
+def test_auto_is_exact_when_cheap_and_kernel_otherwise():
+    X = np.random.default_rng(0).normal(size=(20, 12))
+    f = lambda Z: Z.sum(axis=1)  # noqa: E731
+    assert ShapleyExplainer(f, n_background=2).fit(X[:, :11]).method_ == "exact"
+    assert ShapleyExplainer(f, n_background=2).fit(X).method_ == "kernel"
+    assert ShapleyExplainer(f, n_background=2, n_samples=4094).fit(X).method_ == "exact"
+
+
+def test_one_feature_gets_the_whole_difference():
+    X = np.arange(5.0)[:, None]
+    explainer = ShapleyExplainer(lambda Z: Z[:, 0] ** 2, method="kernel").fit(X)
+    np.testing.assert_allclose(explainer.transform(X)[:, 0], X[:, 0] ** 2 - 6.0)
+
+
+def test_linear_model_closed_form():
+    X = np.random.default_rng(3).normal(size=(40, 6))
+    coef = np.arange(1.0, 7.0)
+    for method in ("kernel", "permutation"):
+        explainer = ShapleyExplainer(
+            lambda Z: Z @ coef, method=method, n_samples=20, n_background=10, random_state=0
+        ).fit(X)
+        expected = coef * (X - explainer.background_.mean(axis=0))
+        np.testing.assert_allclose(explainer.transform(X), expected, atol=1e-10)
+
+
+def test_bad_parameters_raise_clear_errors(data8):
+    with pytest.raises(ValueError, match="at most 20 features, got 21"):
+        ShapleyExplainer(lambda Z: Z.sum(axis=1), method="exact").fit(np.zeros((3, 21)))
+    with pytest.raises(ValueError, match="background must be a non-empty 2-D array with 8"):
+        ShapleyExplainer(_interacting, background=np.zeros((3, 7))).fit(data8)
+    with pytest.raises(ValueError, match="'method' parameter"):
+        ShapleyExplainer(_interacting, method="sampling").fit(data8)
+    with pytest.raises(ValueError, match="'n_samples' parameter"):
+        ShapleyExplainer(_interacting, n_samples=1).fit(data8)
+
+
+def test_grid_search_tunes_the_budget_with_an_explanation_scorer(wide):
+    X, background, exact = wide
+    rows = {tuple(x): e for x, e in zip(X, exact, strict=True)}
+
+    def accuracy(explainer, X_rows):  # per-row negative squared error against exact values
+        truth = np.array([rows[tuple(x)] for x in X_rows])
+        return -((explainer.transform(X_rows) - truth) ** 2).sum(axis=1)
+
+    search = GridSearchCV(
+        ShapleyExplainer(_wide, background=background, random_state=0),
+        {"method": ["kernel", "permutation"], "n_samples": [20, 400]},
+        scoring=make_explanation_scorer(accuracy),
+        cv=2,
+    ).fit(X)
+    assert search.best_params_["n_samples"] == 400
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_torch_module_matches_the_same_function_in_numpy():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+    module = module.double()
+
+    def numpy_model(Z):
+        with torch.no_grad():
+            return module(torch.as_tensor(Z)).numpy()[:, 0]
+
+    X = np.random.default_rng(0).normal(size=(15, 6))
+    params = dict(method="kernel", n_samples=30, n_background=8, random_state=0)
+    on_torch = ShapleyExplainer(module, **params).fit(X).transform(X)
+    on_numpy = ShapleyExplainer(numpy_model, **params).fit(X).transform(X)
+    np.testing.assert_allclose(on_torch, on_numpy, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.gpu
+def test_cuda_path_equals_the_cpu_path():
+    import torch
+
+    from skexplain.models import as_model
+
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(6, 32), torch.nn.Tanh(), torch.nn.Linear(32, 3))
+    module = module.double()
+    X = np.random.default_rng(0).normal(size=(40, 6))
+    params = dict(method="kernel", n_samples=40, n_background=16, random_state=0)
+    cpu = ShapleyExplainer(as_model(module, device="cpu"), **params).fit(X).transform(X)
+    gpu = ShapleyExplainer(as_model(module, device="cuda"), **params).fit(X).transform(X)
+    np.testing.assert_allclose(gpu, cpu, rtol=1e-8, atol=1e-10)
