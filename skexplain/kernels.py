@@ -11,9 +11,17 @@ import numbers
 import numpy as np
 from scipy import sparse
 
-from .utils import check_image_shape, check_positive_integer, squared_distances
+from ._neighbors import nearest_neighbors, neighbor_recall
+from .utils import check_image_shape, squared_distances
 
-__all__ = ["pairwise_kernel", "knn_kernel_graph", "grid_feature_similarity", "KERNELS"]
+__all__ = [
+    "pairwise_kernel",
+    "knn_kernel_graph",
+    "nearest_neighbors",
+    "neighbor_recall",
+    "grid_feature_similarity",
+    "KERNELS",
+]
 
 #: Names of the kernels over rows accepted by :func:`pairwise_kernel` and :func:`knn_kernel_graph`.
 KERNELS = ("gaussian", "threshold")
@@ -70,7 +78,16 @@ def kernel_of_squared_distance(squared, kernel, length_scale):
     raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
 
 
-def knn_kernel_graph(X, *, kernel="gaussian", length_scale=1.0, n_neighbors=10):
+def knn_kernel_graph(
+    X,
+    *,
+    kernel="gaussian",
+    length_scale=1.0,
+    n_neighbors=10,
+    algorithm="exact",
+    random_state=None,
+    neighbors=None,
+):
     """Sparse similarity graph: the kernel on each row's ``n_neighbors`` nearest rows.
 
     The graph is symmetrized (an edge kept when either end lists the other) and has a zero
@@ -86,6 +103,17 @@ def knn_kernel_graph(X, *, kernel="gaussian", length_scale=1.0, n_neighbors=10):
         The gaussian's length scale, or the threshold on the squared distance.
     n_neighbors : int, default=10
         Nearest rows kept for each row (itself excluded).
+    algorithm : {"exact", "approximate", "auto"}, default="exact"
+        How the nearest rows are found: exact brute force (``N^2 D``), an approximate HNSW graph
+        (faiss, the ``[scale]`` extra; ``N log N``), or exact below 200,000 rows and
+        approximate above. See :func:`skexplain.kernels.neighbor_recall` to measure an
+        approximate graph.
+    random_state : int, RandomState instance or None, default=None
+        Passed to the neighbour search.
+    neighbors : ndarray of shape (n, k) or None, default=None
+        Precomputed neighbour indices of every row (itself excluded), e.g. from
+        :func:`skexplain.kernels.nearest_neighbors`; ``n_neighbors`` and ``algorithm`` are then
+        unused.
 
     Returns
     -------
@@ -102,20 +130,25 @@ def knn_kernel_graph(X, *, kernel="gaussian", length_scale=1.0, n_neighbors=10):
            [1., 0., 0.],
            [0., 0., 0.]])
     """
-    from sklearn.neighbors import NearestNeighbors
-
     length_scale = _check_length_scale(length_scale)
     X = np.asarray(X, dtype=np.float64)
     n = X.shape[0]
-    n_neighbors = check_positive_integer(n_neighbors, "n_neighbors")
-    k = min(n_neighbors + 1, n)  # each row finds itself first
-    # Exact search. sklearn's "auto" takes brute force above 15 features (chunked, OpenMP over
-    # the query rows) and a kd-tree below. In 30-D brute force is the fastest exact option by
-    # far: at 20,000 uniform rows, one thread, 2 s CPU against 16-27 s for ball_tree (leaf_size
-    # 30-1000) and 25-54 s for kd_tree (benchmarks/bench_property_optimized.py). Its cost grows
-    # as N^2 D: about 45-50 s CPU at N = 100,000, D = 30, which dominates the solve.
-    distances, indices = NearestNeighbors(n_neighbors=k).fit(X).kneighbors(X)
-    values = kernel_of_squared_distance(distances**2, kernel, length_scale)
+    if neighbors is None:
+        indices = nearest_neighbors(X, n_neighbors, algorithm=algorithm, random_state=random_state)
+    else:
+        indices = np.asarray(neighbors, dtype=np.int64)
+        if indices.ndim != 2 or indices.shape[0] != n:
+            raise ValueError(
+                f"neighbors must have shape ({n}, n_neighbors), got shape {indices.shape}"
+            )
+    k = indices.shape[1]
+    # Squared distances from the differences themselves (not ||x||^2 + ||y||^2 - 2 x.y), chunked.
+    squared = np.empty(indices.shape)
+    step = max(1, 2**20 // max(1, k * X.shape[1]))
+    for start in range(0, n, step):
+        block = slice(start, min(start + step, n))
+        squared[block] = ((X[indices[block]] - X[block, None, :]) ** 2).sum(axis=2)
+    values = kernel_of_squared_distance(squared, kernel, length_scale)
     rows = np.repeat(np.arange(n), k)
     graph = sparse.csr_matrix((values.ravel(), (rows, indices.ravel())), shape=(n, n))
     graph.setdiag(0.0)

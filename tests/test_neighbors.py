@@ -1,0 +1,102 @@
+"""Nearest-row search for the kNN similarity graph: exact, approximate (HNSW) and its recall."""
+
+import numpy as np
+import pytest
+
+from skexplain import PropertyOptimizedExplainer
+from skexplain.functions import SinExp
+from skexplain.kernels import knn_kernel_graph, nearest_neighbors, neighbor_recall
+
+
+def _brute_force(X, k):
+    """Each row's k nearest other rows from the full distance matrix (ties by index)."""
+    distances = ((X[:, None, :] - X[None, :, :]) ** 2).sum(axis=2)
+    np.fill_diagonal(distances, np.inf)
+    return np.argsort(distances, axis=1, kind="stable")[:, :k]
+
+
+def test_exact_search_equals_brute_force_without_the_row_itself():
+    X = np.random.default_rng(0).normal(size=(300, 5))
+    found = nearest_neighbors(X, 7, algorithm="exact")
+    assert found.shape == (300, 7)
+    np.testing.assert_array_equal(found, _brute_force(X, 7))
+    assert not np.any(found == np.arange(300)[:, None])
+
+
+def test_exact_search_with_duplicate_rows_drops_each_row_once():
+    X = np.repeat(np.random.default_rng(1).normal(size=(50, 3)), 2, axis=0)
+    found = nearest_neighbors(X, 3, algorithm="exact")
+    assert not np.any(found == np.arange(100)[:, None])
+    # The twin of each row is at distance 0: it must be listed.
+    twins = np.arange(100) ^ 1
+    assert np.all((found == twins[:, None]).any(axis=1))
+
+
+def test_exact_search_is_translation_invariant():
+    X = np.random.default_rng(2).uniform(-1, 1, size=(400, 4))
+    base = nearest_neighbors(X, 5, algorithm="exact")
+    np.testing.assert_array_equal(nearest_neighbors(X + 1e9, 5, algorithm="exact"), base)
+
+
+def test_knn_graph_is_translation_invariant_to_large_offsets():
+    # Multiples of 1/64 stay exact after the shift, so only the method can lose digits.
+    X = np.random.default_rng(3).integers(-64, 64, size=(200, 3)) / 64.0
+    graph = knn_kernel_graph(X, length_scale=0.5, n_neighbors=5).toarray()
+    shifted = knn_kernel_graph(X + 1e10, length_scale=0.5, n_neighbors=5).toarray()
+    np.testing.assert_allclose(shifted, graph, rtol=1e-9, atol=1e-12)
+
+
+def test_precomputed_neighbors_give_the_same_graph():
+    X = np.random.default_rng(4).normal(size=(150, 4))
+    indices = nearest_neighbors(X, 6)
+    direct = knn_kernel_graph(X, n_neighbors=6).toarray()
+    given = knn_kernel_graph(X, neighbors=indices).toarray()
+    np.testing.assert_array_equal(given, direct)
+    with pytest.raises(ValueError, match="neighbors must have shape"):
+        knn_kernel_graph(X, neighbors=indices[:10])
+
+
+def test_recall_of_the_exact_graph_is_one_and_of_random_lists_is_low():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(500, 6))
+    assert neighbor_recall(X, _brute_force(X, 10), random_state=0) == 1.0
+    random_lists = rng.integers(0, 500, size=(500, 10))
+    assert neighbor_recall(X, random_lists, random_state=0) < 0.1
+    # Half of each list right: recall one half.
+    half = _brute_force(X, 10).copy()
+    half[:, 5:] = -1
+    assert neighbor_recall(X, half, random_state=0) == pytest.approx(0.5)
+
+
+def test_approximate_graph_finds_the_nearest_rows():
+    X = np.random.default_rng(6).uniform(-2, 2, size=(3000, 30))
+    found, recall = nearest_neighbors(
+        X, 10, algorithm="approximate", random_state=0, return_recall=True
+    )
+    assert found.shape == (3000, 10)
+    assert not np.any(found == np.arange(3000)[:, None])
+    exact = _brute_force(X, 10)
+    true_recall = np.mean((found[:, :, None] == exact[:, None, :]).any(axis=2))
+    assert true_recall >= 0.95
+    assert abs(recall - true_recall) < 0.03  # measured on 1,000 of the 3,000 rows
+    again = nearest_neighbors(X, 10, algorithm="approximate")
+    np.testing.assert_array_equal(again, found)  # same rows, same graph
+
+
+def test_property_optimized_on_the_approximate_graph_matches_the_exact_one():
+    X = np.random.default_rng(7).uniform(-2, 2, size=(2500, 5))
+    params = dict(model=SinExp(), lambda_robust=1.0, n_neighbors=10, random_state=0)
+    exact = PropertyOptimizedExplainer(neighbors_algorithm="exact", **params).fit(X)
+    approx = PropertyOptimizedExplainer(neighbors_algorithm="approximate", **params).fit(X)
+    assert exact.neighbor_recall_ == 1.0
+    assert approx.neighbor_recall_ >= 0.95
+    gap = abs(approx.objective_ - exact.objective_) / exact.objective_
+    assert gap < 0.01
+    assert np.abs(approx.explanations_ - exact.explanations_).max() < 0.1
+
+
+@pytest.mark.parametrize("algorithm", ["fast", None])
+def test_bad_algorithm_is_refused(algorithm):
+    X = np.zeros((5, 2))
+    with pytest.raises(ValueError, match="algorithm must be one of"):
+        nearest_neighbors(X, 2, algorithm=algorithm)
