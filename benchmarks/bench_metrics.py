@@ -262,7 +262,7 @@ def main(argv=None):
     import torch
     from sklearn.utils import check_random_state
 
-    import skexplain.base
+    import skexplain._engine
     import skexplain.models
     from skexplain import Gradient
     from skexplain.perturbations import GaussianNoise, UniformBall
@@ -270,14 +270,14 @@ def main(argv=None):
     set_threads(args.threads)
     print_environment("bench_metrics: infidelity and max-sensitivity, torch MLP (CPU)")
     batch = skexplain.models.DEFAULT_BATCH_SIZE
-    per_call = skexplain.base.ROWS_PER_CALL
+    per_call = skexplain._engine.EXPLAIN_BATCH_SIZE
     n, d = args.rows, args.features
     m, k = args.infidelity_samples, args.sensitivity_samples
     inf_chunk, sens_chunk = max(1, batch // m), max(1, per_call // k)
     print(
         f"model: MLP {d}-{'-'.join(map(str, args.hidden))}-2 ReLU float32 eval; rows {n}; "
         f"skexplain DEFAULT_BATCH_SIZE {batch} (infidelity {inf_chunk} rows per chunk), "
-        f"ROWS_PER_CALL {per_call} (max-sensitivity {sens_chunk} rows per chunk)"
+        f"EXPLAIN_BATCH_SIZE {per_call} (max-sensitivity {sens_chunk} rows per chunk)"
     )
 
     model = build_model(d, args.hidden, 2)

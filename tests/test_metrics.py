@@ -149,11 +149,11 @@ def test_property_losses_closed_forms():
 
 
 def test_robustness_loss_blocks_agree_with_the_dense_formula_on_many_rows(monkeypatch):
-    from skexplain.metrics import properties
+    from skexplain import _engine
 
     X, W = RNG.normal(size=(50, 3)), RNG.normal(size=(50, 3))
     dense = robustness_loss(X, W, kernel="threshold", length_scale=2.0)
-    monkeypatch.setattr(properties, "_ROWS_PER_BLOCK", 7)
+    monkeypatch.setattr(_engine, "KERNEL_BLOCK_ROWS", 7)
     np.testing.assert_allclose(robustness_loss(X, W, kernel="threshold", length_scale=2.0), dense)
 
 

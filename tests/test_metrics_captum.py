@@ -14,7 +14,7 @@ import torch
 captum_metrics = pytest.importorskip("captum.metrics")
 captum_attr = pytest.importorskip("captum.attr")
 
-import skexplain.base  # noqa: E402
+import skexplain._engine  # noqa: E402
 from skexplain import Gradient, InputXGradient, IntegratedGradients, SmoothGrad  # noqa: E402
 from skexplain.metrics import infidelity, max_sensitivity  # noqa: E402
 from skexplain.models import as_model  # noqa: E402
@@ -263,7 +263,7 @@ def test_max_sensitivity_equals_captum_on_the_same_draws(
     ours_target, captum_target = _targets(target_kind)
     model = module
     if chunked:  # 2 rows re-explained per call, and model queries of at most 5 inputs
-        monkeypatch.setattr(skexplain.base, "ROWS_PER_CALL", 2 * N_DRAWS)
+        monkeypatch.setattr(skexplain._engine, "EXPLAIN_BATCH_SIZE", 2 * N_DRAWS)
         model = as_model(module, batch_size=5)
     if target_kind == "per_row":
         # Explainers take one target for all rows, or None (each row's predicted class, kept for

@@ -251,12 +251,12 @@ def test_inductive_device_is_checked():
 
 
 def test_inductive_prediction_in_chunks_equals_one_block(monkeypatch):
-    from skexplain.optimization import _gp
+    from skexplain import _engine
 
     X = RNG.uniform(-2, 2, size=(50, 3))
     e = PropertyOptimizedExplainer(model=SinExp(), lambda_robust=1.0, setting="inductive")
     whole = e.fit(X).transform(X)
-    monkeypatch.setattr(_gp, "CHUNK_ENTRIES", 3 * 50)  # three rows per chunk
+    monkeypatch.setattr(_engine, "KERNEL_BLOCK_ENTRIES", 3 * 50)  # three rows per chunk
     np.testing.assert_allclose(e.transform(X), whole, rtol=1e-12, atol=1e-14)
 
 

@@ -2,7 +2,8 @@
 
 from sklearn.base import clone
 
-from ..base import BaseExplainer, explain_perturbed
+from .._engine import explain_perturbed
+from ..base import BaseExplainer
 from ._noise import NoiseExplainer
 
 __all__ = ["KernelSmoothed"]
@@ -94,13 +95,13 @@ class KernelSmoothed(NoiseExplainer):
         perturbation, bank = self._noise_bank()
         inner = self.explainer_
 
-        def statistic(phi_x, phi_z, Xc, Z):
-            return phi_z[:, :, 0].mean(axis=1)
+        def statistic(values, Z, Xc, rows):
+            return values[1][:, :, 0].mean(axis=1)  # the mean explanation of the copies
 
         return explain_perturbed(
             [inner],
             X,
-            lambda rows: perturbation.apply(X[rows], bank),
+            lambda X_rows, rows: perturbation.apply(X_rows, bank),
             self.n_samples,
             statistic,
             at_rows=False,

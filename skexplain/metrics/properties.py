@@ -10,6 +10,7 @@ sides); complexity ``sum_n ||W_n||_1``. Lower is better for all of them.
 import numpy as np
 from sklearn.utils import check_array
 
+from .. import _engine
 from ..kernels import pairwise_kernel
 from ..models import as_model
 from ._validation import check_X_attributions
@@ -21,8 +22,6 @@ __all__ = [
     "smoothness_loss",
     "complexity",
 ]
-
-_ROWS_PER_BLOCK = 2048  # rows of the kernel matrix held at once: memory O(2048 N)
 
 
 def gradient_matching_loss(model, X, W, *, target=None):
@@ -131,8 +130,7 @@ def robustness_loss(X, W, *, kernel="gaussian", length_scale=1.0):
     W = W - W.mean(axis=0)
     squared_norms = (W * W).sum(axis=1)
     loss = np.empty(X.shape[0])
-    for start in range(0, X.shape[0], _ROWS_PER_BLOCK):
-        rows = slice(start, start + _ROWS_PER_BLOCK)
+    for rows in _engine.row_chunks(X.shape[0], budget=_engine.KERNEL_BLOCK_ROWS):
         S = pairwise_kernel(X[rows], X, kernel=kernel, length_scale=length_scale)
         loss[rows] = (
             squared_norms[rows] * S.sum(axis=1)

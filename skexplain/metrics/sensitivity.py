@@ -18,18 +18,17 @@ explainers score the same either way.
 import numpy as np
 from sklearn.utils import check_array, check_random_state
 
-from ..base import explain_perturbed
+from .._engine import explain_perturbed
 from ..perturbations import UniformBall, perturbed_copies
 
 __all__ = ["max_sensitivity", "avg_sensitivity", "local_lipschitz", "relative_input_stability"]
 
 
 def _draws(X, perturbation, perturbations, n_samples, rng, default_radius):
-    """Perturbed copies ``(n, m, d)`` of X: explicit, or one bank shared by every row."""
+    """``(expand, m)``: explicit copies of X, or a bank (default: an L-inf ball) for every row."""
     if perturbation is None:
         perturbation = UniformBall(radius=default_radius, norm="inf")
-    expand, m = perturbed_copies(X, perturbation, perturbations, n_samples, rng)
-    return (lambda rows: expand(X[rows], rows)), m
+    return perturbed_copies(X, perturbation, perturbations, n_samples, rng)
 
 
 def _fresh_noise(explainer_noise, rng):
@@ -119,7 +118,8 @@ def max_sensitivity(
     draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius)
     fresh = _fresh_noise(explainer_noise, rng)
 
-    def statistic(phi_x, phi_z, Xc, Z):
+    def statistic(values, Z, Xc, rows):
+        phi_x, phi_z = values
         change = np.linalg.norm(phi_z[:, :, 0] - phi_x[:, None, 0], axis=2)  # (c, m)
         if relative:
             change = change / _safe_norm(phi_x[:, 0], axis=1)[:, None]
@@ -209,7 +209,8 @@ def avg_sensitivity(
     draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius)
     fresh = _fresh_noise(explainer_noise, rng)
 
-    def statistic(phi_x, phi_z, Xc, Z):
+    def statistic(values, Z, Xc, rows):
+        phi_x, phi_z = values
         if postprocess is not None:
             phi_x, phi_z = postprocess(phi_x), postprocess(phi_z)
         gamma = phi_x[:, None] - phi_z  # (c, m, k, d)
@@ -281,7 +282,8 @@ def local_lipschitz(
     draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius)
     fresh = _fresh_noise(explainer_noise, rng)
 
-    def statistic(phi_x, phi_z, Xc, Z):
+    def statistic(values, Z, Xc, rows):
+        phi_x, phi_z = values
         change = np.linalg.norm(phi_z[:, :, 0] - phi_x[:, None, 0], axis=2)
         distance = np.linalg.norm(Z - Xc[:, None], axis=2)
         ratio = np.divide(change, distance, out=np.zeros_like(change), where=distance > 0)
@@ -360,7 +362,8 @@ def relative_input_stability(
     def _guard(values):
         return np.where(np.abs(values) < eps, eps, values)
 
-    def statistic(phi_x, phi_z, Xc, Z):
+    def statistic(values, Z, Xc, rows):
+        phi_x, phi_z = values
         phi_x, phi_z = phi_x[:, 0], phi_z[:, :, 0]
         explanation_change = np.linalg.norm(
             (phi_x[:, None] - phi_z) / _guard(phi_x)[:, None], axis=2

@@ -6,9 +6,9 @@ returned by :func:`as_model`: :class:`SklearnModel` for fitted scikit-learn esti
 (imported with torch, on first use), all built on :class:`ModelAdapter`.
 """
 
+from .._engine import ACCELERATOR_BATCH_SIZE as ACCELERATOR_BATCH_SIZE
+from .._engine import DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE
 from ..utils import is_module
-from ._base import ACCELERATOR_BATCH_SIZE as ACCELERATOR_BATCH_SIZE
-from ._base import DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE
 from ._base import ModelAdapter
 from ._callable import CallableModel
 from ._sklearn import SklearnModel

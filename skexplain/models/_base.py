@@ -6,10 +6,10 @@ logit, a regression output):
 * ``predict(X, target=None) -> (n,)``
 * ``gradient(X, target=None) -> (n, d)``
 
-and one engine loop, :meth:`ModelAdapter.query_perturbed`, that evaluates the model (or its
-gradient) on many perturbed copies of every row and reduces them per row, chunk by chunk, so that
-memory stays bounded whatever the number of rows and samples. Explainers and metrics supply the
-perturbation and the reduction; nothing else in the package loops over model queries. The
+and :meth:`ModelAdapter.query_perturbed`, the engine's loop (:mod:`skexplain._engine`) that
+evaluates the model (or its gradient) on many perturbed copies of every row and reduces them per
+row, chunk by chunk, so that memory stays bounded whatever the number of rows and samples.
+Explainers and metrics supply the perturbation and the reduction. The
 adapters of each kind of model live in their own modules; this one knows none of them.
 """
 
@@ -19,15 +19,8 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from .._engine import DEFAULT_BATCH_SIZE, map_row_chunks, query_perturbed
 from ..utils import check_positive_integer, is_tensor
-
-# Model evaluations per chunk on the CPU: large enough that per-call overhead vanishes for small
-# networks, small enough that a chunk's activations stay in cache. Against 32,768, on 2 cores:
-# C-LIME on an MLPClassifier(64, 64) took 4.2-5.9 ms per row instead of 6.8-8.0; SmoothGrad-50
-# and IG-50 on a 30-64-64-2 torch MLP ran 1.2-1.4x faster; infidelity within noise.
-DEFAULT_BATCH_SIZE = 8192
-# On an accelerator, larger chunks keep the device busy (torch modules on CUDA).
-ACCELERATOR_BATCH_SIZE = 32768
 
 
 def _check_batch_size(batch_size, default=DEFAULT_BATCH_SIZE):
@@ -206,9 +199,9 @@ class ModelAdapter(ABC):
     def query_perturbed(self, X, target, expand, reduce, *, n_per_row, kind="gradient"):
         """Evaluate the model on perturbed copies of every row and reduce them per row.
 
-        This is the one engine loop of the package. Rows are processed in chunks of
-        ``max(1, batch_size // n_per_row)`` so that each model query sees at most about
-        ``batch_size`` inputs.
+        The engine's loop (:mod:`skexplain._engine`) on this model: rows are processed in
+        chunks of ``max(1, batch_size // n_per_row)`` so that each model query sees at most
+        about ``batch_size`` inputs.
 
         Parameters
         ----------
@@ -233,41 +226,19 @@ class ModelAdapter(ABC):
         ndarray
             The reductions of all chunks, concatenated along the first axis, as float64 numpy.
         """
-        if kind not in ("gradient", "predict"):
-            raise ValueError(f"kind must be 'gradient' or 'predict', got {kind!r}")
-        X = _as_2d(X)
-        n, d = X.shape
-        rows = max(1, self.batch_size // max(1, n_per_row))
-        out = None  # preallocated after the first chunk: a list of parts fragments the heap
-        for start in range(0, n, rows):
-            chunk = slice(start, min(start + rows, n))
-            Xc = self.to_native(X[chunk])
-            c = Xc.shape[0]
-            Z = expand(Xc, chunk)
-            flat = Z.reshape(c * n_per_row, d)
-            t = None if target is None else np.repeat(target[chunk], n_per_row)
-            if kind == "gradient":
-                V = self._gradient_native(flat, t).reshape(c, n_per_row, d)
-            else:
-                V = self._predict_native(flat, t).reshape(c, n_per_row)
-            part = self.to_numpy(reduce(V, Z, Xc, chunk))
-            if out is None:
-                out = np.empty((n, *part.shape[1:]))
-            out[chunk] = part
-        if out is None:
-            return np.zeros((0, d))
-        return out
+        return query_perturbed(
+            self, _as_2d(X), target, expand, reduce, n_per_row=n_per_row, kind=kind
+        )
 
     # -- helpers --------------------------------------------------------------------------------
     def _chunked(self, X, query, target):
-        parts = []
-        for start in range(0, X.shape[0], self.batch_size):
-            Xc = self.to_native(X[start : start + self.batch_size])
-            t = None if target is None else target[start : start + self.batch_size]
-            parts.append(self.to_numpy(query(Xc, t)))
-        if not parts:
-            return np.asarray(query(self.to_native(X), None if target is None else target))
-        return np.concatenate(parts, axis=0)
+        def compute(rows):
+            t = None if target is None else target[rows]
+            return self.to_numpy(query(self.to_native(X[rows]), t))
+
+        if X.shape[0] == 0:  # the query itself gives the shape of no answers
+            return compute(slice(0, 0))
+        return map_row_chunks(X.shape[0], compute, budget=self.batch_size)
 
     def _check_target(self, target, n):
         if target is None:

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .._engine import map_row_chunks
 from ._base import ModelAdapter, _check_values
 
 
@@ -29,16 +30,16 @@ class _NumpyModel(ModelAdapter):
 
     def _finite_difference_gradient(self, X, target):
         n, d = X.shape
-        grad = np.empty((n, d))
+
         # 2 d evaluations per row: chunk the rows so each query stays near batch_size inputs.
-        rows = max(1, self.batch_size // (2 * d))
-        for start in range(0, n, rows):
-            Xc = X[start : start + rows]
+        def compute(rows):
+            Xc = X[rows]
             c = Xc.shape[0]
             h = self.fd_step * np.maximum(1.0, np.abs(Xc))  # (c, d)
             steps = h[:, :, None] * np.eye(d)[None]  # (c, d, d): row j moves feature j
             points = np.concatenate([Xc[:, None, :] + steps, Xc[:, None, :] - steps], axis=1)
-            t = None if target is None else np.repeat(target[start : start + rows], 2 * d)
+            t = None if target is None else np.repeat(target[rows], 2 * d)
             values = self._predict_native(points.reshape(c * 2 * d, d), t).reshape(c, 2, d)
-            grad[start : start + c] = (values[:, 0] - values[:, 1]) / (2.0 * h)
-        return grad
+            return (values[:, 0] - values[:, 1]) / (2.0 * h)
+
+        return map_row_chunks(n, compute, per_row=2 * d, budget=self.batch_size, empty_shape=(0, d))

@@ -6,8 +6,9 @@ import io
 import numpy as np
 import torch
 
+from .._engine import ACCELERATOR_BATCH_SIZE, DEFAULT_BATCH_SIZE
 from ..utils import resolve_device
-from ._base import ACCELERATOR_BATCH_SIZE, DEFAULT_BATCH_SIZE, ModelAdapter, _check_values, _select
+from ._base import ModelAdapter, _check_values, _select
 
 _TORCH_OUTPUTS = ("raw", "probability", "log_probability")
 

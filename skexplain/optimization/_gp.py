@@ -21,11 +21,11 @@ The fitted state (inducing points, weights, mean) is kept in numpy, not on the d
 
 import numpy as np
 
+from .. import _engine
 from ..kernels import kernel_of_squared_distance
 from ..utils import squared_distances
 
 # Kernel entries per chunk of predicted rows (float64): 32 MiB.
-CHUNK_ENTRIES = 1 << 22
 
 
 def _gaussian(A, B, length_scale):
@@ -95,11 +95,17 @@ class InducingPointGP:
         """The conditional mean at the rows of X, computed in chunks of rows."""
         X = np.asarray(X, dtype=np.float64)
         Zt, weights = self._tensor(self.Z_), self._tensor(self.weights_)
-        out = np.empty((X.shape[0], weights.shape[1]))
-        step = max(1, CHUNK_ENTRIES // max(1, Zt.shape[0]))
-        for start in range(0, X.shape[0], step):
-            k = _gaussian(self._tensor(X[start : start + step]), Zt, self.length_scale)
-            out[start : start + step] = (k @ weights).cpu().numpy()
+
+        def compute(rows):
+            return (_gaussian(self._tensor(X[rows]), Zt, self.length_scale) @ weights).cpu().numpy()
+
+        out = _engine.map_row_chunks(
+            X.shape[0],
+            compute,
+            per_row=Zt.shape[0],
+            budget=_engine.KERNEL_BLOCK_ENTRIES,
+            empty_shape=(0, weights.shape[1]),
+        )
         return out + self.mean_
 
 

@@ -15,6 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._compat import HasMethods, Interval, StrOptions, validate_parameter_constraints
+from .._engine import TRAINING_BATCH_SIZE, map_row_chunks, row_chunks
 from ..metrics import deletion_auc, insertion_auc
 from ..models import as_model
 from ..utils import check_baseline, check_image_shape, resolve_device
@@ -24,9 +25,6 @@ from ._mlp import MLP
 from ._soft_metrics import idexpo_regularizers, n_curve_steps
 
 __all__ = ["IDExpOClassifier", "valscore"]
-
-# Model evaluations per chunk when predicting or explaining (rows x masks).
-_EVALUATIONS_PER_CHUNK = 32768
 
 
 def _check_hidden_layer_sizes(sizes):
@@ -546,9 +544,8 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         module.eval()
         parts = []
         with torch.no_grad():
-            for start in range(0, X.shape[0], _EVALUATIONS_PER_CHUNK):
-                rows = self._tensor(X[start : start + _EVALUATIONS_PER_CHUNK])
-                parts.append(self._forward(module)(rows))
+            for rows in row_chunks(X.shape[0], budget=TRAINING_BATCH_SIZE):
+                parts.append(self._forward(module)(self._tensor(X[rows])))
         return torch.cat(parts) if parts else torch.zeros((0, self.classes_.size))
 
     def _predict_index(self, module, X):
@@ -610,7 +607,7 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         module.eval()
         n, d = X.shape
         masks = None
-        rows_per_chunk = max(1, _EVALUATIONS_PER_CHUNK // 64)
+        per_row = 64  # network evaluations per row of the gradient explainers, roughly
         if self.explainer in ("lime", "kernelshap"):
             masks = draw_masks(
                 self.n_masks,
@@ -618,16 +615,18 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
                 torch.Generator().manual_seed(seed),
                 dtype=self._dtype,
             ).to(self.device_)
-            rows_per_chunk = max(1, _EVALUATIONS_PER_CHUNK // self.n_masks)
+            per_row = self.n_masks
         b = self._tensor(check_baseline(self.baseline, d))
-        parts = []
-        for start in range(0, n, max(1, rows_per_chunk)):
-            rows = slice(start, start + rows_per_chunk)
+
+        def compute(rows):
             t = torch.as_tensor(target[rows], device=self.device_)
             with torch.no_grad() if masks is not None else torch.enable_grad():
                 phi = self._explain(module, self._tensor(X[rows]), t, masks, b, False)
-            parts.append(phi.detach().to("cpu", torch.float64).numpy())
-        return np.concatenate(parts) if parts else np.zeros((0, d))
+            return phi.detach().to("cpu", torch.float64).numpy()
+
+        return map_row_chunks(
+            n, compute, per_row=per_row, budget=TRAINING_BATCH_SIZE, empty_shape=(0, d)
+        )
 
     def explain(self, X):
         """The explainer's attributions for the class predicted at each row.

@@ -1,0 +1,261 @@
+"""The engine: every loop over chunks of rows and their perturbed copies, and their sizes.
+
+One chunking policy: a chunk holds ``max(1, budget // per_row)`` rows, where ``per_row`` is the
+work one row brings (its perturbed copies, its finite-difference points, the columns of its
+kernel row) and ``budget`` is one of the sizes set below, in this one place. One loop,
+:func:`map_row_chunks`, runs every chunked computation and writes the chunks' results into one
+preallocated array. On it sit the two loops over perturbed copies:
+
+* :func:`query_perturbed`: the model's outputs or gradients at the copies (the explainers'
+  noise, the metrics' draws), run by :meth:`skexplain.models.ModelAdapter.query_perturbed`;
+* :func:`explain_perturbed`: fitted explainers' explanations of the copies (sensitivity and
+  stability metrics, kernel smoothing, the aggregator's robust weights).
+
+Both take the same callbacks: ``expand(X_rows, rows) -> Z``, the copies ``(c, m, d)`` of the rows
+``rows`` (a slice of X) whose values are ``X_rows``, and ``reduce(values, Z, X_rows, rows)``, an
+array whose first axis is the chunk's rows. This module imports nothing from the rest of the
+package, so every layer may use it.
+"""
+
+import copy
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "ACCELERATOR_BATCH_SIZE",
+    "EXPLAIN_BATCH_SIZE",
+    "KERNEL_BLOCK_ENTRIES",
+    "KERNEL_BLOCK_ROWS",
+    "TRAINING_BATCH_SIZE",
+    "rows_per_chunk",
+    "row_chunks",
+    "map_row_chunks",
+    "query_perturbed",
+    "explain_perturbed",
+]
+
+# -- the sizes: every chunk of the package is set here ----------------------------------------
+# Model evaluations per chunk on the CPU: large enough that per-call overhead vanishes for small
+# networks, small enough that a chunk's activations stay in cache. Against 32,768, on 2 cores:
+# C-LIME on an MLPClassifier(64, 64) took 4.2-5.9 ms per row instead of 6.8-8.0; SmoothGrad-50
+# and IG-50 on a 30-64-64-2 torch MLP ran 1.2-1.4x faster; infidelity within noise.
+DEFAULT_BATCH_SIZE = 8192
+# On an accelerator, larger chunks keep the device busy (torch modules on CUDA).
+ACCELERATOR_BATCH_SIZE = 32768
+# Perturbed rows explained per call of an explainer: bounds the memory of the copies and their
+# explanations.
+EXPLAIN_BATCH_SIZE = 8192
+# Entries of a block of a kernel matrix between query rows and inducing points (the GP's
+# posterior mean): 4M float64, 32 MB.
+KERNEL_BLOCK_ENTRIES = 1 << 22
+# Rows of the n x n kernel matrix of the robustness loss held at once: memory O(2048 n).
+KERNEL_BLOCK_ROWS = 2048
+# Network evaluations per chunk of the explanation-regularized training (torch, any device).
+TRAINING_BATCH_SIZE = 32768
+
+
+def rows_per_chunk(per_row, budget=DEFAULT_BATCH_SIZE):
+    """Rows in a chunk when each row costs ``per_row`` units of a ``budget``: at least one."""
+    return max(1, int(budget) // max(1, int(per_row)))
+
+
+def row_chunks(n_rows, per_row=1, budget=DEFAULT_BATCH_SIZE):
+    """The slices of ``range(n_rows)`` that :func:`rows_per_chunk` gives, in order."""
+    step = rows_per_chunk(per_row, budget)
+    for start in range(0, n_rows, step):
+        yield slice(start, min(start + step, n_rows))
+
+
+def map_row_chunks(n_rows, compute, *, per_row=1, budget=DEFAULT_BATCH_SIZE, empty_shape=(0,)):
+    """Run ``compute(rows) -> array`` on every chunk of rows and stack the results.
+
+    The one loop of the package. The output is preallocated after the first chunk (a list of
+    parts would fragment the heap); with no rows it is ``np.zeros(empty_shape)``.
+    """
+    out = None
+    for rows in row_chunks(n_rows, per_row, budget):
+        part = np.asarray(compute(rows), dtype=np.float64)
+        if out is None:
+            out = np.empty((n_rows, *part.shape[1:]))
+        out[rows] = part
+    return np.zeros(empty_shape) if out is None else out
+
+
+def query_perturbed(model, X, target, expand, reduce, *, n_per_row, kind="gradient"):
+    """Evaluate a model adapter on perturbed copies of every row and reduce them per row.
+
+    Rows go in chunks of ``max(1, model.batch_size // n_per_row)`` so that each model query sees
+    at most about ``batch_size`` inputs; ``expand`` and ``reduce`` see native arrays (numpy, or
+    tensors on the model's device). See :meth:`skexplain.models.ModelAdapter.query_perturbed`.
+    """
+    if kind not in ("gradient", "predict"):
+        raise ValueError(f"kind must be 'gradient' or 'predict', got {kind!r}")
+    n, d = X.shape
+
+    def compute(rows):
+        Xc = model.to_native(X[rows])
+        c = Xc.shape[0]
+        Z = expand(Xc, rows)
+        flat = Z.reshape(c * n_per_row, d)
+        t = None if target is None else np.repeat(target[rows], n_per_row)
+        if kind == "gradient":
+            V = model._gradient_native(flat, t).reshape(c, n_per_row, d)
+        else:
+            V = model._predict_native(flat, t).reshape(c, n_per_row)
+        return model.to_numpy(reduce(V, Z, Xc, rows))
+
+    return map_row_chunks(
+        n, compute, per_row=n_per_row, budget=model.batch_size, empty_shape=(0, d)
+    )
+
+
+def _is_skexplain_explainer(explainer):
+    # A skexplain explainer (BaseExplainer) explains for a given output through ``_explain``;
+    # tested by its protocol so that this module stays below ``base`` in the import graph.
+    return callable(getattr(explainer, "_explain", None)) and hasattr(explainer, "target")
+
+
+def _explain_copies(explainer, X, Z, target=None):
+    """Explanations ``(c, m, d)`` of perturbed copies ``Z`` of the rows ``X``.
+
+    A skexplain explainer explains each copy for the output chosen at its original row (the
+    predicted class at x is kept for every copy, as the metrics and Captum do), or for ``target``
+    (one index per row) when given; any other object with ``transform`` is simply asked to
+    transform the copies.
+    """
+    c, m, d = Z.shape
+    flat = Z.reshape(c * m, d)
+    if _is_skexplain_explainer(explainer):
+        check_is_fitted(explainer)
+        if target is None:
+            target = explainer.model_.resolve_target(X, explainer.target)
+        target = None if target is None else np.repeat(target, m)
+        explained = explainer._explain(flat, target)
+    else:
+        explained = explainer.transform(flat)
+    return np.asarray(explained, dtype=np.float64).reshape(c, m, d)
+
+
+def _reseeded(explainer, rng):
+    """A shallow copy of a fitted explainer drawing its noise from a seed taken from ``rng``.
+
+    The copy's ``random_state`` (where it has one) and those of its fitted inner explainers
+    (attributes ending in ``_`` holding an explainer, or a list of them or of ``(name,
+    explainer)`` pairs, as :class:`~skexplain.KernelSmoothed` and the aggregator keep) become new
+    integers; the explainer itself is untouched. ``rng=None`` returns the explainer as it is.
+    """
+    if rng is None or not isinstance(explainer, BaseEstimator):
+        return explainer
+    fresh = copy.copy(explainer)
+    if "random_state" in explainer.get_params(deep=False):
+        fresh.random_state = int(rng.randint(np.iinfo(np.int32).max))
+    for name, value in vars(explainer).items():
+        if not name.endswith("_") or name.startswith("_"):
+            continue
+        if isinstance(value, BaseEstimator):
+            setattr(fresh, name, _reseeded(value, rng))
+        elif isinstance(value, list) and value:
+            setattr(fresh, name, [_reseeded_member(member, rng) for member in value])
+    return fresh
+
+
+def _reseeded_member(member, rng):
+    if isinstance(member, tuple) and len(member) == 2:
+        return member[0], _reseeded(member[1], rng)
+    return _reseeded(member, rng)
+
+
+def _explain_rows(explainer, X, target):
+    """Explanations of the rows themselves, for ``target`` when given (as ``transform`` else)."""
+    if target is not None and _is_skexplain_explainer(explainer):
+        check_is_fitted(explainer)
+        return np.asarray(explainer._explain(X, target), dtype=np.float64)
+    return np.asarray(explainer.transform(X), dtype=np.float64)
+
+
+def explain_perturbed(
+    explainers, X, expand, n_per_row, reduce, *, at_rows=True, target=None, fresh_noise=None
+):
+    """Explain perturbed copies of every row with fitted explainers, chunk by chunk.
+
+    Parameters
+    ----------
+    explainers : list of fitted explainers
+        The explainers; ``reduce`` sees their explanations stacked in this order.
+    X : ndarray of shape (n, d)
+        The rows whose copies are explained.
+    expand : callable
+        ``expand(X_rows, rows) -> Z``, the perturbed copies ``(c, n_per_row, d)`` of the rows
+        ``rows`` (a slice of X) whose values are ``X_rows``.
+    n_per_row : int
+        Copies per row.
+    reduce : callable
+        ``reduce(values, Z, X_rows, rows) -> array`` whose first axis is the chunk's rows, with
+        ``values = (phi_x, phi_z)``: the explanations at the rows, ``(c, k, d)`` for k
+        explainers (None when ``at_rows`` is False), and at the copies, ``(c, n_per_row, k, d)``.
+    at_rows : bool, default=True
+        Whether ``reduce`` needs ``phi_x``.
+    target : ndarray of shape (n,) or None, default=None
+        Output index of each row, kept for its copies; None resolves it with each explainer's
+        own ``target`` at the rows (the predicted class at x). A meta-explainer called with a
+        caller's target (the copies of a metric) must pass it on here.
+    fresh_noise : RandomState instance or None, default=None
+        None explains the rows and all their copies with the explainers as fitted: a
+        stochastic explainer with an integer ``random_state`` reuses one noise bank at x and at
+        every copy (common random numbers). A RandomState draws fresh noise instead: the rows
+        and each copy index are explained by a copy of the explainer (and of its fitted inner
+        explainers) reseeded from it, as Yeh et al.'s code, Captum and Decker et al.'s code
+        re-explain every perturbed input with new noise.
+
+    Returns
+    -------
+    ndarray
+        The reductions of all chunks, stacked along the first axis.
+
+    Examples
+    --------
+    The mean distance between the gradient at a row and at copies shifted by 0.1:
+
+    >>> import numpy as np
+    >>> from skexplain import Gradient
+    >>> from skexplain.base import explain_perturbed
+    >>> X = np.array([[0.0, 1.0], [2.0, 3.0]])
+    >>> grad = Gradient(model=lambda X: (X**2).sum(axis=1)).fit(X)
+    >>> def reduce(values, Z, X_rows, rows):
+    ...     phi_x, phi_z = values
+    ...     return np.linalg.norm(phi_z - phi_x[:, None], axis=-1).mean(axis=(1, 2))
+    >>> explain_perturbed([grad], X, lambda X_rows, rows: X_rows[:, None] + 0.1, 1, reduce)
+    array([0.28284271, 0.28284271])
+    """
+
+    def compute(rows):
+        Xc = X[rows]
+        Z = np.asarray(expand(Xc, rows), dtype=np.float64)
+        t = None if target is None else target[rows]
+        phi_x = None
+        if at_rows:
+            phi_x = np.stack(
+                [_explain_rows(_reseeded(e, fresh_noise), Xc, t) for e in explainers], axis=1
+            )
+        if fresh_noise is None:
+            phi_z = np.stack([_explain_copies(e, Xc, Z, t) for e in explainers], axis=2)
+        else:  # one reseeded explainer per copy index: every copy of a row gets its own noise
+            phi_z = np.stack(
+                [
+                    np.concatenate(
+                        [
+                            _explain_copies(_reseeded(e, fresh_noise), Xc, Z[:, j : j + 1], t)
+                            for j in range(Z.shape[1])
+                        ],
+                        axis=1,
+                    )
+                    for e in explainers
+                ],
+                axis=2,
+            )
+        return reduce((phi_x, phi_z), Z, Xc, rows)
+
+    return map_row_chunks(X.shape[0], compute, per_row=n_per_row, budget=EXPLAIN_BATCH_SIZE)
