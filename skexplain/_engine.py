@@ -30,6 +30,7 @@ __all__ = [
     "KERNEL_BLOCK_ENTRIES",
     "KERNEL_BLOCK_ROWS",
     "TRAINING_BATCH_SIZE",
+    "COALITION_PAIRS_PER_CALL",
     "rows_per_chunk",
     "row_chunks",
     "map_row_chunks",
@@ -55,6 +56,9 @@ KERNEL_BLOCK_ENTRIES = 1 << 22
 KERNEL_BLOCK_ROWS = 2048
 # Network evaluations per chunk of the explanation-regularized training (torch, any device).
 TRAINING_BATCH_SIZE = 32768
+# (row, coalition) pairs of the Shapley values handed to query_perturbed per call: bounds the
+# copies of the rows it holds (each pair then brings its background rows, chunked by batch_size).
+COALITION_PAIRS_PER_CALL = 1 << 16
 
 
 def rows_per_chunk(per_row, budget=DEFAULT_BATCH_SIZE):

@@ -7,6 +7,7 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.utils import check_random_state, gen_even_slices
 
+from .. import _engine
 from .._compat import Interval, StrOptions
 from ..base import BaseExplainer
 from ..models import as_model
@@ -17,8 +18,6 @@ __all__ = ["ShapleyExplainer"]
 
 # Largest number of players the exact method enumerates (2**20 coalitions per row).
 MAX_EXACT_PLAYERS = 20
-# (row, coalition) pairs handed to the engine per call: bounds the copies of the rows it holds.
-_PAIRS_PER_CALL = 1 << 16
 # Set by ``transform(X, return_std=True)`` for the one call it makes: where _explain leaves the
 # standard errors (a context variable, so concurrent calls in threads do not mix them).
 _STD_SINK = contextvars.ContextVar("shapley_std_sink", default=None)
@@ -75,9 +74,7 @@ def coalition_values(model, X, target, masks, background, weights):
     B = model.to_native(background)
     M = model.to_native(masks.astype(np.float64)) > 0.5
     w = model.to_native(weights)
-    rows_per_call = max(1, _PAIRS_PER_CALL // K)
-    for start in range(0, n, rows_per_call):
-        block = slice(start, min(start + rows_per_call, n))
+    for block in _engine.row_chunks(n, per_row=K, budget=_engine.COALITION_PAIRS_PER_CALL):
         c = block.stop - block.start
         pairs = np.repeat(X[block], K, axis=0)  # pair p: row p // K, coalition p % K
 
