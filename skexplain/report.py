@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from .display import _pareto
 from .metrics.scorer import _METRICS
 
-__all__ = ["DEFAULT_METRICS", "evaluate_explainers", "ExplanationReport"]
+__all__ = ["DEFAULT_METRICS", "evaluate_explainers", "ExplanationReport", "format_table"]
 
 #: Metrics of :func:`evaluate_explainers` when none are given: faithfulness (infidelity,
 #: faithfulness correlation, insertion and deletion), robustness (max sensitivity) and
@@ -141,7 +141,10 @@ def _fit_and_explain(explainer, X, model):
         explainer.fit(X)
     rows = explainer.explained_rows(X) if hasattr(explainer, "explained_rows") else X
     attributions = np.asarray(explainer.transform(X), dtype=np.float64)
-    return explainer, rows, attributions
+    # Whether the explainer's input is the rows themselves, decided here: an identity test
+    # (rows is X) made later breaks when joblib runs this in another process and sends copies.
+    rows_are_input = rows is X
+    return explainer, rows, attributions, rows_are_input
 
 
 def _metric_kwargs(function, kwargs, explainer, random_state):
@@ -156,12 +159,12 @@ def _metric_kwargs(function, kwargs, explainer, random_state):
     return kwargs
 
 
-def _metric_scores(metric, explainer, X, rows, attributions, model, random_state):
+def _metric_scores(metric, explainer, X, rows, attributions, rows_are_input, model, random_state):
     """One score per row of one metric, called as ``skexplain.metrics.scorer`` calls it."""
     name, function, kind, _, kwargs = metric
     kwargs = _metric_kwargs(function, kwargs, explainer, random_state)
     if kind == "explainer":
-        if rows is not X:
+        if not rows_are_input:
             raise ValueError(
                 f"{name} re-explains perturbed rows, which {type(explainer).__name__} cannot do "
                 "in this form (its input is not the rows themselves)"
@@ -336,6 +339,61 @@ def evaluate_explainers(
     return results
 
 
+def format_table(results, greater_is_better=None):
+    """The metrics table as console text: each column's direction, the best explainer starred.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        The table of :func:`evaluate_explainers`.
+    greater_is_better : dict or None, default=None
+        Metric -> direction (by default ``results.attrs["greater_is_better"]``).
+
+    Returns
+    -------
+    str
+        The table, one explainer per line, and a legend line.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skexplain.report import format_table
+    >>> columns = pd.MultiIndex.from_product([["infidelity"], ["mean", "sem"]])
+    >>> table = pd.DataFrame([[0.5, 0.1], [0.25, 0.1]], index=["a", "b"], columns=columns)
+    >>> print(format_table(table))
+    explainer  infidelity (lower better)
+    a                              0.5
+    b                             0.25 *
+    * best in its column
+    """
+    from .display import MetricDisplay
+
+    display = MetricDisplay(results, greater_is_better=greater_is_better)
+    metrics = display._metrics()
+    words = {True: "higher better", False: "lower better"}
+    header = ["explainer"] + [
+        f"{m} ({words[display.direction(m)]})" if display.direction(m) is not None else m
+        for m in metrics
+    ]
+    best = {m: display.best(m) for m in metrics}
+    lines = []
+    for name in results.index:
+        cells = [str(name)]
+        for m in metrics:
+            value = f"{results.loc[name, (m, 'mean')]:.4g}"
+            cells.append(value + (" *" if best[m] == str(name) else "  "))
+        lines.append(cells)
+    widths = [max(len(row[k]) for row in [header, *lines]) for k in range(len(header))]
+    out = [
+        "  ".join(
+            cell.ljust(widths[k]) if k == 0 else cell.rjust(widths[k]) for k, cell in enumerate(row)
+        ).rstrip()
+        for row in [header, *lines]
+    ]
+    out.append("* best in its column")
+    return "\n".join(out)
+
+
 # -- report -------------------------------------------------------------------------------------
 def _figure_png(fig):
     buffer = io.BytesIO()
@@ -385,6 +443,12 @@ class ExplanationReport:
         metric's own direction in :mod:`skexplain.metrics`.
     description : str or None, default=None
         A paragraph shown under the title (plain text).
+    explainers : dict or None, default=None
+        Explainer name -> explainer, whose parameters are listed with the run settings (and
+        whose nature, local slopes or attributions, labels the per-row panels).
+    settings : dict or None, default=None
+        Run settings shown in their own table (rows, noise scale, seed, the model's held-out
+        score, ...).
 
     Attributes
     ----------
@@ -417,6 +481,8 @@ class ExplanationReport:
         n_features=10,
         greater_is_better=None,
         description=None,
+        explainers=None,
+        settings=None,
     ):
         self.results = results
         self.attributions = attributions
@@ -428,6 +494,8 @@ class ExplanationReport:
         self.n_features = n_features
         self.greater_is_better = greater_is_better
         self.description = description
+        self.explainers = explainers
+        self.settings = settings
 
     # -- inputs ---------------------------------------------------------------------------------
     def _metrics(self):
@@ -603,6 +671,19 @@ class ExplanationReport:
             f"<tbody>\n{chr(10).join(cells)}\n</tbody>\n</table>"
         )
 
+    def _settings_html(self):
+        rows = [(str(k), str(v)) for k, v in (self.settings or {}).items()]
+        for name, explainer in (self.explainers or {}).items():
+            params = getattr(explainer, "get_params", dict)(deep=False) if explainer else {}
+            shown = ", ".join(f"{k}={v!r}" for k, v in params.items() if k != "model")
+            rows.append((f"explainer {name}", f"{type(explainer).__name__}({shown})"))
+        if not rows:
+            return []
+        body = "".join(
+            f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows
+        )
+        return ["<h2>Run settings</h2>", f'<table class="settings">{body}</table>']
+
     def render(self):
         """Render the report as one HTML document.
 
@@ -624,6 +705,7 @@ class ExplanationReport:
         ]
         if self.description:
             parts.append(f"<p>{html.escape(self.description)}</p>")
+        parts += self._settings_html()
         parts += [
             "<h2>Metrics</h2>",
             "<p>Mean over the explained rows &plusmn; its standard error; "

@@ -19,6 +19,7 @@ from sklearn.tree import DecisionTreeClassifier
 import skexplain
 from skexplain import CLIME, Gradient, IntegratedGradients, SmoothGrad
 from skexplain.__main__ import main
+from skexplain._cli import _MAX_SEED
 
 ROOT = Path(skexplain.__file__).parents[1]
 COLUMNS = ["alpha", "beta", "gamma", "delta", "epsilon"]
@@ -173,19 +174,272 @@ def test_main_job_still_prints_attributions(capsys):
     assert "python -m skexplain report" in out
 
 
-def test_command_line_docstring_examples():
-    # pytest's --doctest-modules skips __main__.py: run its examples here.
-    import doctest
-
-    import skexplain.__main__
-
-    failed, attempted = doctest.testmod(skexplain.__main__, optionflags=doctest.ELLIPSIS)
-    assert attempted >= 4 and failed == 0
-
-
 def test_report_shows_a_progress_bar_unless_quiet(tmp_path, capsys):
     argv = ["report", "--dataset", "wine", "--rows", "3", "--explainers", "Gradient", "SmoothGrad"]
     argv += ["--metrics", "complexity", "--out", str(tmp_path / "r.html")]
     assert main(argv) == 0
     err = capsys.readouterr().err
     assert "it/s" in err or "s/it" in err, err  # tqdm's rate column; --quiet: see above
+
+
+# -- failures found before any work: one line, status 2, no traceback, inputs untouched ---------
+def _snapshot(folder):
+    return {p.name: p.read_bytes() for p in Path(folder).iterdir() if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def more_files(files):
+    folder, model, data, pipeline, frame = files
+    headerless = folder / "headerless.csv"
+    frame.to_csv(headerless, index=False, header=False)
+    unnamed = folder / "unnamed5.joblib"
+    joblib.dump(LogisticRegression().fit(frame.to_numpy(), np.arange(60) % 2), unnamed)
+    infinite = folder / "inf.csv"
+    frame.assign(beta=[np.inf] + [1.0] * 59).to_csv(infinite, index=False)
+    semicolons = folder / "semicolons.csv"
+    frame.assign(label=0, note=1).to_csv(semicolons, index=False, sep=";")
+    return {"headerless": headerless, "unnamed": unnamed, "inf": infinite, "semi": semicolons}
+
+
+def _failures(files, more, tmp_path):
+    folder, model, data, _, _ = files
+    base = ["--model", model, "--data", data, "--target", "label"]
+    locked = Path("/proc") if os.geteuid() == 0 else tmp_path / "locked"
+    return {
+        "headerless csv": (
+            ["--model", more["unnamed"], "--data", more["headerless"]],
+            "holds numbers, not column names",
+        ),
+        "inf in a cell": (["--model", model, "--data", more["inf"]], "'beta' has an infinite"),
+        "noise-scale inf": ([*base, "--noise-scale", "inf"], "--noise-scale must be a finite"),
+        "noise-scale nan": ([*base, "--noise-scale", "nan"], "--noise-scale must be a finite"),
+        "random-state -1": ([*base, "--random-state", "-1"], "--random-state must be an integer"),
+        "random-state 2**32": (
+            [*base, "--random-state", _MAX_SEED + 1],
+            "--random-state must be an integer",
+        ),
+        "n-jobs 0": ([*base, "--n-jobs", "0"], "--n-jobs must be"),
+        "rows not a number": ([*base, "--rows", "many"], "invalid int value: 'many'"),
+        "missing out dir": (
+            [*base, "--out", tmp_path / "nowhere" / "r.html"],
+            "does not exist",
+        ),
+        "unwritable out dir": ([*base, "--out", locked / "r.html"], "cannot write in"),
+        "out is a directory": ([*base, "--out", tmp_path], "is a directory"),
+        "out is the data": ([*base, "--out", data], "is the --data file"),
+        "attributions-out is the model": (
+            [*base, "--attributions-out", model],
+            "is the --model file",
+        ),
+        "out is attributions-out": (
+            [*base, "--attributions-out", tmp_path / "r.html"],
+            "name the same file",
+        ),
+        "wrong separator": (
+            ["--model", model, "--data", more["semi"], "--drop", "label"],
+            "pass --sep ';'",
+        ),
+        "drop a missing column": ([*base, "--drop", "nope"], "'nope' is not a column"),
+        "model without data": (["--model", model], "go together"),
+    }
+
+
+FAILURES = [
+    "headerless csv",
+    "inf in a cell",
+    "noise-scale inf",
+    "noise-scale nan",
+    "random-state -1",
+    "random-state 2**32",
+    "n-jobs 0",
+    "rows not a number",
+    "missing out dir",
+    "unwritable out dir",
+    "out is a directory",
+    "out is the data",
+    "attributions-out is the model",
+    "out is attributions-out",
+    "wrong separator",
+    "drop a missing column",
+    "model without data",
+]
+
+
+@pytest.mark.parametrize("case", FAILURES)
+def test_each_failure_is_one_line_with_status_2(files, more_files, case, capsys, tmp_path):
+    if case == "unwritable out dir" and os.geteuid() != 0:
+        (tmp_path / "locked").mkdir(mode=0o500)
+    argv, message = _failures(files, more_files, tmp_path)[case]
+    folder = files[0]
+    before = _snapshot(folder)
+    out_default = [] if "--out" in map(str, argv) else ["--out", tmp_path / "r.html"]
+    status, out, err = _report([*argv, *out_default], capsys)
+    assert status == 2, (out, err)
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    assert err.startswith(PROG) and message in err, err
+    assert "Traceback" not in err + out
+    assert _snapshot(folder) == before  # inputs untouched, nothing written beside them
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_failures_in_a_subprocess_have_no_traceback(files, more_files, tmp_path):
+    folder, model, data, _, _ = files
+    done = _run(["report", "--model", model, "--data", data, "--out", data, "--quiet"], tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"{PROG}--out {data} is the --data file; inputs are never overwritten, choose another name"
+    ]
+
+
+def test_version(capsys):
+    for argv in (["--version"], ["report", "--version"]):
+        with pytest.raises(SystemExit) as exit:
+            main(argv)
+        assert exit.value.code == 0
+        assert capsys.readouterr().out.strip() == f"skexplain {skexplain.__version__}"
+
+
+def test_headerless_csv_with_no_header_and_separators_and_drops(
+    files, more_files, capsys, tmp_path
+):
+    folder, model, data, pipeline, frame = files
+    table = tmp_path / "a.csv"
+    small = ["--explainers", "Gradient", "--metrics", "complexity", "--rows", 4]
+    status, out, err = _report(
+        [
+            "--model",
+            more_files["unnamed"],
+            "--data",
+            more_files["headerless"],
+            "--no-header",
+            "--out",
+            tmp_path / "r.html",
+            "--attributions-out",
+            table,
+            *small,
+        ],
+        capsys,
+    )
+    assert status == 0, err
+    assert list(pd.read_csv(table).columns) == ["explainer", "row", "x0", "x1", "x2", "x3", "x4"]
+    # --sep and several --drop: the same attributions as the comma file with its label dropped
+    status, _, err = _report(
+        [
+            "--model",
+            model,
+            "--data",
+            more_files["semi"],
+            "--sep",
+            ";",
+            "--drop",
+            "label",
+            "--drop",
+            "note",
+            "--out",
+            tmp_path / "r.html",
+            "--attributions-out",
+            table,
+            *small,
+        ],
+        capsys,
+    )
+    assert status == 0, err
+    again = tmp_path / "b.csv"
+    status, _, err = _report(
+        [
+            "--model",
+            model,
+            "--data",
+            data,
+            "--target",
+            "label",
+            "--out",
+            tmp_path / "r.html",
+            "--attributions-out",
+            again,
+            *small,
+        ],
+        capsys,
+    )
+    assert status == 0, err
+    pd.testing.assert_frame_equal(pd.read_csv(table), pd.read_csv(again))
+
+
+def test_notice_is_printed_before_unpickling(files, capsys, tmp_path, monkeypatch):
+    folder, model, data, pipeline, frame = files
+    seen = {}
+    real = joblib.load
+
+    def load(path, *args, **kwargs):
+        seen["before"] = capsys.readouterr().out  # what was printed when unpickling starts
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(joblib, "load", load)
+    argv = ["--model", model, "--data", data, "--target", "label", "--rows", 2]
+    argv += ["--explainers", "Gradient", "--metrics", "complexity", "--out", tmp_path / "r.html"]
+    status, out, err = _report(argv, capsys)
+    assert status == 0, err
+    assert "unpickles it, which runs code stored in the file" in seen["before"]
+    assert "load only files you trust" in seen["before"]
+    # the held-out score of the user's model on the rows (labels from --target)
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    expected = pipeline.score(frame, pd.read_csv(data)["label"])
+    assert f"{expected:.4g}" in html
+
+
+def test_skops_model_loads_without_pickle_or_is_refused(files, capsys, tmp_path, monkeypatch):
+    sio = pytest.importorskip("skops.io")  # the skops extra; CI installs it with the test extra
+    import pickle
+
+    folder, model, data, pipeline, frame = files
+    path = tmp_path / "model.skops"
+    sio.dump(pipeline, path)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("pickle was used")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    argv = ["--model", path, "--data", data, "--target", "label", "--rows", 2]
+    argv += ["--explainers", "Gradient", "--metrics", "complexity", "--out", tmp_path / "r.html"]
+    status, out, err = _report(argv, capsys)
+    assert status == 0, err
+    assert "unpickles" not in out
+
+    class Untrusted(LogisticRegression):
+        pass
+
+    odd = tmp_path / "odd.skops"
+    monkeypatch.undo()
+    sio.dump(Untrusted().fit(frame, np.arange(60) % 2), odd)
+    status, out, err = _report([*argv[:1], odd, *argv[2:]], capsys)
+    assert status == 2 and err.count("\n") == 1 and "does not trust" in err, err
+
+
+@pytest.mark.slow  # ~30 s: two worker processes start and import torch (tests/test_report.py
+# checks evaluate_explainers(n_jobs=2) in the default run)
+def test_report_n_jobs_2_equals_n_jobs_1(files, capsys, tmp_path):
+    folder, model, data, pipeline, frame = files
+    # The default metrics (max_sensitivity re-explains rows in the worker processes), where an
+    # identity test between the rows and X used to fail once joblib had copied them.
+    argv = ["--model", model, "--data", data, "--target", "label", "--rows", 4]
+    argv += ["--explainers", "Gradient", "SmoothGrad"]
+    tables = []
+    for n_jobs in (1, 2):
+        table = tmp_path / f"a{n_jobs}.csv"
+        status, out, err = _report(
+            [
+                *argv,
+                "--n-jobs",
+                n_jobs,
+                "--out",
+                tmp_path / f"r{n_jobs}.html",
+                "--attributions-out",
+                table,
+            ],
+            capsys,
+        )
+        assert status == 0, err
+        tables.append((pd.read_csv(table), out.split("\n\n", 1)[1].rsplit("wrote", 1)[0]))
+    pd.testing.assert_frame_equal(tables[0][0], tables[1][0], check_exact=True)
+    assert tables[0][1] == tables[1][1]  # the printed metrics table, to its last digit

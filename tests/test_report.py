@@ -7,6 +7,7 @@ import re
 import joblib
 import matplotlib.image
 import numpy as np
+import pandas as pd
 import pytest
 
 from skexplain import Gradient, IntegratedGradients, SmoothGrad
@@ -206,3 +207,12 @@ def test_aggregated_and_property_optimized_explainers_in_one_report(X, tmp_path)
     assert results.loc["opt", ("complexity", "mean")] == pytest.approx(direct)
     text = ExplanationReport(results, attributions, X).to_html(tmp_path / "mixed.html")
     assert text.count("data:image/png;base64,") == 1 + 3  # bars, three rows (no robustness)
+
+
+def test_two_processes_give_the_same_table_with_the_default_metrics(X):
+    # max_sensitivity re-explains the rows; it used to refuse them in a worker process, where
+    # an identity test between the explained rows and X failed on joblib's copies.
+    explainers = dict(list(_explainers().items())[:2])
+    one = evaluate_explainers(explainers, X[:6], random_state=0)
+    two = evaluate_explainers(explainers, X[:6], random_state=0, n_jobs=2)
+    pd.testing.assert_frame_equal(one, two, check_exact=True)
