@@ -41,3 +41,15 @@ def test_bench_memory_quick(monkeypatch, capsys):
     assert "skexplain: working memory" in capsys.readouterr().out  # the verdict line
     assert [r["rows"] for r in runs] == [10_000, 30_000]
     assert all(r["peak"] >= r["baseline"] > 0 for r in runs)
+
+
+@pytest.mark.timeout(120)
+def test_gpu_check_quick_prints_one_row_per_method(monkeypatch, capsys):
+    rows = _load("gpu_check", monkeypatch).main(["--quick"])
+    out = capsys.readouterr().out
+    assert "gpu tests: not run (--quick)" in out
+    names = [row[0] for row in rows]
+    assert names[:3] == ["Gradient", "SmoothGrad-50", "IntegratedGradients-50"]
+    assert any(name.startswith("Shapley") for name in names)
+    assert any(name.startswith("GP fit") for name in names)
+    assert all(row[1] == "cpu" for row in rows)
