@@ -6,7 +6,7 @@ from ._interop import (
     save_attributions,
     to_shap_explanation,
 )
-from .aggregation import AggregatingExplainer, ExplainerUnion
+from .aggregation import AggregatingExplainer, AttributionAggregator, ExplainerUnion
 from .base import BaseExplainer
 from .display import AttributionDisplay, MetricDisplay
 from .explainers import (
@@ -29,6 +29,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "AggregatingExplainer",
+    "AttributionAggregator",
     "AttributionDisplay",
     "MetricDisplay",
     "to_shap_explanation",

@@ -395,7 +395,7 @@ def _load_rows(path, model, drop, sep, header):
 
 
 def _report_parser():
-    from .metrics.scorer import _METRICS
+    from .metrics import get_metric_names
     from .report import DEFAULT_METRICS
 
     parser = _Parser(
@@ -442,7 +442,7 @@ def _report_parser():
         "--explainers", nargs="+", choices=EXPLAINERS, default=list(DEFAULT_EXPLAINERS)
     )
     parser.add_argument(
-        "--metrics", nargs="+", choices=sorted(_METRICS), default=list(DEFAULT_METRICS)
+        "--metrics", nargs="+", choices=sorted(get_metric_names()), default=list(DEFAULT_METRICS)
     )
     parser.add_argument("--rows", type=int, default=50, help="rows explained (default 50)")
     parser.add_argument(

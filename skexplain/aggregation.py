@@ -11,13 +11,17 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._compat import Interval, StrOptions, _BaseComposition
 from ._simplex_qp import solve_simplex_qp
 from .base import BaseExplainer
-from .metrics.infidelity import infidelity
-from .metrics.sensitivity import avg_sensitivity
+from .metrics import get_metric, get_metric_names
+from .models import as_model
 from .perturbations import Perturbation, SubsetBaseline, UniformBall
 
-__all__ = ["AggregatingExplainer", "ExplainerUnion", "normalize_attributions"]
+__all__ = [
+    "AggregatingExplainer",
+    "AttributionAggregator",
+    "ExplainerUnion",
+    "normalize_attributions",
+]
 
-_L2_METRICS = ("infidelity", "avg_sensitivity")
 _PRESETS = {"robust": {"avg_sensitivity": 1.0}, "faith": {"infidelity": 1.0}}
 _PRESETS["opt"] = {"infidelity": 1.0, "avg_sensitivity": 1.0}
 
@@ -82,31 +86,124 @@ def _explain_member(explainer, X, target):
     return np.asarray(explainer._explain(X, target), dtype=np.float64)
 
 
-def _beta_scaled(Q, k):
-    """Infidelity quadratic form of the members each scaled by its optimal ``beta >= 0``.
+_STRATEGY_CONSTRAINTS = {
+    "strategy": [StrOptions({"opt", "robust", "faith", "mean", "var"}), dict, "array-like"],
+    "normalize": [StrOptions({"absmax", "max"}), None],
+    "n_samples": [Interval(Integral, 1, None, closed="left")],
+    "infidelity_perturbation": [Perturbation, None],
+    "infidelity_masks": [StrOptions({"binary", "difference"})],
+    "infidelity_normalize": ["boolean"],
+    "epsilon": [Interval(Real, 0, None, closed="left")],
+    "random_state": ["random_state"],
+}
 
-    ``Q`` is the ``(n, k + 1, k + 1)`` form of the members and one all-zero member, from which
-    ``E[D^2] = Q_00``, ``E[a_i D] = Q_00 - Q_i0`` and ``E[a_i a_j] = Q_ij + b_i + b_j - Q_00``
-    (index 0 here meaning the zero member, the last one). The member ``beta_i a_i`` then has
-    ``E[(beta_i a_i - D)(beta_j a_j - D)] = beta_i beta_j A_ij - beta_i b_i - beta_j b_j + c``
-    (Decker et al.'s released code scales the columns of Gamma so).
+
+class _Aggregation:
+    """The strategies shared by the meta-estimator and the pipeline forms of aggregation.
+
+    Subclasses hold the parameters of ``_STRATEGY_CONSTRAINTS``, ``model_`` once fitted, and
+    call ``_aggregate(rows, members, target, explainers)`` with the members' attributions
+    ``(n, k, d)`` (the fitted members themselves, or None in the pipeline form).
     """
-    c = Q[:, k, k]
-    b = c[:, None] - Q[:, :k, k]
-    A = Q[:, :k, :k] + b[:, :, None] + b[:, None, :] - c[:, None, None]
-    second = np.einsum("nii->ni", A)
-    beta = np.divide(b, second, out=np.zeros_like(b), where=second > 0)
-    beta = np.maximum(beta, 0.0)  # a member anti-correlated with the output drops out
-    scaled_b = beta * b
-    return (
-        beta[:, :, None] * A * beta[:, None, :]
-        - scaled_b[:, :, None]
-        - scaled_b[:, None, :]
-        + c[:, None, None]
-    )
+
+    def _coefficients(self):
+        """The strategy as metric name -> coefficient, or None for a fixed or uniform one."""
+        strategy = self.strategy
+        if isinstance(strategy, dict):
+            return strategy
+        if isinstance(strategy, str) and strategy in _PRESETS:
+            return _PRESETS[strategy]
+        return None
+
+    def _check_strategy(self, k):
+        strategy = self.strategy
+        if isinstance(strategy, str):
+            return
+        if isinstance(strategy, dict):
+            quadratic = get_metric_names(quadratic=True)
+            if set(strategy) - set(quadratic) or not strategy:
+                raise ValueError(
+                    f"a strategy dict weighs generalized L2 metrics {tuple(quadratic)}, got keys "
+                    f"{sorted(strategy)}"
+                )
+            for name, coefficient in strategy.items():
+                if not isinstance(coefficient, numbers.Real) or coefficient < 0:
+                    raise ValueError(
+                        f"strategy weight of {name!r} must be a non-negative number, "
+                        f"got {coefficient!r}"
+                    )
+            return
+        weights = np.asarray(strategy, dtype=np.float64)
+        if weights.shape != (k,):
+            raise ValueError(
+                f"fixed strategy weights must have shape ({k},), one per explainer, got "
+                f"shape {weights.shape}"
+            )
+        if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
+            raise ValueError("fixed strategy weights must be non-negative and sum to one")
+
+    def _metric_options(self, name):
+        """This aggregator's settings of the metric ``name``'s quadratic form."""
+        if name == "infidelity":
+            perturbation = self.infidelity_perturbation
+            if perturbation is None:
+                perturbation = SubsetBaseline(baseline=0.0, fraction=0.2)
+            return {
+                "perturbation": perturbation,
+                "binary_masks": self.infidelity_masks == "binary",
+                "normalize": self.infidelity_normalize,
+            }
+        if name == "avg_sensitivity":
+            return {"perturbation": UniformBall(radius=self.sensitivity_radius, norm="inf")}
+        return {}
+
+    def _quadratic_form(self, X, members, coefficients, target, explainers):
+        """The weighted sum of the metrics' quadratic forms, each divided by its Frobenius norm."""
+        names = get_metric_names(quadratic=True)
+        seeds = check_random_state(self.random_state).randint(
+            np.iinfo(np.int32).max, size=len(names)
+        )
+        total = 0.0
+        for name, seed in zip(names, seeds, strict=True):
+            coefficient = coefficients.get(name, 0)
+            if coefficient == 0:
+                continue
+            Q = get_metric(name).quadratic_form(
+                self.model_,
+                explainers,
+                X,
+                members,
+                target=target,
+                n_samples=self.n_samples,
+                random_state=int(seed),
+                postprocess=lambda A: normalize_attributions(A, self.normalize),
+                **self._metric_options(name),
+            )
+            norm = np.linalg.norm(Q, axis=(1, 2), keepdims=True)
+            total = total + coefficient * Q / np.where(norm > 0, norm, 1.0)
+        return total
+
+    def _weights(self, X, members, target, explainers):
+        k = members.shape[1]
+        coefficients = self._coefficients()
+        if coefficients is not None:
+            return solve_simplex_qp(
+                self._quadratic_form(X, members, coefficients, target, explainers)
+            )
+        if isinstance(self.strategy, str):  # "mean" and "var"
+            return np.full((X.shape[0], k), 1.0 / k)
+        return np.tile(np.asarray(self.strategy, dtype=np.float64), (X.shape[0], 1))
+
+    def _aggregate(self, X, members, target, explainers):
+        members = normalize_attributions(members, self.normalize)
+        if isinstance(self.strategy, str) and self.strategy == "var":
+            spread = members.std(axis=1) + self.epsilon
+            return members.mean(axis=1) / spread
+        weights = self._weights(X, members, target, explainers)
+        return np.einsum("nk,nkd->nd", weights, members)
 
 
-class AggregatingExplainer(_BaseComposition, BaseExplainer):
+class AggregatingExplainer(_Aggregation, _BaseComposition, BaseExplainer):
     """Combine several explainers with per-row convex weights chosen by explanation metrics.
 
     For each row, the aggregate is ``sum_i w_i phi_i`` with ``w`` on the simplex minimizing a
@@ -117,13 +214,11 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
 
     Parameters
     ----------
-    explainers : list of (str, explainer) tuples, or int
+    explainers : list of (str, explainer) tuples
         The members, named as in ``StackingClassifier``; nested parameters such as
-        ``sg__noise_scale`` are tunable. Members without a model use ``model``. An integer ``k``
-        selects the pipeline form: the input is the output of an :class:`ExplainerUnion` of
-        ``k`` explainers, the rows followed by their attributions, and ``model`` is required.
-        That form supports every strategy except those using average sensitivity (``"robust"``,
-        ``"opt"``), which re-explain perturbed rows and so need the members themselves.
+        ``sg__noise_scale`` are tunable. Members without a model use ``model``. The pipeline
+        form of the same aggregation is an :class:`ExplainerUnion` followed by an
+        :class:`AttributionAggregator`.
     model : object, default=None
         The model to explain (see :func:`skexplain.models.as_model`); None takes the first
         member's.
@@ -133,7 +228,8 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
         average; ``"var"``: the average divided by the feature-wise standard deviation across
         members plus ``epsilon`` (the paper's AGG_var; the released code divides by the variance).
         A dict ``{"infidelity": a, "avg_sensitivity": b}`` weighs the Frobenius-normalized forms
-        as the user chooses; an array of ``k`` non-negative weights summing to one is a fixed
+        as the user chooses (any metric of :func:`skexplain.metrics.get_metric_names` with
+        ``quadratic=True``); an array of ``k`` non-negative weights summing to one is a fixed
         combination.
     normalize : {"absmax", "max"} or None, default="absmax"
         How members' attributions are made comparable (see :func:`normalize_attributions`).
@@ -169,6 +265,10 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
     model_ : ModelAdapter
     n_features_in_ : int
 
+    See Also
+    --------
+    AttributionAggregator : The same aggregation as the last step of a Pipeline.
+
     References
     ----------
     Decker, Bhattarai, Gu, Tresp, Buettner (2024), Provably better explanations with optimized
@@ -189,16 +289,9 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
 
     _parameter_constraints = {
         **BaseExplainer._parameter_constraints,
-        "explainers": [list, Interval(Integral, 1, None, closed="left")],
-        "strategy": [StrOptions({"opt", "robust", "faith", "mean", "var"}), dict, "array-like"],
-        "normalize": [StrOptions({"absmax", "max"}), None],
-        "n_samples": [Interval(Integral, 1, None, closed="left")],
+        **_STRATEGY_CONSTRAINTS,
+        "explainers": [list],
         "sensitivity_radius": [Interval(Real, 0, None, closed="neither")],
-        "infidelity_perturbation": [Perturbation, None],
-        "infidelity_masks": [StrOptions({"binary", "difference"})],
-        "infidelity_normalize": ["boolean"],
-        "epsilon": [Interval(Real, 0, None, closed="left")],
-        "random_state": ["random_state"],
     }
 
     def __init__(
@@ -244,8 +337,6 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
         params : dict
             Parameter names mapped to their values.
         """
-        if self._union_form():
-            return BaseExplainer.get_params(self, deep=deep)
         params = self._get_params("explainers", deep=deep)
         return {k: v for k, v in params.items() if "model" not in k.split("__")[:-1]}
 
@@ -262,8 +353,6 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
         self : object
             The explainer.
         """
-        if self._union_form():
-            return BaseExplainer.set_params(self, **params)
         self._set_params("explainers", **params)
         return self
 
@@ -273,35 +362,8 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
         check_is_fitted(self)
         return dict(self.explainers_)
 
-    def _union_form(self):
-        return isinstance(self.explainers, numbers.Integral)
-
-    def _check_members(self):
-        if self._union_form():
-            return []
-        return _check_named_explainers(self.explainers, self)
-
     def _fit(self, X):
-        if self._union_form():
-            k = int(self.explainers)
-            if X.shape[1] % (k + 1):
-                raise ValueError(
-                    f"with explainers={k}, X must hold the rows and {k} attributions side by "
-                    f"side ((k + 1) * n_features columns), got {X.shape[1]} columns"
-                )
-            uses_sensitivity = self.strategy in ("robust", "opt") or (
-                isinstance(self.strategy, dict) and self.strategy.get("avg_sensitivity", 0)
-            )
-            if uses_sensitivity:
-                raise ValueError(
-                    f"strategy {self.strategy!r} uses average sensitivity, which re-explains "
-                    "perturbed rows with the members: use the meta-estimator form "
-                    "AggregatingExplainer([(name, explainer), ...]) for it"
-                )
-            self._check_strategy(k)
-            self.explainers_ = []
-            return
-        members = self._check_members()
+        members = _check_named_explainers(self.explainers, self)
         self._check_strategy(len(members))
         fitted = []
         for name, explainer in members:
@@ -314,123 +376,20 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
         self.explainers_ = fitted
 
     def _model_to_fit(self):
-        if self.model is not None or self._union_form():
+        if self.model is not None:
             return self.model
-        for _, explainer in self._check_members():
+        for _, explainer in _check_named_explainers(self.explainers, self):
             if explainer.model is not None:
                 return explainer.model
         return None
 
-    def explained_rows(self, X):
-        """Return the rows explained by ``transform(X)``: X, or its first block in a pipeline.
-
-        Parameters
-        ----------
-        X : ndarray of shape (n_samples, n_columns)
-            The input of ``transform`` (``n_features_in_`` columns): rows, or rows followed by
-            the members' attributions.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_features)
-            The explained rows.
-        """
-        if not self._union_form():
-            return X
-        return X[:, : X.shape[1] // (int(self.explainers) + 1)]
-
-    def _check_strategy(self, k):
-        strategy = self.strategy
-        if isinstance(strategy, str):
-            return
-        if isinstance(strategy, dict):
-            unknown = set(strategy) - set(_L2_METRICS)
-            if unknown or not strategy:
-                raise ValueError(
-                    f"a strategy dict weighs generalized L2 metrics {_L2_METRICS}, got keys "
-                    f"{sorted(strategy)}"
-                )
-            for name, coefficient in strategy.items():
-                if not isinstance(coefficient, numbers.Real) or coefficient < 0:
-                    raise ValueError(
-                        f"strategy weight of {name!r} must be a non-negative number, "
-                        f"got {coefficient!r}"
-                    )
-            return
-        weights = np.asarray(strategy, dtype=np.float64)
-        if weights.shape != (k,):
-            raise ValueError(
-                f"fixed strategy weights must have shape ({k},), one per explainer, got "
-                f"shape {weights.shape}"
-            )
-        if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
-            raise ValueError("fixed strategy weights must be non-negative and sum to one")
-
     def _members(self, X, target):
-        """Normalized member attributions, shape ``(n, k, d)``, and the explained rows.
+        """The members' attributions ``(n, k, d)``, every one for ``target``.
 
-        Every member explains ``target`` (one output per row, or None): the output resolved at
-        the rows, kept when the rows are perturbed copies that a metric re-explains.
+        ``target`` is one output per row, or None: the output resolved at the rows, kept when
+        the rows are perturbed copies that a metric re-explains.
         """
-        if self._union_form():
-            rows = self.explained_rows(X)
-            stacked = X[:, rows.shape[1] :].reshape(X.shape[0], -1, rows.shape[1])
-        else:
-            rows = X
-            stacked = np.stack([_explain_member(e, X, target) for _, e in self.explainers_], 1)
-        return normalize_attributions(stacked, self.normalize), rows
-
-    def _quadratic_form(self, X, members, coefficients, target):
-        rng = check_random_state(self.random_state)
-        seeds = rng.randint(np.iinfo(np.int32).max, size=2)
-        total = 0.0
-        for name, coefficient in coefficients.items():
-            if coefficient == 0:
-                continue
-            if name == "infidelity":
-                perturbation = self.infidelity_perturbation
-                if perturbation is None:
-                    perturbation = SubsetBaseline(baseline=0.0, fraction=0.2)
-                # one extra all-zero member: its column of Gamma is -D, which gives the moments
-                # E[D^2] and E[a_i D] (a_i = I^T phi_i) that the optimal scales need
-                k, d = members.shape[1], members.shape[2]
-                padded = np.concatenate([members, np.zeros((members.shape[0], 1, d))], axis=1)
-                Q = infidelity(
-                    self.model_,
-                    X,
-                    padded,
-                    target=target,
-                    perturbation=perturbation,
-                    n_samples=self.n_samples,
-                    random_state=int(seeds[0]),
-                    return_quadratic=True,
-                    binary_masks=self.infidelity_masks == "binary",
-                )
-                Q = _beta_scaled(Q, k) if self.infidelity_normalize else Q[:, :k, :k]
-            else:
-                Q = avg_sensitivity(
-                    [e for _, e in self.explainers_],
-                    X,
-                    perturbation=UniformBall(radius=self.sensitivity_radius, norm="inf"),
-                    n_samples=self.n_samples,
-                    random_state=int(seeds[1]),
-                    return_quadratic=True,
-                    postprocess=lambda A: normalize_attributions(A, self.normalize),
-                    target=target,
-                )
-            norm = np.linalg.norm(Q, axis=(1, 2), keepdims=True)
-            total = total + coefficient * Q / np.where(norm > 0, norm, 1.0)
-        return total
-
-    def _weights(self, X, members, target):
-        k = members.shape[1]
-        strategy = self.strategy
-        if isinstance(strategy, str) and strategy in ("mean", "var"):
-            return np.full((X.shape[0], k), 1.0 / k)
-        if not isinstance(strategy, (str, dict)):
-            return np.tile(np.asarray(strategy, dtype=np.float64), (X.shape[0], 1))
-        coefficients = _PRESETS[strategy] if isinstance(strategy, str) else strategy
-        return solve_simplex_qp(self._quadratic_form(X, members, coefficients, target))
+        return np.stack([_explain_member(e, X, target) for _, e in self.explainers_], axis=1)
 
     def weights(self, X):
         """The per-row convex weights of the members, shape ``(n_samples, k)``.
@@ -440,7 +399,7 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            The rows to explain (the pipeline form: rows and attributions side by side).
+            The rows to explain.
 
         Returns
         -------
@@ -449,25 +408,206 @@ class AggregatingExplainer(_BaseComposition, BaseExplainer):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        rows = self.explained_rows(X)
-        target = self.model_.resolve_target(rows, self.target)
-        members, rows = self._members(X, target)
-        return self._weights(rows, members, target)
+        target = self.model_.resolve_target(X, self.target)
+        members = normalize_attributions(self._members(X, target), self.normalize)
+        return self._weights(X, members, target, [e for _, e in self.explainers_])
 
     def _explain(self, X, target):
-        members, rows = self._members(X, target)
-        if isinstance(self.strategy, str) and self.strategy == "var":
-            spread = members.std(axis=1) + self.epsilon
-            return members.mean(axis=1) / spread
-        weights = self._weights(rows, members, target)
-        return np.einsum("nk,nkd->nd", weights, members)
+        explainers = [e for _, e in self.explainers_]
+        return self._aggregate(X, self._members(X, target), target, explainers)
+
+
+class AttributionAggregator(_Aggregation, TransformerMixin, BaseEstimator):
+    """The last step of the pipeline form of :class:`AggregatingExplainer`.
+
+    Its input is the output of an :class:`ExplainerUnion` of ``n_explainers`` explainers: the
+    rows followed by their attributions, ``[X, phi_1(X), ..., phi_k(X)]``; its output is the
+    aggregate, shape ``(n_samples, n_features)``, with the same per-row convex weights as
+    ``AggregatingExplainer`` given the same members and parameters. It sees the members'
+    attributions only, not the members: strategies that re-explain perturbed rows with them
+    (average sensitivity: ``"robust"``, ``"opt"``) need the meta-estimator form and raise here.
+
+    Parameters
+    ----------
+    n_explainers : int
+        The number ``k`` of explainers of the union before it.
+    model : object
+        The model explained (see :func:`skexplain.models.as_model`), for infidelity's queries
+        and the explained class.
+    strategy : {"faith", "mean", "var"}, dict or array-like, default="faith"
+        As in :class:`AggregatingExplainer`, among the strategies that need no re-explanation.
+    normalize : {"absmax", "max"} or None, default="absmax"
+        How members' attributions are made comparable (see :func:`normalize_attributions`).
+    n_samples : int, default=50
+        Metric samples for the quadratic forms.
+    infidelity_perturbation : Perturbation or None, default=None
+        The perturbation of infidelity; None means 20% of the features set to 0.
+    infidelity_masks : {"binary", "difference"}, default="binary"
+        The ``I`` of infidelity (see :class:`AggregatingExplainer`).
+    infidelity_normalize : bool, default=True
+        Optimize the scale-free infidelity (see :class:`AggregatingExplainer`).
+    epsilon : float, default=1e-8
+        Added to the standard deviation of ``"var"``.
+    target : int or None, default=None
+        Output to explain; None explains a single output, or each row's predicted class.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the metric samples.
+
+    Attributes
+    ----------
+    model_ : ModelAdapter
+    n_features_in_ : int
+        ``(n_explainers + 1) * n_features``.
+
+    See Also
+    --------
+    ExplainerUnion : The step before it.
+    AggregatingExplainer : The meta-estimator form, which supports every strategy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skexplain import AttributionAggregator, ExplainerUnion, Gradient, InputXGradient
+    >>> from skexplain.functions import SumOfSines
+    >>> X = np.random.default_rng(0).normal(size=(5, 3))
+    >>> members = [("grad", Gradient()), ("ixg", InputXGradient())]
+    >>> pipe = make_pipeline(ExplainerUnion(members, model=SumOfSines()),
+    ...                      AttributionAggregator(2, model=SumOfSines(), random_state=0))
+    >>> pipe.fit(X).transform(X).shape
+    (5, 3)
+    """
+
+    _parameter_constraints = {
+        **_STRATEGY_CONSTRAINTS,
+        "n_explainers": [Interval(Integral, 1, None, closed="left")],
+        "model": "no_validation",
+        "target": [None, Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_explainers,
+        model=None,
+        *,
+        strategy="faith",
+        normalize="absmax",
+        n_samples=50,
+        infidelity_perturbation=None,
+        infidelity_masks="binary",
+        infidelity_normalize=True,
+        epsilon=1e-8,
+        target=None,
+        random_state=None,
+    ):
+        self.n_explainers = n_explainers
+        self.model = model
+        self.strategy = strategy
+        self.normalize = normalize
+        self.n_samples = n_samples
+        self.infidelity_perturbation = infidelity_perturbation
+        self.infidelity_masks = infidelity_masks
+        self.infidelity_normalize = infidelity_normalize
+        self.epsilon = epsilon
+        self.target = target
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        """Validate the parameters and the width of X, and adapt the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, (n_explainers + 1) * n_features)
+            The output of the :class:`ExplainerUnion` before it.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted aggregator.
+        """
+        self._validate_params()
+        X = validate_data(self, X, dtype=np.float64)
+        k = self.n_explainers
+        if X.shape[1] % (k + 1):
+            raise ValueError(
+                f"with n_explainers={k}, X must hold the rows and {k} attributions side by side "
+                f"((k + 1) * n_features columns), got {X.shape[1]} columns"
+            )
+        self._check_strategy(k)
+        needs_members = [
+            name
+            for name, coefficient in (self._coefficients() or {}).items()
+            if coefficient and get_metric(name).kind == "explainer"
+        ]
+        if needs_members:
+            raise ValueError(
+                f"strategy {self.strategy!r} uses {', '.join(needs_members)}, which re-explains "
+                "perturbed rows with the members: use the meta-estimator form "
+                "AggregatingExplainer([(name, explainer), ...]) for it"
+            )
+        if self.model is None:
+            raise ValueError(
+                "AttributionAggregator needs a model: pass model=<torch module, fitted "
+                "scikit-learn estimator or callable>"
+            )
+        self.model_ = as_model(self.model)
+        return self
+
+    def _split(self, X):
+        """The rows ``(n, d)`` and the members' attributions ``(n, k, d)`` of the union's output."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        d = X.shape[1] // (self.n_explainers + 1)
+        rows = X[:, :d]
+        target = self.model_.resolve_target(rows, self.target)
+        return rows, X[:, d:].reshape(X.shape[0], self.n_explainers, d), target
+
+    def weights(self, X):
+        """The per-row convex weights of the members, shape ``(n_samples, n_explainers)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, (n_explainers + 1) * n_features)
+            The output of the :class:`ExplainerUnion` before it.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_explainers)
+            Non-negative weights summing to one on every row.
+        """
+        rows, members, target = self._split(X)
+        members = normalize_attributions(members, self.normalize)
+        return self._weights(rows, members, target, None)
+
+    def transform(self, X):
+        """The aggregate attributions of the rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, (n_explainers + 1) * n_features)
+            The output of the :class:`ExplainerUnion` before it.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            The aggregate attributions.
+        """
+        rows, members, target = self._split(X)
+        return self._aggregate(rows, members, target, None)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
 
 
 class ExplainerUnion(_BaseComposition, TransformerMixin, BaseEstimator):
     """Several explainers side by side, after the rows: the input of a pipeline aggregator.
 
     ``transform(X)`` returns ``[X, phi_1(X), ..., phi_k(X)]``, shape ``(n, (k + 1) d)``, for an
-    :class:`AggregatingExplainer` built with ``explainers=k`` as the next Pipeline step. Nested
+    :class:`AttributionAggregator` of ``k`` explainers as the next Pipeline step. Nested
     parameters (``sg__noise_scale``) are tunable as in ``FeatureUnion``.
 
     Parameters
@@ -480,18 +620,22 @@ class ExplainerUnion(_BaseComposition, TransformerMixin, BaseEstimator):
     Attributes
     ----------
     explainers_ : list of (str, explainer)
+    model_ : ModelAdapter
+        The model explained (``model``, else the first member's): the metrics' scorers find
+        where a Pipeline's explanation starts by this attribute.
     n_features_in_ : int
 
     Examples
     --------
     >>> import numpy as np
     >>> from sklearn.pipeline import make_pipeline
-    >>> from skexplain import AggregatingExplainer, ExplainerUnion, Gradient, InputXGradient
+    >>> from skexplain import AggregatingExplainer, AttributionAggregator, ExplainerUnion
+    >>> from skexplain import Gradient, InputXGradient
     >>> from skexplain.functions import SumOfSines
     >>> X = np.random.default_rng(0).normal(size=(5, 3))
     >>> members = [("grad", Gradient()), ("ixg", InputXGradient())]
     >>> pipe = make_pipeline(ExplainerUnion(members, model=SumOfSines()),
-    ...                      AggregatingExplainer(2, model=SumOfSines(), strategy="mean"))
+    ...                      AttributionAggregator(2, model=SumOfSines(), strategy="mean"))
     >>> meta = AggregatingExplainer(members, model=SumOfSines(), strategy="mean")
     >>> np.allclose(pipe.fit(X).transform(X), meta.fit(X).transform(X))
     True
@@ -557,6 +701,7 @@ class ExplainerUnion(_BaseComposition, TransformerMixin, BaseEstimator):
                 explainer.set_params(model=self.model)
             fitted.append((name, explainer.fit(X)))
         self.explainers_ = fitted
+        self.model_ = fitted[0][1].model_ if self.model is None else as_model(self.model)
         return self
 
     def transform(self, X):

@@ -111,33 +111,14 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metac
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        rows = self.explained_rows(X)
-        target = self.model_.resolve_target(rows, self.target)
+        target = self.model_.resolve_target(X, self.target)
         attributions = np.asarray(self._explain(X, target), dtype=np.float64)
-        if attributions.shape != rows.shape:  # a bug in a subclass, not a user error
+        if attributions.shape != X.shape:  # a bug in a subclass, not a user error
             raise RuntimeError(
                 f"{type(self).__name__} returned attributions of shape {attributions.shape} "
-                f"for rows of shape {rows.shape}"
+                f"for rows of shape {X.shape}"
             )
         return attributions
-
-    def explained_rows(self, X):
-        """Return the rows that ``transform(X)`` explains.
-
-        These are X itself, except for explainers whose input carries more than the rows (the
-        pipeline form of :class:`~skexplain.AggregatingExplainer`).
-
-        Parameters
-        ----------
-        X : ndarray of shape (n_samples, n_columns)
-            The input of ``transform`` (``n_features_in_`` columns).
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_features)
-            The explained rows.
-        """
-        return X
 
     # -- hooks ----------------------------------------------------------------------------------
     def _model_to_fit(self):

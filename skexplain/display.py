@@ -13,6 +13,8 @@ import numbers
 
 import numpy as np
 
+from .metrics import get_metric, get_metric_names, split_explainer
+
 __all__ = ["AttributionDisplay", "MetricDisplay", "explainer_colors"]
 
 _KINDS = ("bar", "beeswarm", "waterfall", "heatmap")
@@ -239,8 +241,8 @@ class AttributionDisplay:
         except NotFittedError:
             explainer.fit(X)
         attributions = np.asarray(explainer.transform(X), dtype=np.float64)
-        rows = explainer.explained_rows(np.asarray(X, dtype=np.float64))
-        outputs, base = _explained_outputs(explainer, rows)
+        last, rows, _ = split_explainer(explainer, np.asarray(X, dtype=np.float64))
+        outputs, base = _explained_outputs(last, rows)
         display = cls(
             attributions,
             X,
@@ -518,6 +520,35 @@ def _swarm_offsets(values, width=0.35, bins=40):
 
 
 # -- metrics ------------------------------------------------------------------------------------
+def _registered(name):
+    """The registry's entry of a results column named after a metric, else None."""
+    try:
+        return get_metric(name)
+    except ValueError:
+        return None
+
+
+def _metric_direction(metric):
+    """True when greater is better for a metric of :mod:`skexplain.metrics`, None if unknown."""
+    spec = _registered(metric)
+    return None if spec is None else spec.greater_is_better
+
+
+def _first_of_family(family, metrics, results):
+    """The first of ``metrics`` measuring ``family``, in the registry's order of preference.
+
+    A column's family is ``results.attrs["family"]`` (set by ``evaluate_explainers``), else that
+    of the registered metric of its name.
+    """
+    given = results.attrs.get("family", {})
+    order = get_metric_names(family=family)
+    candidates = [
+        m for m in metrics if given.get(m, getattr(_registered(m), "family", None)) == family
+    ]
+    rank = {m: order.index(m) if m in order else len(order) for m in candidates}
+    return min(candidates, key=rank.get, default=None)
+
+
 def _pareto(x, y):
     """Indices of the points no other point beats on both (lower-is-better) axes, by x."""
     order = np.lexsort((y, x))
@@ -753,8 +784,6 @@ class MetricDisplay:
             given = self.results.attrs.get("greater_is_better", {})
         if metric in given:
             return given[metric]
-        from .report import _metric_direction
-
         return _metric_direction(metric)
 
     def best(self, metric):
@@ -848,12 +877,10 @@ class MetricDisplay:
 
     def _front_axes(self, x, y):
         metrics = self._metrics()
-        from .report import _FAITHFULNESS, _ROBUSTNESS
-
         if x is None:
-            x = next((m for m in _ROBUSTNESS if m in metrics), None)
+            x = _first_of_family("robustness", metrics, self.results)
         if y is None:
-            y = next((m for m in _FAITHFULNESS if m in metrics), None)
+            y = _first_of_family("faithfulness", metrics, self.results)
         if x is None or y is None:
             raise ValueError(
                 "kind='front' needs two metrics: pass x= and y=, or results with a robustness "

@@ -9,7 +9,6 @@ external resources) that can be mailed or attached to a validation record.
 
 import base64
 import html
-import inspect
 import io
 import numbers
 import warnings
@@ -20,8 +19,8 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from .display import _pareto
-from .metrics.scorer import _METRICS
+from .display import _first_of_family, _metric_direction, _pareto
+from .metrics import MetricSpec, get_metric, metric_scores
 
 __all__ = ["DEFAULT_METRICS", "evaluate_explainers", "ExplanationReport", "format_table"]
 
@@ -36,16 +35,6 @@ DEFAULT_METRICS = (
     "deletion_auc",
     "complexity",
 )
-
-# Candidates for the two axes of the faithfulness-robustness figure, in order of preference.
-_FAITHFULNESS = ("infidelity", "faithfulness_correlation", "insertion_auc", "deletion_auc")
-_ROBUSTNESS = ("max_sensitivity", "avg_sensitivity", "local_lipschitz", "relative_input_stability")
-
-
-def _metric_direction(metric):
-    """True when greater is better for a metric of :mod:`skexplain.metrics`, None if unknown."""
-    key = metric[4:] if metric.startswith("neg_") else metric
-    return bool(_METRICS[key][2] == 1) if key in _METRICS else None
 
 
 # -- evaluation ---------------------------------------------------------------------------------
@@ -78,7 +67,7 @@ def _check_explainers(explainers):
 
 
 def _check_metrics(metrics):
-    """``[(name, function, kind, sign or None, kwargs)]`` from the ``metrics`` parameter."""
+    """``[(column, MetricSpec, kwargs)]`` from the ``metrics`` parameter."""
     if metrics is None:
         metrics = DEFAULT_METRICS
     if isinstance(metrics, str):
@@ -90,32 +79,27 @@ def _check_metrics(metrics):
     if not items:
         raise ValueError("metrics must name at least one metric, got none")
     checked = []
-    for name, spec in items:
-        metric, kwargs = spec, {}
-        if isinstance(spec, tuple):
-            if len(spec) != 2 or not isinstance(spec[1], dict):
+    for name, metric in items:
+        kwargs = {}
+        if isinstance(metric, tuple):
+            if len(metric) != 2 or not isinstance(metric[1], dict):
                 raise TypeError(
                     f"metrics[{name!r}] must be a metric name, a callable or a "
-                    f"(metric, kwargs dict) pair, got {spec!r}"
+                    f"(metric, kwargs dict) pair, got {metric!r}"
                 )
-            metric, kwargs = spec
+            metric, kwargs = metric
         if isinstance(metric, str):
-            key = metric[4:] if metric.startswith("neg_") else metric
-            if key not in _METRICS:
-                raise ValueError(
-                    f"metric {metric!r} does not exist; choose a callable or one of "
-                    f"{sorted(_METRICS)}"
-                )
-            function, kind, sign = _METRICS[key]
+            spec = get_metric(metric)
         elif callable(metric):
-            # As make_explanation_scorer: a callable is metric(explainer, X, **kwargs).
-            function, kind, sign = metric, "explainer", None
+            # As make_explanation_scorer: a callable is metric(explainer, X, **kwargs); its
+            # direction is unknown (None in the table's attrs).
+            spec = MetricSpec(str(name), metric, "explainer", True)
         else:
             raise TypeError(
                 f"metrics[{name!r}] must be a metric name or a callable, "
                 f"got {type(metric).__name__}"
             )
-        checked.append((str(name), function, kind, sign, dict(kwargs)))
+        checked.append((str(name), spec, dict(kwargs), isinstance(metric, str)))
     names = [item[0] for item in checked]
     if len(set(names)) != len(names):
         raise ValueError(f"metric names must be unique, got {names!r}")
@@ -133,58 +117,27 @@ def _is_fitted(explainer):
 
 
 def _fit_and_explain(explainer, X, model):
-    """The fitted explainer (a fitted clone when it was not fitted), its rows and attributions."""
+    """The fitted explainer (a fitted clone when it was not fitted) and its attributions."""
     if not _is_fitted(explainer):
         explainer = clone(explainer)
         if model is not None and getattr(explainer, "model", None) is None:
             explainer.set_params(model=model)
         explainer.fit(X)
-    rows = explainer.explained_rows(X) if hasattr(explainer, "explained_rows") else X
-    attributions = np.asarray(explainer.transform(X), dtype=np.float64)
-    # Whether the explainer's input is the rows themselves, decided here: an identity test
-    # (rows is X) made later breaks when joblib runs this in another process and sends copies.
-    rows_are_input = rows is X
-    return explainer, rows, attributions, rows_are_input
+    return explainer, np.asarray(explainer.transform(X), dtype=np.float64)
 
 
-def _metric_kwargs(function, kwargs, explainer, random_state):
-    # The same defaults as skexplain.metrics.make_explanation_scorer, so that the report's means
-    # are the scorer's (up to its sign): the explainer's target, and common random draws.
-    kwargs = dict(kwargs)
-    parameters = inspect.signature(function).parameters
-    if "target" in parameters and "target" not in kwargs:
-        kwargs["target"] = getattr(explainer, "target", None)
-    if "random_state" in parameters and "random_state" not in kwargs:
-        kwargs["random_state"] = random_state
-    return kwargs
-
-
-def _metric_scores(metric, explainer, X, rows, attributions, rows_are_input, model, random_state):
-    """One score per row of one metric, called as ``skexplain.metrics.scorer`` calls it."""
-    name, function, kind, _, kwargs = metric
-    kwargs = _metric_kwargs(function, kwargs, explainer, random_state)
-    if kind == "explainer":
-        if not rows_are_input:
-            raise ValueError(
-                f"{name} re-explains perturbed rows, which {type(explainer).__name__} cannot do "
-                "in this form (its input is not the rows themselves)"
-            )
-        scores = function(explainer, X, **kwargs)
-    elif kind == "model":
-        adapter = getattr(explainer, "model_", None)
-        if adapter is None:
-            if model is None:
-                raise ValueError(
-                    f"{name} needs the model: pass model= or explainers with a model_ attribute"
-                )
-            from .models import as_model
-
-            adapter = as_model(model)
-        scores = function(adapter, rows, attributions, **kwargs)
-    elif kind == "points":
-        scores = function(rows, attributions, **kwargs)
-    else:
-        scores = function(attributions, **kwargs)
+def _metric_scores(metric, explainer, X, attributions, model, random_state):
+    """One score per row of one metric, as :mod:`skexplain.metrics`' scorers compute it."""
+    name, spec, kwargs, _ = metric
+    scores = metric_scores(
+        spec,
+        explainer,
+        X,
+        kwargs,
+        model=model,
+        random_state=random_state,
+        attributions=attributions,
+    )
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim != 1:
         raise ValueError(
@@ -332,10 +285,11 @@ def evaluate_explainers(
     names = [name for name, _ in items]
     results = pd.DataFrame(values, index=pd.Index(names, name="explainer"), columns=columns)
     results.attrs["greater_is_better"] = {
-        m[0]: (None if m[3] is None else bool(m[3] == 1)) for m in checked
+        name: (spec.greater_is_better if named else None) for name, spec, _, named in checked
     }
+    results.attrs["family"] = {name: spec.family for name, spec, _, _ in checked}
     if return_attributions:
-        return results, {name: f[2] for name, f in zip(names, fitted, strict=True)}
+        return results, {name: f[1] for name, f in zip(names, fitted, strict=True)}
     return results
 
 
@@ -513,8 +467,7 @@ class ExplanationReport:
             given = self.results.attrs.get("greater_is_better", {})
         if metric in given:
             return given[metric]
-        key = metric[4:] if metric.startswith("neg_") else metric
-        return bool(_METRICS[key][2] == 1) if key in _METRICS else None
+        return _metric_direction(metric)
 
     def _attributions(self):
         if not self.attributions:
@@ -554,8 +507,8 @@ class ExplanationReport:
         return "Metrics per explainer (mean over rows, error bars: standard error)", fig
 
     def _front(self, plt, metrics):
-        faithful = next((m for m in _FAITHFULNESS if m in metrics), None)
-        robust = next((m for m in _ROBUSTNESS if m in metrics), None)
+        faithful = _first_of_family("faithfulness", metrics, self.results)
+        robust = _first_of_family("robustness", metrics, self.results)
         if faithful is None or robust is None:
             return None
         x = self.results[(robust, "mean")].to_numpy(dtype=float)

@@ -1,5 +1,6 @@
 """AggregatingExplainer (Decker et al. 2024): optimal weights, Theorem 4.2, two forms, bad input."""
 
+import importlib
 import warnings
 
 import cvxpy as cp
@@ -19,6 +20,7 @@ import skexplain.aggregation as aggregation
 from skexplain import (
     CLIME,
     AggregatingExplainer,
+    AttributionAggregator,
     ExplainerUnion,
     Gradient,
     InputXGradient,
@@ -339,7 +341,8 @@ def test_theorem_4_2_avg_sensitivity(seed, weights, n_draws):
 def test_theorem_4_2_with_the_aggregators_own_draws_and_weights(monkeypatch):
     """The fitted "faith" aggregator on the draws it was fitted with (recorded, then redrawn)."""
     spy = _Spy(infidelity)
-    monkeypatch.setattr(aggregation, "infidelity", spy)
+    # the quadratic forms live beside their metrics (the registry's builders)
+    monkeypatch.setattr(importlib.import_module("skexplain.metrics.infidelity"), "infidelity", spy)
     # the plain quadratic form (Theorem 4.2 is about it): unnormalized, I = x - x~
     agg = AggregatingExplainer(
         _members(),
@@ -369,7 +372,8 @@ def test_theorem_4_2_with_the_aggregators_own_draws_and_weights(monkeypatch):
 
 def test_robust_weights_lower_avg_sensitivity_than_every_member_on_the_fitting_draws(monkeypatch):
     spy = _Spy(avg_sensitivity)
-    monkeypatch.setattr(aggregation, "avg_sensitivity", spy)
+    sensitivity = importlib.import_module("skexplain.metrics.sensitivity")
+    monkeypatch.setattr(sensitivity, "avg_sensitivity", spy)
     agg = AggregatingExplainer(_members(), model=MODEL, strategy="robust", n_samples=10)
     agg.set_params(random_state=5).fit(X)
     W = agg.weights(X)
@@ -397,7 +401,9 @@ PIPELINE_STRATEGIES = ["mean", "var", "faith", [0.1, 0.2, 0.3, 0.4], {"infidelit
 def test_pipeline_and_meta_estimator_forms_agree(strategy):
     model = _tabular_mlp()
     kwargs = dict(model=model, strategy=strategy, n_samples=20, random_state=0)
-    pipe = make_pipeline(ExplainerUnion(_members(), model=model), AggregatingExplainer(4, **kwargs))
+    pipe = make_pipeline(
+        ExplainerUnion(_members(), model=model), AttributionAggregator(4, **kwargs)
+    )
     meta = AggregatingExplainer(_members(), **kwargs)
     A_pipe, A_meta = pipe.fit(X).transform(X), meta.fit(X).transform(X)
     assert A_meta.shape == X.shape
@@ -412,15 +418,19 @@ def test_pipeline_and_meta_estimator_forms_agree(strategy):
 def test_pipeline_form_refuses_strategies_that_re_explain_with_the_members(strategy):
     pipe = make_pipeline(
         ExplainerUnion(_members(), model=MODEL),
-        AggregatingExplainer(4, model=MODEL, strategy=strategy),
+        AttributionAggregator(4, model=MODEL, strategy=strategy),
     )
-    with pytest.raises(ValueError, match="uses average sensitivity.*meta-estimator form"):
+    with pytest.raises(ValueError, match="uses avg_sensitivity.*meta-estimator form"):
         pipe.fit(X)
 
 
 def test_pipeline_form_checks_the_width_of_its_input():
     with pytest.raises(ValueError, match=r"\(k \+ 1\) \* n_features columns"):
-        AggregatingExplainer(3, model=MODEL, strategy="mean").fit(np.zeros((2, 7)))
+        AttributionAggregator(3, model=MODEL, strategy="mean").fit(np.zeros((2, 7)))
+    with pytest.raises(ValueError, match="AttributionAggregator needs a model"):
+        AttributionAggregator(1, strategy="mean").fit(np.zeros((2, 4)))
+    with pytest.raises(InvalidParameterError, match="n_explainers"):
+        AttributionAggregator(0, model=MODEL).fit(np.zeros((2, 4)))
 
 
 def test_grid_search_tunes_a_member_and_the_strategy_in_both_forms():
@@ -444,11 +454,11 @@ def test_grid_search_tunes_a_member_and_the_strategy_in_both_forms():
     pipe = GridSearchCV(
         make_pipeline(
             ExplainerUnion(members, model=MODEL),
-            AggregatingExplainer(2, **settings),
+            AttributionAggregator(2, **settings),
         ),
         {
             "explainerunion__sg__noise_scale": noise,
-            "aggregatingexplainer__strategy": strategies,
+            "attributionaggregator__strategy": strategies,
         },
         scoring=scorer,
         cv=3,
@@ -463,7 +473,7 @@ def test_grid_search_tunes_a_member_and_the_strategy_in_both_forms():
         }
 
     by_meta = scores(meta, "sg__noise_scale", "strategy")
-    by_pipe = scores(pipe, "explainerunion__sg__noise_scale", "aggregatingexplainer__strategy")
+    by_pipe = scores(pipe, "explainerunion__sg__noise_scale", "attributionaggregator__strategy")
     assert by_meta.keys() == by_pipe.keys() and len(by_meta) == 6
     for key, value in by_meta.items():
         np.testing.assert_allclose(by_pipe[key], value, rtol=1e-10)
@@ -480,7 +490,7 @@ def test_grid_search_tunes_a_member_and_the_strategy_in_both_forms():
 def test_scoring_sensitivity_through_the_pipeline_form_is_refused():
     pipe = make_pipeline(
         ExplainerUnion(_members(), model=MODEL),
-        AggregatingExplainer(4, model=MODEL, strategy="mean"),
+        AttributionAggregator(4, model=MODEL, strategy="mean"),
     ).fit(X)
     with pytest.raises(ValueError, match="re-explains perturbed rows"):
         make_explanation_scorer("avg_sensitivity")(pipe, X)
@@ -528,7 +538,7 @@ def test_bad_strategies_give_clear_errors():
     with pytest.raises(InvalidParameterError, match="n_samples"):
         AggregatingExplainer(_members(), model=MODEL, n_samples=0).fit(X)
     with pytest.raises(InvalidParameterError, match="explainers"):
-        AggregatingExplainer(0, model=MODEL).fit(X)
+        AggregatingExplainer(2, model=MODEL).fit(X)  # the pipeline form is its own class
     with pytest.raises(ValueError, match="needs a model"):
         AggregatingExplainer(_members()).fit(X)
 
@@ -609,11 +619,11 @@ def test_nested_params_clone_and_set_params():
     # the fitted members are clones: the user's explainers stay unfitted
     assert not hasattr(dict(agg.explainers)["sg"], "model_")
 
-    pipe = make_pipeline(ExplainerUnion(_members(), model=MODEL), AggregatingExplainer(4, MODEL))
+    pipe = make_pipeline(ExplainerUnion(_members(), model=MODEL), AttributionAggregator(4, MODEL))
     assert pipe.get_params()["explainerunion__sg__noise_scale"] == 0.5
-    pipe.set_params(explainerunion__sg__noise_scale=0.3, aggregatingexplainer__strategy="var")
+    pipe.set_params(explainerunion__sg__noise_scale=0.3, attributionaggregator__strategy="var")
     assert dict(pipe[0].explainers)["sg"].noise_scale == 0.3 and pipe[-1].strategy == "var"
-    assert "aggregatingexplainer__explainers" in pipe.get_params()
+    assert pipe.get_params()["attributionaggregator__n_explainers"] == 4
     np.testing.assert_allclose(
         clone(pipe).fit(X).transform(X),
         AggregatingExplainer(pipe[0].explainers, model=MODEL, strategy="var").fit(X).transform(X),
@@ -674,7 +684,7 @@ def test_perturbed_copies_keep_the_class_with_the_sensitivity_form():
 
 def test_beta_scaled_form_equals_the_form_of_the_members_scaled_by_their_optimal_beta():
     """The default faith form: each member scaled by its own optimal beta = E[aD] / E[a^2]."""
-    from skexplain.aggregation import _beta_scaled
+    from skexplain.metrics.infidelity import _beta_scaled
 
     members = _normalized_members(X)
     k = members.shape[1]

@@ -2,9 +2,11 @@
 
 Three shapes of signature (DESIGN.md): model-based ``metric(model, X, attributions, ...)``,
 explainer-based ``metric(explainer, X, ...)`` for metrics that re-explain perturbed rows, and the
-property losses of Tadesse et al. (2024).
+property losses of Tadesse et al. (2024). One registry (:func:`get_metric`) describes every
+metric for the scorers, the report, the command line and the aggregator.
 """
 
+from ._registry import MetricSpec, get_metric, get_metric_names, metric_scores, split_explainer
 from .faithfulness import deletion_auc, faithfulness_correlation, insertion_auc, sensitivity_n
 from .infidelity import infidelity
 from .properties import (
@@ -18,6 +20,11 @@ from .scorer import SCORERS, ExplanationScorer, get_explanation_scorer, make_exp
 from .sensitivity import avg_sensitivity, local_lipschitz, max_sensitivity, relative_input_stability
 
 __all__ = [
+    "MetricSpec",
+    "get_metric",
+    "get_metric_names",
+    "metric_scores",
+    "split_explainer",
     "SCORERS",
     "ExplanationScorer",
     "get_explanation_scorer",

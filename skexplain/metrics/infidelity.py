@@ -1,5 +1,7 @@
 """Infidelity (Yeh et al. 2019, eq. 2-3) and its quadratic form (Decker et al. 2024, Def. 4.1)."""
 
+import numpy as np
+
 from ..models import as_model
 from ..perturbations import GaussianNoise, perturbed_copies
 from ._validation import check_X_attributions
@@ -107,3 +109,64 @@ def infidelity(
     if normalize:
         return result
     return result if return_quadratic else result[:, 0, 0]
+
+
+def _beta_scaled(Q, k):
+    """Infidelity quadratic form of the members each scaled by its optimal ``beta >= 0``.
+
+    ``Q`` is the ``(n, k + 1, k + 1)`` form of the members and one all-zero member, from which
+    ``E[D^2] = Q_00``, ``E[a_i D] = Q_00 - Q_i0`` and ``E[a_i a_j] = Q_ij + b_i + b_j - Q_00``
+    (index 0 here meaning the zero member, the last one). The member ``beta_i a_i`` then has
+    ``E[(beta_i a_i - D)(beta_j a_j - D)] = beta_i beta_j A_ij - beta_i b_i - beta_j b_j + c``
+    (Decker et al.'s released code scales the columns of Gamma so).
+    """
+    c = Q[:, k, k]
+    b = c[:, None] - Q[:, :k, k]
+    A = Q[:, :k, :k] + b[:, :, None] + b[:, None, :] - c[:, None, None]
+    second = np.einsum("nii->ni", A)
+    beta = np.divide(b, second, out=np.zeros_like(b), where=second > 0)
+    beta = np.maximum(beta, 0.0)  # a member anti-correlated with the output drops out
+    scaled_b = beta * b
+    return (
+        beta[:, :, None] * A * beta[:, None, :]
+        - scaled_b[:, :, None]
+        - scaled_b[:, None, :]
+        + c[:, None, None]
+    )
+
+
+def _infidelity_quadratic_form(
+    model,
+    explainers,
+    X,
+    members,
+    *,
+    target,
+    n_samples,
+    random_state,
+    postprocess=None,
+    perturbation=None,
+    binary_masks=False,
+    normalize=False,
+):
+    """The registry's quadratic form of infidelity for ``members`` ``(n, k, d)``.
+
+    With ``normalize`` it is the form of the scale-free infidelity (each member scaled by its
+    own optimal ``beta >= 0``, as Decker et al.'s released code does), else ``E[Gamma^T Gamma]``.
+    """
+    k, d = members.shape[1], members.shape[2]
+    # one extra all-zero member: its column of Gamma is -D, which gives the moments
+    # E[D^2] and E[a_i D] (a_i = I^T phi_i) that the optimal scales need
+    padded = np.concatenate([members, np.zeros((members.shape[0], 1, d))], axis=1)
+    Q = infidelity(
+        model,
+        X,
+        padded,
+        target=target,
+        perturbation=perturbation,
+        n_samples=n_samples,
+        random_state=random_state,
+        return_quadratic=True,
+        binary_masks=binary_masks,
+    )
+    return _beta_scaled(Q, k) if normalize else Q[:, :k, :k]

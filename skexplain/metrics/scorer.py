@@ -5,52 +5,11 @@ small scorer class. Scores are greater-is-better as scikit-learn requires: losse
 named ``neg_...``, exactly like ``neg_mean_squared_error``.
 """
 
-import inspect
-
 import numpy as np
 
-from .faithfulness import deletion_auc, faithfulness_correlation, insertion_auc, sensitivity_n
-from .infidelity import infidelity
-from .properties import (
-    complexity,
-    function_matching_loss,
-    gradient_matching_loss,
-    robustness_loss,
-    smoothness_loss,
-)
-from .sensitivity import avg_sensitivity, local_lipschitz, max_sensitivity, relative_input_stability
+from ._registry import _METRICS, MetricSpec, _ScorerNames, get_metric, metric_scores
 
 __all__ = ["ExplanationScorer", "make_explanation_scorer", "get_explanation_scorer", "SCORERS"]
-
-# name: (function, how it is called, +1 when greater is better / -1 for a loss)
-#   "model": metric(model, X, attributions, **kw); "explainer": metric(explainer, X, **kw);
-#   "points": metric(X, attributions, **kw); "attributions": metric(attributions, **kw)
-_METRICS = {
-    "infidelity": (infidelity, "model", -1),
-    "max_sensitivity": (max_sensitivity, "explainer", -1),
-    "avg_sensitivity": (avg_sensitivity, "explainer", -1),
-    "local_lipschitz": (local_lipschitz, "explainer", -1),
-    "relative_input_stability": (relative_input_stability, "explainer", -1),
-    "faithfulness_correlation": (faithfulness_correlation, "model", 1),
-    "sensitivity_n": (sensitivity_n, "model", 1),
-    "insertion_auc": (insertion_auc, "model", 1),
-    "deletion_auc": (deletion_auc, "model", -1),
-    "gradient_matching_loss": (gradient_matching_loss, "model", -1),
-    "function_matching_loss": (function_matching_loss, "model", -1),
-    "robustness_loss": (robustness_loss, "points", -1),
-    "smoothness_loss": (smoothness_loss, "attributions", -1),
-    "complexity": (complexity, "attributions", -1),
-}
-
-
-def _split_pipeline(estimator, X):
-    """The explainer at the end of a Pipeline, and X carried through the steps before it."""
-    steps = getattr(estimator, "steps", None)
-    if steps is None:
-        return estimator, X
-    if len(steps) > 1:
-        X = estimator[:-1].transform(X)
-    return estimator[-1], X
 
 
 class ExplanationScorer:
@@ -110,34 +69,14 @@ class ExplanationScorer:
         options = "".join(f", {k}={v!r}" for k, v in self.kwargs.items())
         return f"make_explanation_scorer({self.name!r}{options})"
 
-    def _kwargs_for(self, explainer):
-        kwargs = dict(self.kwargs)
-        parameters = inspect.signature(self.metric).parameters
-        if "target" in parameters and "target" not in kwargs:
-            kwargs["target"] = getattr(explainer, "target", None)
-        if "random_state" in parameters and "random_state" not in kwargs:
-            kwargs["random_state"] = 0  # the same draws for every candidate and fold
-        return kwargs
+    def _spec(self):
+        registered = _METRICS.get(self.name[4:] if self.name.startswith("neg_") else self.name)
+        if registered is not None and registered.function is self.metric:
+            return registered  # with the registry's defaults
+        return MetricSpec(self.name, self.metric, self.kind, self.sign == 1)
 
     def __call__(self, estimator, X, y=None):
-        explainer, X = _split_pipeline(estimator, X)
-        kwargs = self._kwargs_for(explainer)
-        rows = explainer.explained_rows(X) if hasattr(explainer, "explained_rows") else X
-        if self.kind == "explainer":
-            if rows is not X:
-                raise ValueError(
-                    f"{self.name} re-explains perturbed rows, which {type(explainer).__name__} "
-                    "cannot do in this form (its input is not the rows themselves)"
-                )
-            scores = self.metric(explainer, X, **kwargs)
-        else:
-            attributions = explainer.transform(X)
-            if self.kind == "model":
-                scores = self.metric(explainer.model_, rows, attributions, **kwargs)
-            elif self.kind == "points":
-                scores = self.metric(rows, attributions, **kwargs)
-            else:
-                scores = self.metric(attributions, **kwargs)
+        scores = metric_scores(self._spec(), estimator, X, self.kwargs)
         if isinstance(scores, dict):
             return {k: self.sign * float(np.nanmean(v)) for k, v in scores.items()}
         return self.sign * float(np.nanmean(scores))
@@ -184,28 +123,19 @@ def make_explanation_scorer(metric, *, greater_is_better=None, **kwargs):
         sign = 1 if greater_is_better in (None, True) else -1
         name = getattr(metric, "__name__", repr(metric))
         return ExplanationScorer(metric, "explainer", sign, kwargs, name)
-    if not isinstance(metric, str):
-        raise TypeError(f"metric must be a metric name or a callable, got {type(metric).__name__}")
-    name = metric[4:] if metric.startswith("neg_") else metric
-    if name not in _METRICS:
+    spec = get_metric(metric)
+    if greater_is_better is not None and greater_is_better != spec.greater_is_better:
         raise ValueError(
-            f"metric {metric!r} does not exist; choose a callable or one of {sorted(_METRICS)}"
-        )
-    function, kind, sign = _METRICS[name]
-    if metric.startswith("neg_") and sign == 1:
-        raise ValueError(f"{name!r} is greater-is-better already: use {name!r}, not {metric!r}")
-    if greater_is_better is not None and greater_is_better != (sign == 1):
-        raise ValueError(
-            f"{name!r} is {'greater' if sign == 1 else 'lower'}-is-better; "
+            f"{spec.name!r} is {'greater' if spec.greater_is_better else 'lower'}-is-better; "
             "greater_is_better cannot change that"
         )
-    public = name if sign == 1 else f"neg_{name}"
-    return ExplanationScorer(function, kind, sign, kwargs, public)
+    return ExplanationScorer(spec.function, spec.kind, spec.sign, kwargs, spec.scorer_name)
 
 
 #: Scorer names accepted by :func:`get_explanation_scorer`, mapped to their metric:
 #: greater-is-better metrics by name, losses as ``neg_<name>`` (as scikit-learn names its scorers).
-SCORERS = {(name if sign == 1 else f"neg_{name}"): name for name, (_, _, sign) in _METRICS.items()}
+#: It is a live view of the metric registry (see :func:`~skexplain.metrics.get_metric`).
+SCORERS = _ScorerNames()
 
 
 def get_explanation_scorer(name, **kwargs):

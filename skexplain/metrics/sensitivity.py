@@ -380,3 +380,33 @@ def relative_input_stability(
         return np.where(np.isneginf(best), np.nan, best)
 
     return explain_perturbed([explainer], X, draws, m, statistic, fresh_noise=fresh)
+
+
+def _avg_sensitivity_quadratic_form(
+    model,
+    explainers,
+    X,
+    members,
+    *,
+    target,
+    n_samples,
+    random_state,
+    postprocess=None,
+    perturbation=None,
+):
+    """The registry's quadratic form of average sensitivity: the members re-explain copies."""
+    if explainers is None:
+        raise ValueError(
+            "the quadratic form of avg_sensitivity re-explains perturbed rows with the members "
+            "themselves; their attributions alone do not suffice"
+        )
+    return avg_sensitivity(
+        list(explainers),
+        X,
+        perturbation=perturbation,
+        n_samples=n_samples,
+        random_state=random_state,
+        return_quadratic=True,
+        postprocess=postprocess,
+        target=target,
+    )
