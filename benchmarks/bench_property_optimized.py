@@ -88,7 +88,7 @@ def child(args):
     """Solve the large problem once in this process and print a JSON line."""
     from skexplain import PropertyOptimizedExplainer
     from skexplain.functions import SinExp
-    from skexplain.optimization import _problem, _property_optimized
+    from skexplain.optimization import _problem, _property_optimized, _solvers
 
     set_threads(args.threads)
     watch = Stopwatch()
@@ -96,9 +96,7 @@ def child(args):
     _property_optimized.knn_kernel_graph = watch.wrap(
         "knn graph", _property_optimized.knn_kernel_graph
     )
-    _property_optimized.conjugate_gradient = watch.wrap(
-        "cg", _property_optimized.conjugate_gradient
-    )
+    _solvers.conjugate_gradient = watch.wrap("cg", _solvers.conjugate_gradient)
     _problem.PropertyProblem.apply = watch.wrap("cg operator", _problem.PropertyProblem.apply)
 
     class TimedSinExp(SinExp):

@@ -71,7 +71,10 @@ def pairwise_kernel(X, Y=None, *, kernel="gaussian", length_scale=1.0):
 def kernel_of_squared_distance(squared, kernel, length_scale):
     """The kernel of squared distances, a numpy array or a torch tensor (kept on its device)."""
     if kernel == "gaussian":
-        scaled = squared / (-2.0 * length_scale**2)
+        # divided twice, not by length_scale**2: that square under- or overflows for extreme
+        # length scales (0 / 0 is NaN); this way the limits 0 and 1 come out right
+        with np.errstate(over="ignore"):  # exp(-inf) = 0 is the limit
+            scaled = squared / length_scale / length_scale * -0.5
         return np.exp(scaled) if isinstance(scaled, np.ndarray) else scaled.exp()
     if kernel == "threshold":
         return (squared <= length_scale) * 1.0
@@ -142,18 +145,27 @@ def knn_kernel_graph(
                 f"neighbors must have shape ({n}, n_neighbors), got shape {indices.shape}"
             )
     k = indices.shape[1]
-    # Squared distances from the differences themselves (not ||x||^2 + ||y||^2 - 2 x.y), chunked.
-    squared = np.empty(indices.shape)
-    step = max(1, 2**20 // max(1, k * X.shape[1]))
-    for start in range(0, n, step):
-        block = slice(start, min(start + step, n))
-        squared[block] = ((X[indices[block]] - X[block, None, :]) ** 2).sum(axis=2)
+    squared = listed_squared_distances(X, indices)
     values = kernel_of_squared_distance(squared, kernel, length_scale)
     rows = np.repeat(np.arange(n), k)
     graph = sparse.csr_matrix((values.ravel(), (rows, indices.ravel())), shape=(n, n))
     graph.setdiag(0.0)
     graph.eliminate_zeros()
     return graph.maximum(graph.T).tocsr()
+
+
+def listed_squared_distances(X, indices):
+    """``||x_i - x_j||^2`` for every row i and each j it lists, ``(n, k)``.
+
+    From the differences themselves (not ``||x||^2 + ||y||^2 - 2 x.y``), in chunks of rows.
+    """
+    n, k = indices.shape
+    squared = np.empty(indices.shape)
+    step = max(1, 2**20 // max(1, k * X.shape[1]))
+    for start in range(0, n, step):
+        block = slice(start, min(start + step, n))
+        squared[block] = ((X[indices[block]] - X[block, None, :]) ** 2).sum(axis=2)
+    return squared
 
 
 def grid_feature_similarity(image_shape, *, length_scale=1.0):

@@ -32,6 +32,17 @@ def _gaussian(A, B, length_scale):
     return kernel_of_squared_distance(squared_distances(A, B), "gaussian", length_scale)
 
 
+def _as_tensor(array, device):
+    """A float64 tensor on ``device``; read-only arrays (a DataFrame's values, a memory-mapped
+    explainer) are copied, since torch warns that it cannot share them."""
+    import torch
+
+    array = np.asarray(array, dtype=np.float64)
+    if not array.flags.writeable:
+        array = array.copy()
+    return torch.as_tensor(array, device=device)
+
+
 def _cholesky(A, what):
     import torch
 
@@ -67,9 +78,7 @@ class InducingPointGP:
         self.jitter = jitter
 
     def _tensor(self, array):
-        import torch
-
-        return torch.as_tensor(np.asarray(array, dtype=np.float64), device=self.device)
+        return _as_tensor(array, self.device)
 
     def fit(self, Z, G):
         """Condition on the gradients ``G`` observed at the inducing points ``Z``."""
@@ -119,10 +128,7 @@ def precision_objective(
     """
     import torch
 
-    def tensor(array):
-        return torch.as_tensor(np.asarray(array, dtype=np.float64), device=device)
-
-    Xt, Wt = tensor(X), tensor(W)
+    Xt, Wt = _as_tensor(X, device), _as_tensor(W, device)
     K = _gaussian(Xt, Xt, length_scale)
     K.diagonal().add_(jitter)
     factor = _cholesky(K, "kernel of the fitted rows")

@@ -10,16 +10,26 @@ from sklearn.utils import check_random_state
 
 from .._compat import Interval, StrOptions
 from ..base import BaseExplainer
-from ..kernels import knn_kernel_graph, nearest_neighbors, pairwise_kernel
-from ..utils import resolve_device
+from ..kernels import (
+    kernel_of_squared_distance,
+    knn_kernel_graph,
+    listed_squared_distances,
+    nearest_neighbors,
+    pairwise_kernel,
+)
+from ..utils import resolve_device, squared_distances
 from ._gp import InducingPointGP, precision_objective
 from ._problem import PropertyProblem
-from ._solvers import conjugate_gradient, proximal_gradient, solve_sylvester_dense
+from ._solvers import proximal_gradient, solve_quadratic
 
 __all__ = ["PropertyOptimizedExplainer"]
 
 # Fitted rows up to which the inductive setting reports its objective (an n x n Cholesky).
 MAX_PRECISION_ROWS = 4000
+
+# Entries of the (chunk of new rows, fitted rows) kernel block of transform (float64): 16 MiB, so
+# that transform's memory stays bounded whatever the number of new rows.
+TRANSFORM_CHUNK_ENTRIES = 1 << 21
 
 # Above this many rows the robustness graph is sparsified to nearest neighbours by default.
 _DENSE_LIMIT = 2000
@@ -243,14 +253,15 @@ class PropertyOptimizedExplainer(BaseExplainer):
         return None if n <= _DENSE_LIMIT else 10
 
     def _similarity(self, X):
+        """The row graph (None without robustness) and, for a kNN graph, each row's radius."""
         self.neighbor_recall_ = 1.0
         if self.lambda_robust == 0:
-            return None
+            return None, None
         k = self._neighbors(X.shape[0])
         if k is None:
             S = pairwise_kernel(X, kernel=self.kernel, length_scale=self.length_scale)
             np.fill_diagonal(S, 0.0)
-            return S
+            return S, None
         indices, self.neighbor_recall_ = nearest_neighbors(
             X,
             k,
@@ -258,9 +269,11 @@ class PropertyOptimizedExplainer(BaseExplainer):
             random_state=self.random_state,
             return_recall=True,
         )
-        return knn_kernel_graph(
+        graph = knn_kernel_graph(
             X, kernel=self.kernel, length_scale=self.length_scale, neighbors=indices
         )
+        # a row's radius: the squared distance to the farthest row it lists
+        return graph, listed_squared_distances(X, indices).max(axis=1, initial=0.0)
 
     def _target_values(self, X, target):
         if self.faithfulness == "gradient":
@@ -274,8 +287,8 @@ class PropertyOptimizedExplainer(BaseExplainer):
             return "cvxpy"
         if self.lambda_complex > 0:
             return "proximal"
-        if self.faithfulness == "gradient" and (S is None or not sparse.issparse(S)):
-            return "dense"
+        if S is None or (self.faithfulness == "gradient" and not sparse.issparse(S)):
+            return "dense"  # rows apart are solved exactly one by one
         return "cg"
 
     # -- fit ------------------------------------------------------------------------------------
@@ -331,15 +344,14 @@ class PropertyOptimizedExplainer(BaseExplainer):
         if self.setting == "inductive":
             return self._fit_inductive(X)
         target = self.model_.resolve_target(X, self.target)
-        S = self._similarity(X)
-        S_features = self._feature_similarity(X.shape[1])
+        S, radii = self._similarity(X)
         problem = PropertyProblem(
             X,
             self._target_values(X, target),
             self.faithfulness,
             S,
             self.robustness,
-            S_features,
+            self._feature_similarity(X.shape[1]),
             self._lambdas(),
         )
         solver = self._choose_solver(S)
@@ -352,61 +364,38 @@ class PropertyOptimizedExplainer(BaseExplainer):
         self.objective_ = problem.objective(W)
         self.X_fit_ = X
         self._problem_S = S
+        self._radii = radii
+        self._fit_target = target
         if not status["converged"]:
-            warnings.warn(
-                f"PropertyOptimizedExplainer: solver {solver!r} stopped after "
-                f"{status['n_iter']} iterations with residual {status['residual']:.3g} > tol "
-                f"{self.tol:g}; the explanations are not the optimum (raise max_iter or tol)",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+            _warn_unconverged(solver, status, self.tol, "fit")
 
     def _solve(self, problem, solver):
         lam = problem.lambdas
-        if solver == "dense":
-            if (
-                self.faithfulness != "gradient"
-                or lam["complex"] > 0
-                or (self.robustness == "max" and lam["robust"] > 0)
-            ):
-                raise ValueError(
-                    "solver='dense' solves gradient matching with pairwise robustness and "
-                    "smoothness only"
-                )
-            L = problem.L.toarray() if sparse.issparse(problem.L) else problem.L
-            W = solve_sylvester_dense(
-                lam["faithful"], lam["robust"], L, lam["smooth"], problem.L_features, problem.rhs()
-            )
-            residual = np.linalg.norm(problem.apply(W) - problem.rhs()) / max(
-                np.linalg.norm(problem.rhs()), 1e-300
-            )
-            return W, {"converged": True, "n_iter": 1, "residual": float(residual)}
-        if solver == "cg":
-            if lam["complex"] > 0 or (self.robustness == "max" and lam["robust"] > 0):
-                raise ValueError("solver='cg' solves the quadratic problems only")
-            return conjugate_gradient(
-                problem.apply,
-                problem.rhs(),
-                preconditioner=problem.diagonal(),
-                tol=self.tol,
-                max_iter=self.max_iter,
-            )
+        if solver == "cvxpy":
+            return self._solve_cvxpy(problem)
+        if self.robustness == "max" and lam["robust"] > 0:
+            raise ValueError(f"solver={solver!r} needs pairwise robustness (max: solver='cvxpy')")
         if solver == "proximal":
-            if self.robustness == "max" and lam["robust"] > 0:
-                raise ValueError("solver='proximal' needs pairwise robustness")
-            start, _ = conjugate_gradient(
-                problem.apply, problem.rhs(), preconditioner=problem.diagonal(), tol=1e-6
-            )
+            rowwise = problem.S is None  # rows apart: each row is its own problem
+            start, _ = solve_quadratic(problem, "dense" if rowwise else "cg", tol=1e-6)
             return proximal_gradient(
                 problem.smooth_gradient,
-                problem.lipschitz(),
+                problem.lipschitz(rowwise=rowwise),
                 lam["complex"],
                 start,
-                objective=problem.objective,
+                objective=problem.row_objective if rowwise else problem.objective,
                 tol=self.tol,
                 max_iter=self.max_iter,
+                rowwise=rowwise,
             )
-        return self._solve_cvxpy(problem)
+        if lam["complex"] > 0:
+            raise ValueError(f"solver={solver!r} solves the quadratic problems only")
+        if solver == "dense" and self.faithfulness != "gradient" and problem.S is not None:
+            raise ValueError(
+                "solver='dense' solves gradient matching with pairwise robustness and "
+                "smoothness only"
+            )
+        return solve_quadratic(problem, solver, tol=self.tol, max_iter=self.max_iter)
 
     def _solve_cvxpy(self, problem):
         import cvxpy as cp
@@ -461,105 +450,101 @@ class PropertyOptimizedExplainer(BaseExplainer):
     def _explain(self, X, target):
         if self.setting == "inductive":
             return self.gp_.predict(X)
-        lam = self._lambdas()
-        values = self._target_values(X, target)
-        W_fit, X_fit = self.explanations_, self.X_fit_
-        n, d = X.shape
-        if lam["robust"] > 0:
-            k = self._neighbors(X_fit.shape[0])
-            s = pairwise_kernel(X, X_fit, kernel=self.kernel, length_scale=self.length_scale)
-            if k is not None and k < X_fit.shape[0]:  # keep the nearest fitted rows only
-                cut = np.partition(-s, k - 1, axis=1)[:, k - 1 : k]
-                s = np.where(-s <= cut, s, 0.0)
-        else:
-            s = np.zeros((n, X_fit.shape[0]))
-        if self.robustness == "max" and lam["robust"] > 0:
-            return self._explain_max(X, values, s)
-        weight = 2.0 * lam["robust"] * s.sum(axis=1)  # (n,)
-        pull = 2.0 * lam["robust"] * (s @ W_fit)  # (n, d)
-        S_features = self._feature_similarity(d)
-        L_features = None
-        if S_features is not None:
-            L_features = np.diag(S_features.sum(axis=1)) - S_features
-
-        def apply(W):
-            if self.faithfulness == "gradient":
-                out = lam["faithful"] * W
-            else:
-                out = lam["faithful"] * X * (W * X).sum(axis=1, keepdims=True)
-            out = out + weight[:, None] * W
-            if L_features is not None:
-                out = out + 2.0 * lam["smooth"] * (W @ L_features)
+        out = np.empty(X.shape)
+        fitted = self._fitted_rows(X, target)
+        known = fitted >= 0
+        # a fitted row's extension is its own fitted explanation (the joint optimum is optimal
+        # row by row): returned as such, also where an iterative solver left a residual
+        out[known] = self.explanations_[fitted[known]]
+        new = np.flatnonzero(~known)
+        if new.size == 0:
             return out
+        X_new = X[new]
+        values = self._target_values(X_new, None if target is None else target[new])
+        S_features = self._feature_similarity(X.shape[1])
+        # new rows do not interact: chunks of rows bound the (chunk, n_fit) kernel block and
+        # give every row the same answer whatever the batch
+        step = max(1, TRANSFORM_CHUNK_ENTRIES // max(1, self.X_fit_.shape[0]))
+        for start in range(0, new.size, step):
+            rows = slice(start, start + step)
+            out[new[rows]] = self._explain_new(X_new[rows], values[rows], S_features)
+        return out
 
-        if self.faithfulness == "gradient":
-            rhs = lam["faithful"] * values + pull
-        else:
-            rhs = lam["faithful"] * values[:, None] * X + pull
+    def _fitted_rows(self, X, target):
+        """Index of the fitted row equal to each row of X (same target), or -1."""
+        d = X.shape[1]
+        as_keys = np.dtype((np.void, 8 * d))
+        fit_keys = np.ascontiguousarray(self.X_fit_).view(as_keys).ravel()
+        keys = np.ascontiguousarray(X, dtype=np.float64).view(as_keys).ravel()
+        order = np.argsort(fit_keys, kind="stable")
+        position = np.searchsorted(fit_keys[order], keys).clip(max=max(0, fit_keys.size - 1))
+        index = order[position] if fit_keys.size else np.zeros(keys.size, dtype=np.intp)
+        match = fit_keys[index] == keys if fit_keys.size else np.zeros(keys.size, dtype=bool)
+        if (target is None) != (self._fit_target is None):
+            match[:] = False
+        elif target is not None:
+            match &= np.asarray(target) == self._fit_target[index]
+        return np.where(match, index, -1)
 
-        if self.faithfulness == "gradient":
-            # (lam_f + weight_n) w + 2 lam_s L~ w = rhs: diagonal in L~'s eigenbasis
-            if L_features is None:
-                quadratic = rhs / (lam["faithful"] + weight)[:, None]
-            else:
-                b, V = np.linalg.eigh(2.0 * lam["smooth"] * L_features)
-                quadratic = ((rhs @ V) / (lam["faithful"] + weight[:, None] + b[None, :])) @ V.T
-        else:
-            A = lam["faithful"] * X[:, :, None] * X[:, None, :]
-            A = A + weight[:, None, None] * np.eye(d)[None]
-            if L_features is not None:
-                A = A + 2.0 * lam["smooth"] * L_features[None]
-            quadratic = _solve_rows(A, rhs)
-        if lam["complex"] == 0:
-            return quadratic
+    def _anchor_similarity(self, X):
+        """Similarities ``(n, n_fit)`` of new rows to the fitted rows they are linked to.
 
-        lipschitz = 2.0 * (
-            lam["faithful"] * (1.0 if self.faithfulness == "gradient" else (X**2).sum(1).max())
-            + float(weight.max(initial=0.0))
-            + (0.0 if L_features is None else 4.0 * lam["smooth"] * np.diag(L_features).max())
+        Dense graphs link every pair. On a kNN graph, as fitting would with the new row among
+        the rows: the fitted rows it lists (its ``n_neighbors`` nearest) and, the graph being
+        symmetrized, the fitted rows that would list it (no farther than their farthest listed
+        row).
+        """
+        squared = squared_distances(X, self.X_fit_)
+        similarity = kernel_of_squared_distance(squared, self.kernel, self.length_scale)
+        if self._radii is None:
+            return similarity
+        k = min(self._neighbors(self.X_fit_.shape[0]), self.X_fit_.shape[0])
+        linked = squared <= self._radii[None, :] * (1.0 + 1e-9)  # ties: rounding of the two
+        nearest = np.argpartition(squared, k - 1, axis=1)[:, :k]
+        np.put_along_axis(linked, nearest, True, axis=1)
+        return np.where(linked, similarity, 0.0)
+
+    def _explain_new(self, X, values, S_features):
+        """Each new row's optimum with the fitted explanations held fixed (rows apart)."""
+        lam = self._lambdas()
+        anchors = None
+        if lam["robust"] > 0:
+            anchors = (self._anchor_similarity(X), self.explanations_)
+        problem = PropertyProblem(
+            X, values, self.faithfulness, None, self.robustness, S_features, lam, anchors=anchors
         )
-
-        def objective(W):
-            quadratic = np.vdot(W, apply(W)) - 2.0 * np.vdot(W, rhs)
-            return quadratic + lam["complex"] * np.abs(W).sum()
-
-        W, status = proximal_gradient(
-            lambda W: 2.0 * (apply(W) - rhs),
-            max(lipschitz, 1e-12),
-            lam["complex"],
-            quadratic,
-            objective=objective,
-            tol=self.tol,
-            max_iter=self.max_iter,
-        )
+        if self.robustness == "max" and lam["robust"] > 0:
+            return self._explain_max(problem)
+        solver = "proximal" if lam["complex"] > 0 else "dense"
+        W, status = self._solve(problem, solver)
         if not status["converged"]:
-            warnings.warn(
-                "PropertyOptimizedExplainer.transform: the proximal solver did not converge",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+            _warn_unconverged(solver, status, self.tol, "transform")
         return W
 
-    def _explain_max(self, X, values, s):
+    def _explain_max(self, problem):
         """New rows under max robustness: a small cvxpy problem per row (slow; small data)."""
         import cvxpy as cp
 
-        lam = self._lambdas()
+        lam = problem.lambdas
+        X = problem.X
+        S_fixed, W_fixed = problem.anchors
         worst = self.losses_.get("robust", 0.0)
         out = np.empty_like(X)
         for row in range(X.shape[0]):
             w = cp.Variable(X.shape[1])
             if self.faithfulness == "gradient":
-                terms = [lam["faithful"] * cp.sum_squares(w - values[row])]
+                terms = [lam["faithful"] * cp.sum_squares(w - problem.G[row])]
             else:
-                terms = [lam["faithful"] * cp.square(values[row] - X[row] @ w)]
-            neighbours = np.flatnonzero(s[row] > 0)
+                terms = [lam["faithful"] * cp.square(problem.f[row] - X[row] @ w)]
+            neighbours = np.flatnonzero(S_fixed[row] > 0)
             t = cp.Variable()
             constraints = [t >= worst]
             if neighbours.size:
-                diffs = self.explanations_[neighbours] - cp.reshape(w, (1, -1), order="C")
+                diffs = W_fixed[neighbours] - cp.reshape(w, (1, -1), order="C")
                 constraints.append(cp.sum(cp.square(diffs), axis=1) <= t)
             terms.append(lam["robust"] * t)
+            if problem.L_features is not None and lam["smooth"] > 0:
+                terms.append(2 * lam["smooth"] * cp.quad_form(w, problem.L_features, True))
             if lam["complex"] > 0:
                 terms.append(lam["complex"] * cp.norm1(w))
             cp.Problem(cp.Minimize(cp.sum(terms)), constraints).solve()
@@ -567,12 +552,14 @@ class PropertyOptimizedExplainer(BaseExplainer):
         return out
 
 
-def _solve_rows(A, rhs):
-    """Solve the symmetric positive semi-definite systems ``A_n w_n = rhs_n`` (least squares)."""
-    try:
-        return np.linalg.solve(A, rhs[:, :, None])[:, :, 0]
-    except np.linalg.LinAlgError:
-        return (np.linalg.pinv(A, hermitian=True) @ rhs[:, :, None])[:, :, 0]
+def _warn_unconverged(solver, status, tol, where):
+    warnings.warn(
+        f"PropertyOptimizedExplainer.{where}: solver {solver!r} stopped after "
+        f"{status['n_iter']} iterations with residual {status['residual']:.3g} > tol {tol:g}; "
+        "the explanations are not the optimum (raise max_iter or tol)",
+        ConvergenceWarning,
+        stacklevel=4,
+    )
 
 
 def _quad_trace(W, L):
