@@ -20,6 +20,7 @@ from .explainers import (
     LimeExplainer,
     ShapleyExplainer,
     SmoothGrad,
+    TreeShapExplainer,
     VarGrad,
 )
 from .models import as_model
@@ -49,6 +50,7 @@ __all__ = [
     "LimeExplainer",
     "ShapleyExplainer",
     "SmoothGrad",
+    "TreeShapExplainer",
     "VarGrad",
     "as_model",
 ]

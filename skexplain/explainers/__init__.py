@@ -9,6 +9,7 @@ from .kernel_smoothed import KernelSmoothed
 from .lime_tabular import LimeExplainer
 from .shapley import ShapleyExplainer
 from .smoothgrad import SmoothGrad, VarGrad
+from .tree_shap import TreeShapExplainer
 
 __all__ = [
     "CLIME",
@@ -21,5 +22,6 @@ __all__ = [
     "LimeExplainer",
     "ShapleyExplainer",
     "SmoothGrad",
+    "TreeShapExplainer",
     "VarGrad",
 ]
