@@ -12,10 +12,12 @@ that ``f(x) - f(x - I)`` is the output change: real-valued for every distributio
 the masks (``I = z * (x - baseline)``), so Input x Gradient and IG are not mis-scaled by ``x``.
 """
 
+import inspect
 import numbers
 from abc import ABC, abstractmethod
 
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
 from .utils import (
@@ -53,12 +55,17 @@ def _check_positive(name, value):
     return float(value)
 
 
-class Perturbation(ABC):
+class Perturbation(BaseEstimator, ABC):
     """Base class: ``draw`` a bank once, ``apply`` it to many rows.
 
     Subclasses implement ``draw(n_samples, n_features, random_state) -> dict`` of numpy arrays
     and ``apply(X, bank) -> X_perturbed``. Drawing once and applying the same bank to every row
     gives common random numbers: a row's perturbations do not depend on the other rows.
+
+    Perturbations are scikit-learn parameter holders: ``__init__`` stores its arguments as
+    they are, ``get_params``/``set_params`` and ``clone`` work, so that a perturbation held by
+    an explainer or a metric's scorer is tuned like any nested estimator
+    (``{"perturbation__scale": [0.05, 0.1]}`` in ``GridSearchCV``).
 
     Examples
     --------
@@ -132,16 +139,17 @@ class Perturbation(ABC):
         return self.apply(X, bank)
 
     def __repr__(self):
-        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
-        return f"{type(self).__name__}({params})"
+        # every parameter, in the order of the signature (scikit-learn's repr sorts them and
+        # leaves out the defaults)
+        params = self.get_params(deep=False)
+        order = [name for name in inspect.signature(type(self)).parameters if name in params]
+        return f"{type(self).__name__}({', '.join(f'{k}={params[k]!r}' for k in order)})"
 
     def __eq__(self, other):
         if type(self) is not type(other):
             return NotImplemented
-        return all(
-            np.array_equal(np.asarray(a), np.asarray(b))
-            for a, b in zip(vars(self).values(), vars(other).values(), strict=True)
-        )
+        mine, theirs = self.get_params(deep=False), other.get_params(deep=False)
+        return all(np.array_equal(np.asarray(v), np.asarray(theirs[k])) for k, v in mine.items())
 
     __hash__ = None
 
