@@ -17,6 +17,8 @@ array whose first axis is the chunk's rows. This module imports nothing from the
 package, so every layer may use it.
 """
 
+import contextlib
+import contextvars
 import copy
 
 import numpy as np
@@ -34,6 +36,7 @@ __all__ = [
     "rows_per_chunk",
     "row_chunks",
     "map_row_chunks",
+    "parallel_rows",
     "query_perturbed",
     "explain_perturbed",
 ]
@@ -73,15 +76,67 @@ def row_chunks(n_rows, per_row=1, budget=DEFAULT_BATCH_SIZE):
         yield slice(start, min(start + step, n_rows))
 
 
+# n_jobs and verbose of the call being run (an explainer's transform, a metric): read by the
+# outermost map_row_chunks, which runs the chunks in parallel and shows the progress bar.
+_PARALLEL = contextvars.ContextVar("skexplain_parallel", default=(None, 0))
+
+
+@contextlib.contextmanager
+def parallel_rows(n_jobs=None, verbose=0):
+    """Run the row chunks of the computations inside this block with joblib and a progress bar.
+
+    ``n_jobs`` follows joblib (None: 1 unless a ``joblib.parallel_config`` says otherwise; -1: all
+    cores), so ``joblib.parallel_config(backend="dask")`` or Ray's backend spreads the chunks over
+    a cluster. Only the outermost loop of chunks is spread and shown; the loops it calls run in
+    series. Every chunk computes the same values wherever it runs (each explainer and metric
+    draws one bank of perturbations from its seed and applies it to every row), so the result
+    equals ``n_jobs=1`` exactly.
+    """
+    token = _PARALLEL.set((n_jobs, int(verbose or 0)))
+    try:
+        yield
+    finally:
+        _PARALLEL.reset(token)
+
+
+def _serial(compute):
+    """``compute`` with the loops it calls kept in series and silent (they run inside a chunk)."""
+
+    def run(rows):
+        with parallel_rows(1, 0):
+            return compute(rows)
+
+    return run
+
+
 def map_row_chunks(n_rows, compute, *, per_row=1, budget=DEFAULT_BATCH_SIZE, empty_shape=(0,)):
     """Run ``compute(rows) -> array`` on every chunk of rows and stack the results.
 
     The one loop of the package. The output is preallocated after the first chunk (a list of
-    parts would fragment the heap); with no rows it is ``np.zeros(empty_shape)``.
+    parts would fragment the heap); with no rows it is ``np.zeros(empty_shape)``. Inside
+    :func:`parallel_rows` the chunks run through joblib and show a progress bar.
     """
+    chunks = list(row_chunks(n_rows, per_row, budget))
+    n_jobs, verbose = _PARALLEL.get()
+    run = _serial(compute)
+    if n_jobs == 1 or len(chunks) < 2:
+        parts = map(run, chunks)
+    else:
+        from joblib import Parallel, delayed, effective_n_jobs
+
+        if effective_n_jobs(n_jobs) == 1:
+            parts = map(run, chunks)
+        else:
+            parts = Parallel(n_jobs=n_jobs, return_as="generator")(
+                delayed(run)(rows) for rows in chunks
+            )
+    if verbose and chunks:
+        from tqdm.auto import tqdm
+
+        parts = tqdm(parts, total=len(chunks), unit="chunk", desc="skexplain", leave=False)
     out = None
-    for rows in row_chunks(n_rows, per_row, budget):
-        part = np.asarray(compute(rows), dtype=np.float64)
+    for rows, part in zip(chunks, parts, strict=True):
+        part = np.asarray(part, dtype=np.float64)
         if out is None:
             out = np.empty((n_rows, *part.shape[1:]))
         out[rows] = part

@@ -8,8 +8,12 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, 
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import Interval, validate_parameter_constraints
-from ._engine import explain_perturbed  # re-exported: its documented home
+from ._engine import (
+    explain_perturbed,  # re-exported: its documented home
+    parallel_rows,
+)
 from .models import as_model
+from .utils import is_dask_collection, map_row_blocks
 
 __all__ = ["BaseExplainer", "explain_perturbed"]
 
@@ -102,17 +106,25 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metac
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            The rows to explain.
+            The rows to explain. A dask array or DataFrame is explained lazily, block by block
+            of rows, with this fitted explainer entering the task graph once.
 
         Returns
         -------
         attributions : ndarray of shape (n_samples, n_features)
-            One attribution per feature of every row.
+            One attribution per feature of every row (a lazy dask array for a dask input).
         """
         check_is_fitted(self)
+        if is_dask_collection(X):
+            names = list(self.get_feature_names_out())
+            return map_row_blocks(
+                _transform_rows, X, shipped=(self,), n_columns=len(names), columns=names
+            )
         X = validate_data(self, X, dtype=np.float64, reset=False)
         target = self.model_.resolve_target(X, self.target)
-        attributions = np.asarray(self._explain(X, target), dtype=np.float64)
+        # n_jobs and verbose, where an explainer has them, spread its chunks of rows (joblib).
+        with parallel_rows(getattr(self, "n_jobs", None), getattr(self, "verbose", 0)):
+            attributions = np.asarray(self._explain(X, target), dtype=np.float64)
         if attributions.shape != X.shape:  # a bug in a subclass, not a user error
             raise RuntimeError(
                 f"{type(self).__name__} returned attributions of shape {attributions.shape} "
@@ -164,3 +176,8 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metac
         tags.input_tags.allow_nan = False
         tags.transformer_tags.preserves_dtype = ["float64"]
         return tags
+
+
+def _transform_rows(explainer, X_rows):
+    """One block of rows of a dask collection, explained by the (shipped) fitted explainer."""
+    return explainer.transform(X_rows)

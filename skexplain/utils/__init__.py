@@ -10,6 +10,8 @@ from ._arrays import is_module as is_module
 from ._arrays import is_tensor as is_tensor
 from ._arrays import squared_distances as squared_distances
 from ._arrays import subset_masks as subset_masks
+from ._dask import is_dask_collection as is_dask_collection
+from ._dask import map_row_blocks as map_row_blocks
 from ._device import resolve_device as resolve_device
 from ._validation import check_baseline as check_baseline
 from ._validation import check_image_shape as check_image_shape
