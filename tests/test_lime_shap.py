@@ -266,3 +266,25 @@ def test_missing_package_says_how_to_install(monkeypatch, cls, modules, package)
         monkeypatch.setitem(sys.modules, name, None)  # makes `import name` raise ImportError
     with pytest.raises(ImportError, match=f"pip install {package}"):
         cls(SumOfSines()).fit(X_SMALL)
+
+
+def test_reference_wrappers_call_the_model_once_per_row_not_per_chunk():
+    """shap hands all 2,108 x 100 coalition rows of a row at once: they reach the model in one
+    call (the adapter's 8,192-row chunks made 26 of them)."""
+    X = np.random.default_rng(0).normal(size=(150, 30))
+    calls = []
+
+    def model(Z):
+        calls.append(len(Z))
+        return np.tanh(Z @ np.linspace(-1, 1, 30))
+
+    for explainer, most in (
+        (KernelShapExplainer(model, n_background=100, random_state=0), 2),
+        (LimeExplainer(model, n_samples=20_000, random_state=0), 1),
+    ):
+        explainer.fit(X)
+        calls.clear()
+        explainer.transform(X[:4])
+        per_row = [c for c in calls if c > 4 * 100]  # leave out f(x), f(background), the target
+        assert len(per_row) <= most * 4, (type(explainer).__name__, calls)
+        assert max(calls) > 8192

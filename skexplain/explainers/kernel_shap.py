@@ -127,7 +127,19 @@ class KernelShapExplainer(BaseExplainer):
 
     See Also
     --------
+    ShapleyExplainer : The same Shapley values computed natively, for all rows at once.
+    TreeShapExplainer : Exact values for tree ensembles.
     LimeExplainer : The reference ``lime`` package's local linear surrogate.
+
+    Notes
+    -----
+    This wrapper is the reference: shap explains one row per call (two model calls per row,
+    with all of the row's coalitions in one) and draws from numpy's global random state.
+    :class:`ShapleyExplainer` explains the same game faster whenever more than a few rows are
+    explained: one coalition design shared by all rows, paired and size-stratified sampling
+    that reaches a given error with fewer model evaluations, and no per-row Python work
+    (``benchmarks/bench_shapley.py`` prints the ratios); for tree models
+    :class:`TreeShapExplainer` is exact and faster still.
 
     References
     ----------

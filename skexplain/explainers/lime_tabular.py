@@ -87,6 +87,14 @@ class LimeExplainer(BaseExplainer):
     --------
     CLIME : Continuous LIME with gaussian noise around the row, vectorized over rows.
     KernelShapExplainer : The reference ``shap`` package's KernelSHAP.
+    ShapleyExplainer : Shapley values of any model, vectorized over rows.
+
+    Notes
+    -----
+    lime explains one row per call: its perturbations of a row go to the model in one call, but
+    the sampling, discretization and ridge fit run in Python per row. :class:`CLIME` (gaussian
+    perturbations around the row, one query for all rows) and :class:`ShapleyExplainer` are
+    faster whenever more than a few rows are explained; keep this wrapper to reproduce lime.
 
     References
     ----------
