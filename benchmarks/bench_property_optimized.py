@@ -109,8 +109,10 @@ def child(args):
         lambda_robust=args.lambda_robust,
         length_scale=args.length_scale,
         n_neighbors=args.n_neighbors,
+        neighbors_algorithm=args.neighbors_algorithm,
         solver="cg",
         tol=args.tol,
+        random_state=args.seed,
     )
     exact, baseline = memory_baseline()
     wall0, cpu0 = time.perf_counter(), time.process_time()
@@ -135,6 +137,9 @@ def child(args):
                 "calls": watch.calls,
                 "status": explainer.solver_status_,
                 "losses": explainer.losses_,
+                "objective": explainer.objective_,
+                "recall": explainer.neighbor_recall_,
+                "algorithm": args.neighbors_algorithm,
                 "raw_robust": raw_losses["robust"],
                 "edges": int(S.nnz // 2),
                 "mean_weight": float(S.data.mean()) if S.nnz else 0.0,
@@ -157,13 +162,15 @@ def _native_threads():
     return " ".join(sorted({f"{p['internal_api']}={p['num_threads']}" for p in threadpool_info()}))
 
 
-def _run_size(args, rows):
-    options = ["--child", rows]
+def _run_size(args, rows, algorithm="exact"):
+    options = ["--child", rows, "--neighbors-algorithm", algorithm]
     for option in ("n_features", "n_neighbors", "lambda_robust", "length_scale", "tol", "seed"):
         options += ["--" + option.replace("_", "-"), getattr(args, option)]
     if args.threads is not None:
         options += ["--threads", args.threads]
-    return run_child(__file__, options, timeout=args.timeout, what=f"the run on {rows} rows")
+    return run_child(
+        __file__, options, timeout=args.timeout, what=f"the run on {rows} rows ({algorithm})"
+    )
 
 
 def large(args):
@@ -298,6 +305,66 @@ def large(args):
     return runs
 
 
+def approximate(args):
+    """(c) The approximate (HNSW) neighbour graph: near-linear growth, recall, objective gap."""
+    small, large_rows = args.approx_rows
+    print()
+    print(
+        f"## (c) approximate neighbour graph (faiss HNSW) against exact: same problem as (a), "
+        f"{small:,} and {large_rows:,} rows; one subprocess per run"
+    )
+    runs = [
+        _run_size(args, small, "exact"),
+        _run_size(args, small, "approximate"),
+        _run_size(args, large_rows, "approximate"),
+    ]
+    rows = []
+    for r in runs:
+        added = r["peak"] - r["baseline"]
+        rows.append(
+            [
+                f"{r['rows']:,}",
+                r["algorithm"],
+                f"{r['split_wall'].get('knn graph', 0.0):.1f}",
+                f"{r['wall']:.1f} / {r['cpu']:.1f}",
+                f"{added / MiB:.0f}",
+                f"{added / r['rows']:,.0f}",
+                f"{r['recall']:.4f}",
+                f"{r['objective']:.6g}",
+                f"{r['status']['n_iter']}",
+            ]
+        )
+    print_table(
+        [
+            "rows",
+            "graph",
+            "graph s",
+            "fit s wall / CPU",
+            "peak - base MiB",
+            "bytes per row",
+            "recall",
+            "objective",
+            "CG iter",
+        ],
+        rows,
+    )
+    exact_small, approx_small, approx_large = runs
+    gap = (approx_small["objective"] - exact_small["objective"]) / abs(exact_small["objective"])
+    growth = approx_large["wall"] / approx_small["wall"]
+    size_ratio = approx_large["rows"] / approx_small["rows"]
+    per_row = [(r["peak"] - r["baseline"]) / r["rows"] for r in (approx_small, approx_large)]
+    print(
+        f"objective gap of the approximate graph at {small:,} rows: {gap:+.2e} (relative); "
+        f"recall {approx_small['recall']:.4f} at {small:,}, {approx_large['recall']:.4f} at "
+        f"{large_rows:,}"
+    )
+    print(
+        f"time x{growth:.1f} for x{size_ratio:.0f} rows (target <= 12 for x10); memory per row "
+        f"{per_row[0]:,.0f} -> {per_row[1]:,.0f} bytes; load average now {os.getloadavg()[0]:.2f}"
+    )
+    return {"runs": runs, "gap": gap, "growth": growth}
+
+
 # -- (b) against cvxpy -------------------------------------------------------------------------
 def against_cvxpy(args):
     from skexplain import PropertyOptimizedExplainer
@@ -376,6 +443,16 @@ def main(argv=None):
     parser.add_argument(
         "--n-rows", type=int, nargs="+", default=[25_000, 50_000, 100_000], help="sizes of (a)"
     )
+    parser.add_argument(
+        "--approx-rows",
+        type=int,
+        nargs="*",
+        default=[100_000, 1_000_000],
+        help="the two sizes of (c), the approximate graph; none skips",
+    )
+    parser.add_argument(
+        "--neighbors-algorithm", default="exact", help=argparse.SUPPRESS
+    )  # set for the child runs
     parser.add_argument("--n-features", type=int, default=30)
     parser.add_argument("--n-neighbors", type=int, default=10)
     parser.add_argument("--lambda-robust", type=float, default=1.0)
@@ -398,12 +475,16 @@ def main(argv=None):
         if "--n-rows" not in (argv if argv is not None else sys.argv[1:]):
             args.n_rows = [1000, 2000]
         args.cvxpy_rows, args.repeats = [100, 200], 1
+        if "--approx-rows" not in (argv if argv is not None else sys.argv[1:]):
+            args.approx_rows = [1000, 3000]
 
     set_threads(args.threads)
     print_environment("bench_property_optimized: PropertyOptimizedExplainer at scale and vs cvxpy")
     results = {}
     if not args.skip_large and args.n_rows:
         results["large"] = large(args)
+    if args.approx_rows:
+        results["approximate"] = approximate(args)
     if args.cvxpy_rows:
         results["cvxpy"] = against_cvxpy(args)
     return results
