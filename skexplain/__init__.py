@@ -7,7 +7,7 @@ from ._interop import (
     to_shap_explanation,
 )
 from .aggregation import AggregatingExplainer, AttributionAggregator, ExplainerUnion
-from .base import BaseExplainer
+from .base import BaseExplainer, ExplainerTags
 from .display import AttributionDisplay, MetricDisplay
 from .explainers import (
     CLIME,
@@ -39,6 +39,7 @@ __all__ = [
     "load_attributions",
     "ExplainerUnion",
     "BaseExplainer",
+    "ExplainerTags",
     "CLIME",
     "Gradient",
     "InputXGradient",

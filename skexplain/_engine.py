@@ -158,6 +158,12 @@ def query_perturbed(model, X, target, expand, reduce, *, n_per_row, kind="gradie
         Xc = model.to_native(X[rows])
         c = Xc.shape[0]
         Z = expand(Xc, rows)
+        codec = getattr(model, "codec", None)
+        if kind == "gradient" and codec is not None and codec.has_categorical:
+            # Categories have no gradient: every copy keeps the row's own categories (the
+            # explainers attribute them by occlusion, see BaseExplainer).
+            Z = np.array(Z, dtype=np.float64)
+            Z[:, :, codec.categorical_] = Xc[:, None, codec.categorical_]
         flat = Z.reshape(c * n_per_row, d)
         t = None if target is None else np.repeat(target[rows], n_per_row)
         if kind == "gradient":
@@ -172,9 +178,12 @@ def query_perturbed(model, X, target, expand, reduce, *, n_per_row, kind="gradie
 
 
 def _is_skexplain_explainer(explainer):
-    # A skexplain explainer (BaseExplainer) explains for a given output through ``_explain``;
+    # A skexplain explainer (BaseExplainer) explains for a given output through ``_explain``
+    # (wrapped by ``_explain_raw_columns``, which adds the rule for categorical columns);
     # tested by its protocol so that this module stays below ``base`` in the import graph.
-    return callable(getattr(explainer, "_explain", None)) and hasattr(explainer, "target")
+    return callable(getattr(explainer, "_explain_raw_columns", None)) and hasattr(
+        explainer, "target"
+    )
 
 
 def _explain_copies(explainer, X, Z, target=None):
@@ -192,7 +201,7 @@ def _explain_copies(explainer, X, Z, target=None):
         if target is None:
             target = explainer.model_.resolve_target(X, explainer.target)
         target = None if target is None else np.repeat(target, m)
-        explained = explainer._explain(flat, target)
+        explained = explainer._explain_raw_columns(flat, target)
     else:
         explained = explainer.transform(flat)
     return np.asarray(explained, dtype=np.float64).reshape(c, m, d)
@@ -231,7 +240,7 @@ def _explain_rows(explainer, X, target):
     """Explanations of the rows themselves, for ``target`` when given (as ``transform`` else)."""
     if target is not None and _is_skexplain_explainer(explainer):
         check_is_fitted(explainer)
-        return np.asarray(explainer._explain(X, target), dtype=np.float64)
+        return np.asarray(explainer._explain_raw_columns(X, target), dtype=np.float64)
     return np.asarray(explainer.transform(X), dtype=np.float64)
 
 

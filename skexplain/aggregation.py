@@ -83,7 +83,7 @@ def _explain_member(explainer, X, target):
     """A fitted member's attributions of X for ``target``, unless it has a target of its own."""
     if explainer.target is not None:
         target = explainer.model_.resolve_target(X, explainer.target)
-    return np.asarray(explainer._explain(X, target), dtype=np.float64)
+    return np.asarray(explainer._explain_raw_columns(X, target), dtype=np.float64)
 
 
 _STRATEGY_CONSTRAINTS = {

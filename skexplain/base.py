@@ -1,10 +1,12 @@
 """BaseExplainer: the fit/transform contract shared by every explainer."""
 
 from abc import ABCMeta, abstractmethod
+from dataclasses import dataclass, fields
 from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, clone
+from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import Interval, validate_parameter_constraints
@@ -13,9 +15,65 @@ from ._engine import (
     parallel_rows,
 )
 from .models import as_model
-from .utils import is_dask_collection, map_row_blocks
+from .utils import (
+    ColumnCodec,
+    check_differentiable,
+    is_dask_collection,
+    is_frame,
+    map_row_blocks,
+)
 
-__all__ = ["BaseExplainer", "explain_perturbed"]
+__all__ = ["BaseExplainer", "ExplainerTags", "explain_perturbed"]
+
+
+@dataclass(slots=True)
+class ExplainerTags:
+    """What an explainer needs from the model and the data; read with ``get_tags(e).explainer``.
+
+    The report and the command line choose default explainers for a model from these tags.
+
+    Parameters
+    ----------
+    requires_gradient : bool, default=False
+        The explainer queries the model's gradient (or, like C-LIME, its local slope): it
+        refuses piecewise-constant models (trees, forests, boosting, kNN), whose gradient is
+        zero almost everywhere, with an error that names the model and the alternatives.
+    model_agnostic : bool, default=True
+        The explainer only needs the model's outputs (any model, any differentiability).
+    categorical : {"occlusion", "native"}, default="native"
+        How categorical columns of a frame are explained: ``"native"``, as one player of a
+        masking game or a category of the reference package; ``"occlusion"``, by the output
+        change when the row's category is replaced by the column's baseline category (the
+        finite difference of a one-hot step, i.e. Input x Gradient on the one-hot encoding
+        relative to the baseline category), since a category has no gradient.
+
+    Examples
+    --------
+    >>> from sklearn.utils import get_tags
+    >>> from skexplain import Gradient, KernelShapExplainer
+    >>> get_tags(Gradient()).explainer.requires_gradient
+    True
+    >>> get_tags(KernelShapExplainer()).explainer.requires_gradient
+    False
+    """
+
+    requires_gradient: bool = False
+    model_agnostic: bool = True
+    categorical: str = "native"
+
+
+@dataclass(slots=True)
+class _Tags(Tags):
+    """scikit-learn's tags and the explainer's own (``Tags`` has slots: no new attributes)."""
+
+    explainer: ExplainerTags | None = None
+
+
+def _float_frame(codec, Z, X):
+    """Encoded rows as a float frame with the raw column names and the index of X."""
+    import pandas as pd
+
+    return pd.DataFrame(Z, columns=codec.columns_, index=getattr(X, "index", None))
 
 
 class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta):
@@ -89,16 +147,31 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metac
         validate_parameter_constraints(
             self._parameter_constraints, self.get_params(deep=False), type(self).__name__
         )
-        X = validate_data(self, X, dtype=np.float64)
         model = self._model_to_fit()
         if model is None:
             raise ValueError(
                 f"{type(self).__name__} needs a model: pass model=<torch module, fitted "
                 "scikit-learn estimator or callable>"
             )
-        self.model_ = as_model(model)
+        adapter = as_model(model)
+        if is_frame(X):
+            codec = ColumnCodec(model_columns=adapter.model_columns).fit(X)
+            X = validate_data(self, _float_frame(codec, codec.encode(X), X), dtype=np.float64)
+        else:
+            X = validate_data(self, X, dtype=np.float64)
+            codec = ColumnCodec(model_columns=adapter.model_columns).fit(X)
+        self.codec_ = codec
+        self.model_ = adapter.with_codec(codec)
+        if self.__sklearn_tags__().explainer.requires_gradient:
+            check_differentiable(self.model_, type(self).__name__)
         self._fit(X)
         return self
+
+    def _validate_rows(self, X):
+        """X for transform: a frame is encoded with the fitted codec, then validated."""
+        if is_frame(X) and hasattr(self, "codec_"):
+            X = _float_frame(self.codec_, self.codec_.encode(X), X)
+        return validate_data(self, X, dtype=np.float64, reset=False)
 
     def transform(self, X):
         """Explain every row of X.
@@ -120,16 +193,29 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metac
             return map_row_blocks(
                 _transform_rows, X, shipped=(self,), n_columns=len(names), columns=names
             )
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = self._validate_rows(X)
         target = self.model_.resolve_target(X, self.target)
         # n_jobs and verbose, where an explainer has them, spread its chunks of rows (joblib).
         with parallel_rows(getattr(self, "n_jobs", None), getattr(self, "verbose", 0)):
-            attributions = np.asarray(self._explain(X, target), dtype=np.float64)
+            attributions = self._explain_raw_columns(X, target)
         if attributions.shape != X.shape:  # a bug in a subclass, not a user error
             raise RuntimeError(
                 f"{type(self).__name__} returned attributions of shape {attributions.shape} "
                 f"for rows of shape {X.shape}"
             )
+        return attributions
+
+    def _explain_raw_columns(self, X, target):
+        """``_explain``, then the tagged rule for categorical columns and the gradient check."""
+        attributions = np.asarray(self._explain(X, target), dtype=np.float64)
+        tags = self.__sklearn_tags__().explainer
+        codec = getattr(self.model_, "codec", None)
+        if tags.requires_gradient:
+            numeric = slice(None) if codec is None else codec.numeric_
+            check_differentiable(self.model_, type(self).__name__, attributions[:, numeric])
+        if tags.categorical == "occlusion" and codec is not None and codec.has_categorical:
+            columns = np.flatnonzero(codec.categorical_)
+            attributions[:, columns] = self.model_.occlusion(X, target, columns)
         return attributions
 
     # -- hooks ----------------------------------------------------------------------------------
@@ -171,10 +257,20 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metac
             **{k: v if k == "model" else clone(v, safe=False) for k, v in params.items()}
         )
 
+    # What the explainer needs (ExplainerTags); subclasses override these class attributes.
+    _requires_gradient = False
+    _categorical = "native"
+
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
+        base = super().__sklearn_tags__()
+        tags = _Tags(**{f.name: getattr(base, f.name) for f in fields(Tags)})
         tags.input_tags.allow_nan = False
         tags.transformer_tags.preserves_dtype = ["float64"]
+        tags.explainer = ExplainerTags(
+            requires_gradient=self._requires_gradient,
+            model_agnostic=not self._requires_gradient,
+            categorical=self._categorical,
+        )
         return tags
 
 

@@ -68,6 +68,8 @@ class CLIME(NoiseExplainer):
         "alpha": [Interval(Real, 0, None, closed="left")],
     }
 
+    _categorical = "occlusion"  # no noise on categories: their slope is a one-hot step
+
     def __init__(
         self,
         model=None,

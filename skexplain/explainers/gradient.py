@@ -35,6 +35,8 @@ class Gradient(BaseExplainer):
 
     # What the values are, for displays: local slopes are not additive attributions.
     _values_are = "slopes"
+    _requires_gradient = True
+    _categorical = "occlusion"
 
     def __init__(self, model=None, *, target=None):
         super().__init__(model, target=target)

@@ -86,6 +86,9 @@ class IntegratedGradients(BaseExplainer):
         ],
     }
 
+    _requires_gradient = True
+    _categorical = "occlusion"
+
     def __init__(
         self,
         model=None,

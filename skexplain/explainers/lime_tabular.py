@@ -175,6 +175,9 @@ class LimeExplainer(BaseExplainer):
             kernel_width=self.kernel_width,
             feature_selection=self.feature_selection,
             discretize_continuous=self.discretize_continuous,
+            # A frame's categorical columns (integer codes): lime samples them from their
+            # frequencies in the fitting rows and weighs "the row's category" as one feature.
+            categorical_features=np.flatnonzero(self.codec_.categorical_).tolist() or None,
         )
 
     def _explain_chunk(self, seed, X, target, progress):

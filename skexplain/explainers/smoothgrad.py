@@ -50,6 +50,8 @@ class SmoothGrad(NoiseExplainer):
 
     # What the values are, for displays: local slopes are not additive attributions.
     _values_are = "slopes"
+    _requires_gradient = True
+    _categorical = "occlusion"
 
     def __init__(
         self,

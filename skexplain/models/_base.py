@@ -60,9 +60,97 @@ class ModelAdapter(ABC):
     """
 
     is_classifier = False
+    # The raw columns of a table (a ColumnCodec of skexplain.utils), set by with_codec: rows are
+    # float matrices, decoded into the model's own frame before every query.
+    codec = None
+    # Whether the model can be queried with a frame (a codec with categorical columns).
+    _accepts_frames = False
 
     def __init__(self, batch_size=None, *, default_batch_size=DEFAULT_BATCH_SIZE):
         self.batch_size = _check_batch_size(batch_size, default_batch_size)
+
+    @property
+    def model_columns(self):
+        """The column names the model was fitted on (``feature_names_in_``), or None."""
+        return None
+
+    @property
+    def uses_finite_differences(self):
+        """Whether gradients are finite differences of outputs (not autograd or exact)."""
+        return False
+
+    def with_codec(self, codec):
+        """A shallow copy of the adapter that decodes its float rows with ``codec``.
+
+        Parameters
+        ----------
+        codec : ColumnCodec
+            The raw columns of the explained table, learned in an explainer's ``fit``.
+
+        Returns
+        -------
+        ModelAdapter
+            The copy; this adapter is left as it is (clones of explainers share it).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from sklearn.linear_model import LinearRegression
+        >>> from skexplain.models import as_model
+        >>> from skexplain.utils import ColumnCodec
+        >>> X = pd.DataFrame({"a": [0.0, 1.0, 2.0], "b": [1.0, 0.0, 1.0]})
+        >>> model = as_model(LinearRegression().fit(X, X["a"] - X["b"]))
+        >>> model.with_codec(ColumnCodec().fit(X)).predict([[2.0, 1.0]]).round(6)
+        array([1.])
+        """
+        import copy
+
+        if codec.has_categorical and not self._accepts_frames:
+            raise ValueError(
+                f"{type(self).__name__} takes float inputs, but X has categorical columns "
+                f"{codec.categorical_names()}: encode them first, or explain a scikit-learn "
+                "Pipeline that encodes them"
+            )
+        adapter = copy.copy(self)
+        adapter.codec = codec
+        return adapter
+
+    def occlusion(self, X, target, columns):
+        """``f(x) - f(x with column j set to its baseline)`` for each column j of ``columns``.
+
+        How the explainers that need gradients attribute a categorical column: the output
+        change of a one-hot step from the column's baseline category (its most frequent one in
+        the fitting rows) to the row's own.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, d)
+            Encoded rows.
+        target : ndarray of shape (n,) or None
+            Output index per row.
+        columns : array-like of int
+            The occluded columns.
+
+        Returns
+        -------
+        ndarray of shape (n, len(columns))
+            The output changes.
+        """
+        X = _as_2d(X)
+        columns = np.asarray(columns, dtype=np.int64)
+        baseline = self.codec.baseline_[columns]
+        k = columns.size
+        fx = self.predict(X, target)
+
+        def expand(Xc, rows):
+            Z = np.repeat(Xc[:, None, :], k, axis=1)
+            Z[:, np.arange(k), columns] = baseline
+            return Z
+
+        values = self.query_perturbed(
+            X, target, expand, lambda V, Z, Xc, rows: V, n_per_row=k, kind="predict"
+        )
+        return fx[:, None] - values
 
     # sklearn's clone must not copy (or unfit) the model: explainers tuned by GridSearchCV share
     # the adapter, as sklearn's FrozenEstimator does.

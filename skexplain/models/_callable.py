@@ -48,6 +48,11 @@ class CallableModel(_NumpyModel):
     def _call(self, X):
         return self.function(X)
 
+    @property
+    def uses_finite_differences(self):
+        """Whether gradients are finite differences (no gradient callable was given)."""
+        return self.gradient_function is None
+
     def _exact_gradient(self, X, target):
         if self.gradient_function is None:
             return None

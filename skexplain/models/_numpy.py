@@ -13,8 +13,14 @@ class _NumpyModel(ModelAdapter):
     # truncation error O(h^2) against the rounding error O(eps / h).
     fd_step = float(np.finfo(np.float64).eps ** (1.0 / 3.0))
 
+    def _model_input(self, X):
+        """The float rows as the model takes them: the codec's frame, or the array itself."""
+        if self.codec is None or not self._accepts_frames:
+            return X
+        return self.codec.decode(X)
+
     def _outputs_native(self, X):
-        out = np.asarray(self._call(X), dtype=np.float64)
+        out = np.asarray(self._call(self._model_input(X)), dtype=np.float64)
         _check_values(out, X.shape[0], "output")
         return out[:, None] if out.ndim == 1 else out
 
@@ -28,18 +34,32 @@ class _NumpyModel(ModelAdapter):
     def _exact_gradient(self, X, target):
         return None
 
+    @property
+    def uses_finite_differences(self):
+        """Whether gradients are finite differences (no exact gradient is known)."""
+        return True
+
     def _finite_difference_gradient(self, X, target):
         n, d = X.shape
+        # Categorical columns (codes of a frame's categories) have no gradient: only numeric
+        # columns are moved; the explainers attribute categories by occlusion.
+        moved = np.arange(d) if self.codec is None else np.flatnonzero(self.codec.numeric_)
+        k = moved.size
+        if k == 0:
+            return np.zeros((n, d))
 
-        # 2 d evaluations per row: chunk the rows so each query stays near batch_size inputs.
+        # 2 k evaluations per row: chunk the rows so each query stays near batch_size inputs.
         def compute(rows):
             Xc = X[rows]
             c = Xc.shape[0]
-            h = self.fd_step * np.maximum(1.0, np.abs(Xc))  # (c, d)
-            steps = h[:, :, None] * np.eye(d)[None]  # (c, d, d): row j moves feature j
+            h = self.fd_step * np.maximum(1.0, np.abs(Xc[:, moved]))  # (c, k)
+            steps = np.zeros((c, k, d))
+            steps[:, np.arange(k), moved] = h  # copy i moves feature moved[i]
             points = np.concatenate([Xc[:, None, :] + steps, Xc[:, None, :] - steps], axis=1)
-            t = None if target is None else np.repeat(target[rows], 2 * d)
-            values = self._predict_native(points.reshape(c * 2 * d, d), t).reshape(c, 2, d)
-            return (values[:, 0] - values[:, 1]) / (2.0 * h)
+            t = None if target is None else np.repeat(target[rows], 2 * k)
+            values = self._predict_native(points.reshape(c * 2 * k, d), t).reshape(c, 2, k)
+            grad = np.zeros((c, d))
+            grad[:, moved] = (values[:, 0] - values[:, 1]) / (2.0 * h)
+            return grad
 
-        return map_row_chunks(n, compute, per_row=2 * d, budget=self.batch_size, empty_shape=(0, d))
+        return map_row_chunks(n, compute, per_row=2 * k, budget=self.batch_size, empty_shape=(0, d))

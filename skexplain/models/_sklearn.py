@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..utils import ColumnCodec
 from ._numpy import _NumpyModel
 
 _SKLEARN_OUTPUTS = ("probability", "log_probability", "decision_function", "predict")
@@ -66,6 +67,28 @@ class SklearnModel(_NumpyModel):
         self.output = output
         self._method = method
         self.is_classifier = output != "predict"
+        names = self.model_columns
+        if names is not None:
+            # A model fitted on a frame is queried with a frame of its columns, also when the
+            # rows come as an array in the model's column order (no feature-name warning).
+            self.codec = ColumnCodec(model_columns=names).fit(np.zeros((0, len(names))))
+
+    _accepts_frames = True
+
+    @property
+    def model_columns(self):
+        """The column names the estimator was fitted on (``feature_names_in_``), or None."""
+        names = getattr(self.estimator, "feature_names_in_", None)
+        return None if names is None else list(names)
+
+    @property
+    def uses_finite_differences(self):
+        """Whether gradients are finite differences (not a linear model's exact ones)."""
+        from sklearn.linear_model._base import LinearClassifierMixin, LinearModel
+
+        if isinstance(self.estimator, LinearClassifierMixin):
+            return self.output != "decision_function"
+        return not (isinstance(self.estimator, LinearModel) and self.output == "predict")
 
     def _call(self, X):
         return getattr(self.estimator, self._method)(X)

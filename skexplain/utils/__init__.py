@@ -13,6 +13,10 @@ from ._arrays import subset_masks as subset_masks
 from ._dask import is_dask_collection as is_dask_collection
 from ._dask import map_row_blocks as map_row_blocks
 from ._device import resolve_device as resolve_device
+from ._frames import ColumnCodec as ColumnCodec
+from ._frames import is_frame as is_frame
+from ._models import check_differentiable as check_differentiable
+from ._models import piecewise_constant_part as piecewise_constant_part
 from ._validation import check_baseline as check_baseline
 from ._validation import check_image_shape as check_image_shape
 from ._validation import check_positive_integer as check_positive_integer
