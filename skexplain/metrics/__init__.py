@@ -6,6 +6,7 @@ property losses of Tadesse et al. (2024). One registry (:func:`get_metric`) desc
 metric for the scorers, the report, the command line and the aggregator.
 """
 
+from ._model_scorer import ModelExplanationScorer
 from ._registry import MetricSpec, get_metric, get_metric_names, metric_scores, split_explainer
 from .faithfulness import deletion_auc, faithfulness_correlation, insertion_auc, sensitivity_n
 from .infidelity import infidelity
@@ -27,6 +28,7 @@ __all__ = [
     "split_explainer",
     "SCORERS",
     "ExplanationScorer",
+    "ModelExplanationScorer",
     "get_explanation_scorer",
     "make_explanation_scorer",
     "complexity",

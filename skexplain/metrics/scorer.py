@@ -7,6 +7,8 @@ named ``neg_...``, exactly like ``neg_mean_squared_error``.
 
 import numpy as np
 
+from ..base import BaseExplainer
+from ._model_scorer import ModelExplanationScorer
 from ._registry import _METRICS, MetricSpec, _ScorerNames, get_metric, metric_scores
 
 __all__ = ["ExplanationScorer", "make_explanation_scorer", "get_explanation_scorer", "SCORERS"]
@@ -82,8 +84,15 @@ class ExplanationScorer:
         return self.sign * float(np.nanmean(scores))
 
 
-def make_explanation_scorer(metric, *, greater_is_better=None, **kwargs):
+def make_explanation_scorer(metric, *, explainer=None, greater_is_better=None, **kwargs):
     """Make a scorer ``(estimator, X, y=None) -> float`` from an explanation metric.
+
+    Without ``explainer`` the scorer scores a fitted *explainer* (or a Pipeline ending with
+    one), for ``GridSearchCV`` over explainers. With ``explainer`` it scores a fitted *model*:
+    the explainer is cloned onto the model, fitted on the scored rows and scored with the same
+    metric, so that ``cross_validate(model, X, y, scoring={"accuracy": "accuracy",
+    "infidelity": make_explanation_scorer("infidelity", explainer=SmoothGrad())})`` reports
+    explanation quality beside accuracy on every fold.
 
     Parameters
     ----------
@@ -91,6 +100,9 @@ def make_explanation_scorer(metric, *, greater_is_better=None, **kwargs):
         A metric name of :mod:`skexplain.metrics` (``"infidelity"``, ``"max_sensitivity"``, ...;
         the ``"neg_"`` prefix is accepted for losses), or a callable
         ``metric(explainer, X, **kwargs)`` returning one score per row or a dict of them.
+    explainer : BaseExplainer or None, default=None
+        An unfitted explainer: the scorer then scores models by this explainer's explanations
+        of them (its ``model`` is replaced by the scored model on every call).
     greater_is_better : bool or None, default=None
         For callables (default True). Named metrics know their direction: losses are negated.
     **kwargs
@@ -99,8 +111,18 @@ def make_explanation_scorer(metric, *, greater_is_better=None, **kwargs):
 
     Returns
     -------
-    ExplanationScorer
-        A callable ``scorer(estimator, X, y=None) -> float``, greater is better.
+    ExplanationScorer or ModelExplanationScorer
+        A callable ``scorer(estimator, X, y=None) -> float``, greater is better (the second
+        type with ``explainer``).
+
+    Notes
+    -----
+    scikit-learn looks up string scorers (``scoring="neg_infidelity"``) in a private table
+    (``sklearn.metrics._scorer._SCORERS``) and offers no public way to add names to it, so
+    skexplain does not register its scorers there: pass the scorer objects, or look them up by
+    name with :func:`get_explanation_scorer` (``scoring=get_explanation_scorer(
+    "neg_infidelity")``). A string could not carry the explainer that the model form needs
+    anyway.
 
     Examples
     --------
@@ -118,7 +140,27 @@ def make_explanation_scorer(metric, *, greater_is_better=None, **kwargs):
     ... ).fit(X)
     >>> search.best_params_
     {'noise_scale': 0.01}
+
+    The model form, beside accuracy in a cross-validation of the model:
+
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.model_selection import cross_validate
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> scoring = {"accuracy": "accuracy",
+    ...            "infidelity": make_explanation_scorer("infidelity", n_samples=20,
+    ...                                                  explainer=SmoothGrad(random_state=0))}
+    >>> result = cross_validate(LogisticRegression(), X, y, scoring=scoring, cv=3)
+    >>> sorted(k for k in result if k.startswith("test_"))
+    ['test_accuracy', 'test_infidelity']
     """
+    if explainer is not None:
+        if not isinstance(explainer, BaseExplainer):
+            raise TypeError(
+                "explainer must be an unfitted skexplain explainer (such as SmoothGrad()), got "
+                f"{type(explainer).__name__}"
+            )
+        scorer = make_explanation_scorer(metric, greater_is_better=greater_is_better, **kwargs)
+        return ModelExplanationScorer(scorer, explainer)
     if callable(metric):
         sign = 1 if greater_is_better in (None, True) else -1
         name = getattr(metric, "__name__", repr(metric))
