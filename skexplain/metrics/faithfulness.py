@@ -7,14 +7,12 @@ size is given. ``insertion_auc`` and ``deletion_auc`` follow Yoshikawa & Iwata (
 the mean output as the top-ranked features are inserted into the baseline, or deleted from x.
 """
 
-import numbers
-
 import numpy as np
 from sklearn.utils import check_random_state
 
 from ..models import as_model
-from ..utils import check_baseline, check_positive_integer, subset_masks
-from ._validation import check_X_attributions
+from ..utils import check_baseline, subset_masks
+from ._validation import check_X_attributions, validate_metric_params
 
 __all__ = ["faithfulness_correlation", "sensitivity_n", "insertion_auc", "deletion_auc"]
 
@@ -34,7 +32,6 @@ def _subset_correlation(model, X, attributions, size, baseline, n_samples, targe
     n, d = X.shape
     if not 1 <= size <= d:
         raise ValueError(f"the subset size must be between 1 and {d} features, got {size}")
-    n_samples = check_positive_integer(n_samples, "n_samples")
     baseline = check_baseline(baseline, d)
     masks = subset_masks(np.full(n_samples, size), d, check_random_state(random_state))
     target = model.resolve_target(X, target)
@@ -52,6 +49,7 @@ def _subset_correlation(model, X, attributions, size, baseline, n_samples, targe
     return _pearson(sums, drops)
 
 
+@validate_metric_params
 def faithfulness_correlation(
     model,
     X,
@@ -103,8 +101,6 @@ def faithfulness_correlation(
     >>> faithfulness_correlation(f, X, f.gradient(X) * X, random_state=0).round(6)
     array([1.])
     """
-    if not isinstance(subset_fraction, numbers.Real) or not 0 < subset_fraction <= 1:
-        raise ValueError(f"subset_fraction must be in (0, 1], got {subset_fraction!r}")
     d = np.shape(X)[-1]
     size = max(1, int(round(subset_fraction * d)))
     return _subset_correlation(
@@ -112,6 +108,7 @@ def faithfulness_correlation(
     )
 
 
+@validate_metric_params
 def sensitivity_n(
     model,
     X,
@@ -163,8 +160,6 @@ def sensitivity_n(
     >>> sensitivity_n(f, X, f.gradient(X), n_features=2, random_state=0).round(6)
     array([1.])
     """
-    if isinstance(n_features, bool) or not isinstance(n_features, numbers.Integral):
-        raise TypeError(f"n_features must be a positive integer, got {n_features!r}")
     return _subset_correlation(
         model, X, attributions, int(n_features), baseline, n_samples, target, random_state
     )
@@ -191,9 +186,6 @@ def _curve(model, X, attributions, fraction, step, baseline, target, insert):
     model = as_model(model)
     X, A = check_X_attributions(X, attributions)
     n, d = X.shape
-    if not isinstance(fraction, numbers.Real) or not 0 < fraction <= 1:
-        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
-    step = check_positive_integer(step, "step")
     counts = curve_counts(n_curve_steps(fraction, d), step)
     baseline = check_baseline(baseline, d)
     # rank[i, j] = position of feature j in row i's attributions, largest first (stable for ties)
@@ -218,6 +210,7 @@ def _curve(model, X, attributions, fraction, step, baseline, target, insert):
     )
 
 
+@validate_metric_params
 def insertion_auc(model, X, attributions, *, fraction=0.5, step=1, baseline=0.0, target=None):
     """Mean output as the top-ranked features are inserted into the baseline (higher is better).
 
@@ -261,6 +254,7 @@ def insertion_auc(model, X, attributions, *, fraction=0.5, step=1, baseline=0.0,
     return _curve(model, X, attributions, fraction, step, baseline, target, insert=True)
 
 
+@validate_metric_params
 def deletion_auc(model, X, attributions, *, fraction=0.5, step=1, baseline=0.0, target=None):
     """Mean output as the top-ranked features are deleted to the baseline (lower is better).
 

@@ -4,11 +4,12 @@ import numpy as np
 
 from ..models import as_model
 from ..perturbations import GaussianNoise, perturbed_copies
-from ._validation import check_X_attributions
+from ._validation import check_X_attributions, validate_metric_params
 
 __all__ = ["infidelity"]
 
 
+@validate_metric_params
 def infidelity(
     model,
     X,

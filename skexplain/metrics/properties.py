@@ -13,7 +13,7 @@ from sklearn.utils import check_array
 from .. import _engine
 from ..kernels import pairwise_kernel
 from ..models import as_model
-from ._validation import check_X_attributions
+from ._validation import check_X_attributions, validate_metric_params
 
 __all__ = [
     "gradient_matching_loss",
@@ -24,6 +24,7 @@ __all__ = [
 ]
 
 
+@validate_metric_params
 def gradient_matching_loss(model, X, W, *, target=None):
     """Return the gradient-matching loss ``||W_n - grad f(x_n)||^2`` of every row.
 
@@ -59,6 +60,7 @@ def gradient_matching_loss(model, X, W, *, target=None):
     return ((W - model.gradient(X, target)) ** 2).sum(axis=1)
 
 
+@validate_metric_params
 def function_matching_loss(model, X, W, *, target=None):
     """Return the function-matching loss ``(f(x_n) - W_n^T x_n)^2`` of every row.
 
@@ -94,6 +96,7 @@ def function_matching_loss(model, X, W, *, target=None):
     return (model.predict(X, target) - (W * X).sum(axis=1)) ** 2
 
 
+@validate_metric_params
 def robustness_loss(X, W, *, kernel="gaussian", length_scale=1.0):
     """``sum_{n'} S_nn' ||W_n - W_n'||^2`` per row, S from a kernel over the rows of X.
 
@@ -140,6 +143,7 @@ def robustness_loss(X, W, *, kernel="gaussian", length_scale=1.0):
     return np.maximum(loss, 0.0)
 
 
+@validate_metric_params
 def smoothness_loss(W, *, feature_similarity):
     """Return the smoothness loss ``sum_{d, d'} S~_dd' (W_nd - W_nd')^2`` of every row.
 
@@ -176,6 +180,7 @@ def smoothness_loss(W, *, feature_similarity):
     return 2.0 * np.einsum("nd,de,ne->n", W, laplacian, W)
 
 
+@validate_metric_params
 def complexity(W):
     """Return the complexity ``||W_n||_1`` of every row.
 

@@ -18,8 +18,10 @@ explainers score the same either way.
 import numpy as np
 from sklearn.utils import check_array, check_random_state
 
+from .._compat import HasMethods
 from .._engine import explain_perturbed
 from ..perturbations import UniformBall, perturbed_copies
+from ._validation import validate_metric_params
 
 __all__ = ["max_sensitivity", "avg_sensitivity", "local_lipschitz", "relative_input_stability"]
 
@@ -33,18 +35,7 @@ def _draws(X, perturbation, perturbations, n_samples, rng, default_radius):
 
 def _fresh_noise(explainer_noise, rng):
     """The RandomState that reseeds the explainer at x and at each copy, or None (common)."""
-    if explainer_noise not in ("common", "fresh"):
-        raise ValueError(f"explainer_noise must be 'common' or 'fresh', got {explainer_noise!r}")
     return rng if explainer_noise == "fresh" else None
-
-
-def _check_explainer(explainer):
-    if not hasattr(explainer, "transform"):
-        raise TypeError(
-            f"explainer must be a fitted explainer with a transform method, got "
-            f"{type(explainer).__name__}"
-        )
-    return explainer
 
 
 def _safe_norm(values, axis):
@@ -52,6 +43,7 @@ def _safe_norm(values, axis):
     return np.where(norm == 0, 1.0, norm)  # Captum's convention: a zero explanation divides by 1
 
 
+@validate_metric_params
 def max_sensitivity(
     explainer,
     X,
@@ -112,7 +104,6 @@ def max_sensitivity(
     >>> max_sensitivity(explainer, X, random_state=0)  # a linear model's gradient never moves
     array([0., 0.])
     """
-    explainer = _check_explainer(explainer)
     X = check_array(X, dtype=np.float64, input_name="X")
     rng = check_random_state(random_state)
     draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius)
@@ -128,6 +119,7 @@ def max_sensitivity(
     return explain_perturbed([explainer], X, draws, m, statistic, fresh_noise=fresh)
 
 
+@validate_metric_params(explainer=[HasMethods(["transform"]), list, tuple])
 def avg_sensitivity(
     explainer,
     X,
@@ -203,7 +195,9 @@ def avg_sensitivity(
         raise ValueError("explainer must be a fitted explainer or a non-empty list of them")
     if len(explainers) > 1 and not return_quadratic:
         raise ValueError("several explainers need return_quadratic=True")
-    explainers = [_check_explainer(e) for e in explainers]
+    lacking = [type(e).__name__ for e in explainers if not hasattr(e, "transform")]
+    if lacking:
+        raise TypeError(f"explainers must have a transform method, got {lacking}")
     X = check_array(X, dtype=np.float64, input_name="X")
     rng = check_random_state(random_state)
     draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius)
@@ -225,6 +219,7 @@ def avg_sensitivity(
     return Q if return_quadratic else Q[:, 0, 0]
 
 
+@validate_metric_params
 def local_lipschitz(
     explainer,
     X,
@@ -276,7 +271,6 @@ def local_lipschitz(
     >>> local_lipschitz(explainer, X, random_state=0).round(6)
     array([2.])
     """
-    explainer = _check_explainer(explainer)
     X = check_array(X, dtype=np.float64, input_name="X")
     rng = check_random_state(random_state)
     draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius)
@@ -292,6 +286,7 @@ def local_lipschitz(
     return explain_perturbed([explainer], X, draws, m, statistic, fresh_noise=fresh)
 
 
+@validate_metric_params
 def relative_input_stability(
     explainer,
     X,
@@ -353,7 +348,6 @@ def relative_input_stability(
     >>> relative_input_stability(explainer, X, random_state=0).round(6)
     array([1.])
     """
-    explainer = _check_explainer(explainer)
     X = check_array(X, dtype=np.float64, input_name="X")
     rng = check_random_state(random_state)
     draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius)
