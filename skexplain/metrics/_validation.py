@@ -39,6 +39,8 @@ _CONSTRAINTS = {
     "n_features": _POSITIVE_INTEGER,
     "length_scale": _POSITIVE,
     "feature_similarity": ["array-like"],
+    "n_jobs": [Integral, None],
+    "verbose": ["verbose"],
 }
 
 

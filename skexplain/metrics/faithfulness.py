@@ -12,6 +12,7 @@ from sklearn.utils import check_random_state
 
 from ..models import as_model
 from ..utils import check_baseline, subset_masks
+from ._rows import row_metric
 from ._validation import check_X_attributions, validate_metric_params
 
 __all__ = ["faithfulness_correlation", "sensitivity_n", "insertion_auc", "deletion_auc"]
@@ -49,6 +50,7 @@ def _subset_correlation(model, X, attributions, size, baseline, n_samples, targe
     return _pearson(sums, drops)
 
 
+@row_metric
 @validate_metric_params
 def faithfulness_correlation(
     model,
@@ -60,6 +62,8 @@ def faithfulness_correlation(
     n_samples=100,
     target=None,
     random_state=None,
+    n_jobs=None,
+    verbose=0,
 ):
     """Correlation of subset attribution sums with output drops (Bhatt et al. 2020).
 
@@ -85,6 +89,11 @@ def faithfulness_correlation(
         Output to explain; None explains a single output, or each row's predicted class.
     random_state : int, RandomState instance or None, default=None
         Seed of the random draws; an int makes the scores repeatable.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Returns
     -------
@@ -108,6 +117,7 @@ def faithfulness_correlation(
     )
 
 
+@row_metric
 @validate_metric_params
 def sensitivity_n(
     model,
@@ -119,6 +129,8 @@ def sensitivity_n(
     n_samples=100,
     target=None,
     random_state=None,
+    n_jobs=None,
+    verbose=0,
 ):
     """Sensitivity-n (Ancona et al. 2018): the subset correlation for subsets of size ``n``.
 
@@ -144,6 +156,11 @@ def sensitivity_n(
         Output to explain; None explains a single output, or each row's predicted class.
     random_state : int, RandomState instance or None, default=None
         Seed of the random draws; an int makes the scores repeatable.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Returns
     -------
@@ -210,8 +227,20 @@ def _curve(model, X, attributions, fraction, step, baseline, target, insert):
     )
 
 
+@row_metric
 @validate_metric_params
-def insertion_auc(model, X, attributions, *, fraction=0.5, step=1, baseline=0.0, target=None):
+def insertion_auc(
+    model,
+    X,
+    attributions,
+    *,
+    fraction=0.5,
+    step=1,
+    baseline=0.0,
+    target=None,
+    n_jobs=None,
+    verbose=0,
+):
     """Mean output as the top-ranked features are inserted into the baseline (higher is better).
 
     ``Ins = mean_s f(x^(s))`` where ``x^(s)`` holds the ``s`` features with the largest
@@ -235,6 +264,11 @@ def insertion_auc(model, X, attributions, *, fraction=0.5, step=1, baseline=0.0,
         Value that replaces a removed feature.
     target : int or None, default=None
         Output to explain; None explains a single output, or each row's predicted class.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Returns
     -------
@@ -254,8 +288,20 @@ def insertion_auc(model, X, attributions, *, fraction=0.5, step=1, baseline=0.0,
     return _curve(model, X, attributions, fraction, step, baseline, target, insert=True)
 
 
+@row_metric
 @validate_metric_params
-def deletion_auc(model, X, attributions, *, fraction=0.5, step=1, baseline=0.0, target=None):
+def deletion_auc(
+    model,
+    X,
+    attributions,
+    *,
+    fraction=0.5,
+    step=1,
+    baseline=0.0,
+    target=None,
+    n_jobs=None,
+    verbose=0,
+):
     """Mean output as the top-ranked features are deleted to the baseline (lower is better).
 
     ``Del = mean_s f(x^(-s))`` where ``x^(-s)`` has its ``s`` features with the largest
@@ -277,6 +323,11 @@ def deletion_auc(model, X, attributions, *, fraction=0.5, step=1, baseline=0.0, 
         Value that replaces a removed feature.
     target : int or None, default=None
         Output to explain; None explains a single output, or each row's predicted class.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Returns
     -------

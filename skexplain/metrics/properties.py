@@ -13,6 +13,7 @@ from sklearn.utils import check_array
 from .. import _engine
 from ..kernels import pairwise_kernel
 from ..models import as_model
+from ._rows import row_metric
 from ._validation import check_X_attributions, validate_metric_params
 
 __all__ = [
@@ -24,8 +25,9 @@ __all__ = [
 ]
 
 
+@row_metric
 @validate_metric_params
-def gradient_matching_loss(model, X, W, *, target=None):
+def gradient_matching_loss(model, X, W, *, target=None, n_jobs=None, verbose=0):
     """Return the gradient-matching loss ``||W_n - grad f(x_n)||^2`` of every row.
 
     The faithfulness term of Tadesse et al. (2024) for a differentiable model.
@@ -40,6 +42,11 @@ def gradient_matching_loss(model, X, W, *, target=None):
         Their attributions.
     target : int or None, default=None
         Output to explain; None explains a single output, or each row's predicted class.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Returns
     -------
@@ -60,8 +67,9 @@ def gradient_matching_loss(model, X, W, *, target=None):
     return ((W - model.gradient(X, target)) ** 2).sum(axis=1)
 
 
+@row_metric
 @validate_metric_params
-def function_matching_loss(model, X, W, *, target=None):
+def function_matching_loss(model, X, W, *, target=None, n_jobs=None, verbose=0):
     """Return the function-matching loss ``(f(x_n) - W_n^T x_n)^2`` of every row.
 
     The faithfulness term of Tadesse et al. (2024) that only needs the model's outputs.
@@ -76,6 +84,11 @@ def function_matching_loss(model, X, W, *, target=None):
         Their attributions.
     target : int or None, default=None
         Output to explain; None explains a single output, or each row's predicted class.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Returns
     -------

@@ -21,6 +21,7 @@ from sklearn.utils import check_array, check_random_state
 from .._compat import HasMethods
 from .._engine import explain_perturbed
 from ..perturbations import UniformBall, perturbed_copies
+from ._rows import row_metric
 from ._validation import validate_metric_params
 
 __all__ = ["max_sensitivity", "avg_sensitivity", "local_lipschitz", "relative_input_stability"]
@@ -43,6 +44,7 @@ def _safe_norm(values, axis):
     return np.where(norm == 0, 1.0, norm)  # Captum's convention: a zero explanation divides by 1
 
 
+@row_metric
 @validate_metric_params
 def max_sensitivity(
     explainer,
@@ -55,6 +57,8 @@ def max_sensitivity(
     relative=False,
     explainer_noise="common",
     random_state=None,
+    n_jobs=None,
+    verbose=0,
 ):
     """Largest change of the explanation over perturbed copies of each row (Yeh et al. 2019).
 
@@ -87,6 +91,11 @@ def max_sensitivity(
         drawn afresh for each (the papers' code); see the module notes.
     random_state : int, RandomState instance or None, default=None
         Seed of the random draws; an int makes the scores repeatable.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Returns
     -------
@@ -119,6 +128,7 @@ def max_sensitivity(
     return explain_perturbed([explainer], X, draws, m, statistic, fresh_noise=fresh)
 
 
+@row_metric
 @validate_metric_params(explainer=[HasMethods(["transform"]), list, tuple])
 def avg_sensitivity(
     explainer,
@@ -134,6 +144,8 @@ def avg_sensitivity(
     return_quadratic=False,
     postprocess=None,
     target=None,
+    n_jobs=None,
+    verbose=0,
 ):
     """Mean squared change of the explanation over perturbed copies (Decker et al.'s SENS_AVG).
 
@@ -172,6 +184,11 @@ def avg_sensitivity(
     target : array-like of shape (n_samples,) or None, default=None
         Output index explained at each row and its copies; None keeps each explainer's choice
         at the row (its predicted class). An aggregator passes the target it was called with.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Returns
     -------
@@ -219,6 +236,7 @@ def avg_sensitivity(
     return Q if return_quadratic else Q[:, 0, 0]
 
 
+@row_metric
 @validate_metric_params
 def local_lipschitz(
     explainer,
@@ -230,6 +248,8 @@ def local_lipschitz(
     radius=0.1,
     explainer_noise="common",
     random_state=None,
+    n_jobs=None,
+    verbose=0,
 ):
     """Monte Carlo local Lipschitz estimate (Alvarez-Melis & Jaakkola 2018).
 
@@ -254,6 +274,11 @@ def local_lipschitz(
         drawn afresh for each (the papers' code); see the module notes.
     random_state : int, RandomState instance or None, default=None
         Seed of the random draws; an int makes the scores repeatable.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Returns
     -------
@@ -286,6 +311,7 @@ def local_lipschitz(
     return explain_perturbed([explainer], X, draws, m, statistic, fresh_noise=fresh)
 
 
+@row_metric
 @validate_metric_params
 def relative_input_stability(
     explainer,
@@ -299,6 +325,8 @@ def relative_input_stability(
     same_prediction=True,
     explainer_noise="common",
     random_state=None,
+    n_jobs=None,
+    verbose=0,
 ):
     """Relative Input Stability (Agarwal et al. 2022), as OpenXAI computes it.
 
@@ -331,6 +359,11 @@ def relative_input_stability(
         drawn afresh for each (the papers' code); see the module notes.
     random_state : int, RandomState instance or None, default=None
         Seed of the random draws; an int makes the scores repeatable.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Returns
     -------
