@@ -8,7 +8,7 @@ the mean output as the top-ranked features are inserted into the baseline, or de
 """
 
 import numpy as np
-from sklearn.utils import check_random_state
+from sklearn.utils import check_array, check_random_state
 
 from ..models import as_model
 from ..utils import check_baseline, subset_masks
@@ -19,12 +19,28 @@ __all__ = ["faithfulness_correlation", "sensitivity_n", "insertion_auc", "deleti
 
 
 def _pearson(a, b):
-    """Row-wise Pearson correlation of ``(n, m)`` arrays; NaN where either is constant."""
-    a = a - a.mean(axis=1, keepdims=True)
-    b = b - b.mean(axis=1, keepdims=True)
-    denominator = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    """Row-wise Pearson correlation of ``(n, m)`` arrays; NaN where either is constant.
+
+    Constant means constant up to rounding: values that agree to 1e-12 of their magnitude (the
+    same subset every time, summed in another order or evaluated in another batch) have no
+    correlation to report, not a spurious +-1.
+    """
+
+    def centred(v):
+        c = v - v.mean(axis=1, keepdims=True)
+        spread = np.sqrt((c * c).sum(axis=1))
+        scale = np.abs(v).max(axis=1, initial=0.0) * np.sqrt(v.shape[1])
+        return c, spread, spread <= _CONSTANT * scale
+
+    a, spread_a, constant_a = centred(a)
+    b, spread_b, constant_b = centred(b)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, (a * b).sum(axis=1) / denominator, np.nan)
+        correlation = (a * b).sum(axis=1) / (spread_a * spread_b)
+    return np.where(constant_a | constant_b, np.nan, np.clip(correlation, -1.0, 1.0))
+
+
+# Relative spread below which a row of values counts as constant.
+_CONSTANT = 1e-12
 
 
 def _subset_correlation(model, X, attributions, size, baseline, n_samples, target, random_state):
@@ -110,7 +126,7 @@ def faithfulness_correlation(
     >>> faithfulness_correlation(f, X, f.gradient(X) * X, random_state=0).round(6)
     array([1.])
     """
-    d = np.shape(X)[-1]
+    d = check_array(X, dtype=np.float64, input_name="X").shape[1]
     size = max(1, int(round(subset_fraction * d)))
     return _subset_correlation(
         model, X, attributions, size, baseline, n_samples, target, random_state

@@ -21,6 +21,7 @@ from sklearn.utils import check_array, check_random_state
 from .._compat import HasMethods
 from .._engine import explain_perturbed
 from ..perturbations import UniformBall, perturbed_copies
+from ..utils import check_target
 from ._rows import row_metric
 from ._validation import validate_metric_params
 
@@ -181,9 +182,10 @@ def avg_sensitivity(
     postprocess : callable or None, default=None
         Applied to every explanation (at x and at the copies, arrays whose last axis is the
         features) before the metric, e.g. the normalization of an aggregator's members.
-    target : array-like of shape (n_samples,) or None, default=None
-        Output index explained at each row and its copies; None keeps each explainer's choice
-        at the row (its predicted class). An aggregator passes the target it was called with.
+    target : int, array-like of shape (n_samples,) or None, default=None
+        Output index explained at each row and its copies (an int: the same for every row);
+        None keeps each explainer's choice at the row (its predicted class). An aggregator
+        passes the target it was called with.
     n_jobs : int or None, default=None
         Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
         ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
@@ -230,8 +232,7 @@ def avg_sensitivity(
             gamma = gamma / np.sqrt(scale)[:, None, :, None]
         return np.einsum("cmkd,cmld->ckl", gamma, gamma) / m
 
-    if target is not None:
-        target = np.asarray(target, dtype=np.int64)
+    target = check_target(target, X.shape[0])  # an index, or one per row
     Q = explain_perturbed(explainers, X, draws, m, statistic, target=target, fresh_noise=fresh)
     return Q if return_quadratic else Q[:, 0, 0]
 
@@ -350,7 +351,7 @@ def relative_input_stability(
         Draws per row.
     radius : float, default=0.1
         Radius of the default perturbation.
-    eps : float, default=1e-6
+    eps : float > 0, default=1e-6
         Floor of the denominators, against division by zero.
     same_prediction : bool, default=True
         Only count copies whose predicted class is that of the row.

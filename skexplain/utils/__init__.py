@@ -20,3 +20,4 @@ from ._models import piecewise_constant_part as piecewise_constant_part
 from ._validation import check_baseline as check_baseline
 from ._validation import check_image_shape as check_image_shape
 from ._validation import check_positive_integer as check_positive_integer
+from ._validation import check_target as check_target
