@@ -11,8 +11,9 @@ infidelity. The driver only holds the task graph and the 30 numbers that come ba
   rows (``--small-rows``).
 
 The model is ``skexplain.functions.Polynomial(2)`` (a numpy callable with its exact gradient,
-a few flops per feature), so the figures measure the engine and the scheduler, not a network. Driver peak memory must stay
-under 1 GiB. Run ``python benchmarks/bench_scale_out.py`` (``--quick`` for a smoke run).
+a few flops per feature), so the figures measure the engine and the scheduler, not a network.
+Driver peak memory must stay under 1 GiB. Run ``python benchmarks/bench_scale_out.py``
+(``--quick`` for a smoke run).
 """
 
 import argparse
