@@ -1,5 +1,6 @@
 """skexplain: feature-attribution explanations as scikit-learn estimators."""
 
+from . import explainers
 from ._interop import (
     from_shap_explanation,
     load_attributions,
@@ -9,20 +10,10 @@ from ._interop import (
 from .aggregation import AggregatingExplainer, AttributionAggregator, ExplainerUnion
 from .base import BaseExplainer, ExplainerTags
 from .display import AttributionDisplay, MetricDisplay
-from .explainers import (
-    CLIME,
-    Gradient,
-    InfidelityOptimal,
-    InputXGradient,
-    IntegratedGradients,
-    KernelShapExplainer,
-    KernelSmoothed,
-    LimeExplainer,
-    ShapleyExplainer,
-    SmoothGrad,
-    TreeShapExplainer,
-    VarGrad,
-)
+
+# Every pointwise explainer of `skexplain.explainers.__all__` is also a top-level name, so that a
+# new explainer is exported in one place (doc/contributing.rst).
+from .explainers import *  # noqa: F403
 from .models import as_model
 from .optimization import PropertyOptimizedExplainer
 
@@ -40,18 +31,7 @@ __all__ = [
     "ExplainerUnion",
     "BaseExplainer",
     "ExplainerTags",
-    "CLIME",
-    "Gradient",
-    "InputXGradient",
     "PropertyOptimizedExplainer",
-    "InfidelityOptimal",
-    "IntegratedGradients",
-    "KernelSmoothed",
-    "KernelShapExplainer",
-    "LimeExplainer",
-    "ShapleyExplainer",
-    "SmoothGrad",
-    "TreeShapExplainer",
-    "VarGrad",
     "as_model",
+    *explainers.__all__,
 ]

@@ -17,6 +17,8 @@ import warnings
 
 import numpy as np
 
+from .utils import import_optional
+
 DATASETS = ("breast_cancer", "wine", "diabetes")
 
 
@@ -290,11 +292,9 @@ def _load_model(path, output, file):
 def _load_skops(path):
     """A model saved by ``skops.io.dump``: loaded without pickle, only if every type is trusted."""
     try:
-        import skops.io as sio
+        sio = import_optional("skops.io", purpose="a .skops --model")
     except ImportError as error:
-        raise _UsageError(
-            f"--model {path}: a .skops file needs skops (pip install skops, or skexplain[skops])"
-        ) from error
+        raise _UsageError(f"--model {path}: {error}") from error
     try:
         untrusted = sio.get_untrusted_types(file=path)
     except Exception as error:
@@ -322,7 +322,7 @@ def _looks_numeric(name):
 
 
 def _load_rows(path, model, drop, sep, header):
-    import pandas as pd
+    pd = import_optional("pandas", purpose="--data (reading a CSV)")
 
     if not os.path.isfile(path):
         raise _UsageError(f"--data {path}: no such file")
@@ -469,8 +469,7 @@ def _as_fitted(estimator, X, names):
     """X as the estimator was fitted: a DataFrame with its column names when it has them."""
     if getattr(estimator, "feature_names_in_", None) is None:
         return X
-    import pandas as pd
-
+    pd = import_optional("pandas", purpose="a model fitted on a DataFrame")
     return pd.DataFrame(X, columns=names)
 
 
@@ -533,7 +532,7 @@ def report(argv=None, file=None):
     >>> os.path.getsize(out) > 1000
     True
     """
-    import pandas as pd
+    pd = import_optional("pandas", purpose="`python -m skexplain report`")
 
     from .report import ExplanationReport, evaluate_explainers
 

@@ -13,7 +13,6 @@ from sklearn.utils._param_validation import (
     Options,
     StrOptions,
     validate_parameter_constraints,
-    validate_params,
 )
 from sklearn.utils.metaestimators import _BaseComposition
 
@@ -25,5 +24,4 @@ __all__ = [
     "Options",
     "StrOptions",
     "validate_parameter_constraints",
-    "validate_params",
 ]

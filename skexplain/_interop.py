@@ -15,6 +15,8 @@ import platform
 import numpy as np
 from sklearn.utils import Bunch
 
+from .utils import import_optional
+
 __all__ = [
     "to_shap_explanation",
     "from_shap_explanation",
@@ -101,10 +103,7 @@ def to_shap_explanation(attributions, X=None, *, base_values=None, feature_names
     >>> explanation.values.shape, explanation.base_values, explanation.feature_names
     ((1, 2), array([0.1]), ['a', 'b'])
     """
-    try:
-        import shap
-    except ImportError as error:  # pragma: no cover - shap is a dependency
-        raise ImportError("to_shap_explanation needs shap: pip install shap") from error
+    shap = import_optional("shap", purpose="to_shap_explanation")
     values, data, base_values, feature_names = _fields(attributions, X, base_values, feature_names)
     return shap.Explanation(
         values=values, base_values=base_values, data=data, feature_names=feature_names

@@ -11,7 +11,7 @@ true nearest rows it found.
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .utils import check_positive_integer
+from .utils import check_positive_integer, import_optional
 
 __all__ = [
     "nearest_neighbors",
@@ -108,13 +108,7 @@ def _drop_self(indices, own):
 
 
 def _hnsw(X, k):
-    try:
-        import faiss
-    except ImportError as exc:
-        raise ImportError(
-            "the approximate neighbour graph needs the optional package 'faiss' "
-            f"({exc}). Install it with the 'scale' extra: pip install \"skexplain[scale]\""
-        ) from exc
+    faiss = import_optional("faiss", purpose="the approximate neighbour graph")
     centred = np.ascontiguousarray(X - X.mean(axis=0), dtype=np.float32)
     index = faiss.IndexHNSWFlat(centred.shape[1], _HNSW_LINKS)
     index.hnsw.efConstruction = _HNSW_EF_CONSTRUCTION

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import Interval, StrOptions, _BaseComposition
 from ._simplex_qp import solve_simplex_qp
-from .base import BaseExplainer, clone_keeping_model
+from .base import BaseExplainer
 from .metrics import get_metric, get_metric_names
 from .models import as_model
 from .perturbations import Perturbation, SubsetBaseline, UniformBall
@@ -93,8 +93,7 @@ _STRATEGY_CONSTRAINTS = {
     "infidelity_perturbation": [Perturbation, None],
     "infidelity_masks": [StrOptions({"binary", "difference"})],
     "infidelity_normalize": ["boolean"],
-    # 0 divides by a zero spread wherever the members agree: NaN and inf
-    "epsilon": [Interval(Real, 0, None, closed="neither")],
+    "epsilon": [Interval(Real, 0, None, closed="left")],
     "random_state": ["random_state"],
 }
 
@@ -106,10 +105,6 @@ class _Aggregation:
     call ``_aggregate(rows, members, target, explainers)`` with the members' attributions
     ``(n, k, d)`` (the fitted members themselves, or None in the pipeline form).
     """
-
-    def __sklearn_clone__(self):
-        # the model by reference: sklearn's clone would unfit a fitted model (GridSearchCV)
-        return clone_keeping_model(self)
 
     def _coefficients(self):
         """The strategy as metric name -> coefficient, or None for a fixed or uniform one."""
@@ -132,16 +127,11 @@ class _Aggregation:
                     f"{sorted(strategy)}"
                 )
             for name, coefficient in strategy.items():
-                valid = isinstance(coefficient, numbers.Real) and not isinstance(coefficient, bool)
-                if not valid or not 0 <= coefficient < np.inf:
+                if not isinstance(coefficient, numbers.Real) or coefficient < 0:
                     raise ValueError(
-                        f"strategy weight of {name!r} must be a non-negative finite number, "
+                        f"strategy weight of {name!r} must be a non-negative number, "
                         f"got {coefficient!r}"
                     )
-            if not any(coefficient > 0 for coefficient in strategy.values()):
-                raise ValueError(
-                    f"a strategy dict needs at least one positive weight, got {strategy!r}"
-                )
             return
         weights = np.asarray(strategy, dtype=np.float64)
         if weights.shape != (k,):
@@ -149,7 +139,7 @@ class _Aggregation:
                 f"fixed strategy weights must have shape ({k},), one per explainer, got "
                 f"shape {weights.shape}"
             )
-        if not np.all(np.isfinite(weights) & (weights >= 0)) or not np.isclose(weights.sum(), 1):
+        if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
             raise ValueError("fixed strategy weights must be non-negative and sum to one")
 
     def _metric_options(self, name):
@@ -654,10 +644,6 @@ class ExplainerUnion(_BaseComposition, TransformerMixin, BaseEstimator):
     def __init__(self, explainers, model=None):
         self.explainers = explainers
         self.model = model
-
-    def __sklearn_clone__(self):
-        # the model by reference, as BaseExplainer: sklearn's clone would unfit a fitted model
-        return clone_keeping_model(self)
 
     def get_params(self, deep=True):
         """Get the parameters, with the members' nested ones as ``name__param``.

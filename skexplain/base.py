@@ -18,6 +18,7 @@ from .models import as_model
 from .utils import (
     ColumnCodec,
     check_differentiable,
+    import_optional,
     is_dask_collection,
     is_frame,
     map_row_blocks,
@@ -71,8 +72,7 @@ class _Tags(Tags):
 
 def _float_frame(codec, Z, X):
     """Encoded rows as a float frame with the raw column names and the index of X."""
-    import pandas as pd
-
+    pd = import_optional("pandas", purpose="explaining a DataFrame")
     return pd.DataFrame(Z, columns=codec.columns_, index=getattr(X, "index", None))
 
 
@@ -252,10 +252,14 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metac
         return {k: v for k, v in params.items() if "model" not in k.split("__")[:-1]}
 
     def __sklearn_clone__(self):
-        return clone_keeping_model(self)
+        params = self.get_params(deep=False)
+        return type(self)(
+            **{k: v if k == "model" else clone(v, safe=False) for k, v in params.items()}
+        )
 
     # What the explainer needs (ExplainerTags); subclasses override these class attributes.
     _requires_gradient = False
+    _model_agnostic = None  # None: any model the explainer can query (not gradient-based)
     _categorical = "native"
 
     def __sklearn_tags__(self):
@@ -263,9 +267,10 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metac
         tags = _Tags(**{f.name: getattr(base, f.name) for f in fields(Tags)})
         tags.input_tags.allow_nan = False
         tags.transformer_tags.preserves_dtype = ["float64"]
+        agnostic = self._model_agnostic
         tags.explainer = ExplainerTags(
             requires_gradient=self._requires_gradient,
-            model_agnostic=not self._requires_gradient,
+            model_agnostic=not self._requires_gradient if agnostic is None else agnostic,
             categorical=self._categorical,
         )
         return tags
@@ -274,15 +279,3 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metac
 def _transform_rows(explainer, X_rows):
     """One block of rows of a dask collection, explained by the (shipped) fitted explainer."""
     return explainer.transform(X_rows)
-
-
-def clone_keeping_model(estimator):
-    """An unfitted copy of ``estimator`` whose ``model`` parameter is the same object.
-
-    scikit-learn's ``clone`` would clone a fitted model into an unfitted one (and deep-copy a
-    torch module on every fold); explainers and their unions share it by reference instead.
-    """
-    params = estimator.get_params(deep=False)
-    return type(estimator)(
-        **{k: v if k == "model" else clone(v, safe=False) for k, v in params.items()}
-    )

@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 
 from .metrics import get_metric, get_metric_names, split_explainer
+from .utils import import_optional
 
 __all__ = ["AttributionDisplay", "MetricDisplay", "explainer_colors"]
 
@@ -21,12 +22,8 @@ _KINDS = ("bar", "beeswarm", "waterfall", "heatmap")
 
 
 def _check_matplotlib():
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError as error:  # pragma: no cover - matplotlib is a dependency of the report
-        raise ImportError(
-            "skexplain's displays need matplotlib: pip install matplotlib (or skexplain[report])"
-        ) from error
+    # Every drawing entry point calls this first; the matplotlib imports after it then succeed.
+    import_optional("matplotlib", purpose="drawing a display (AttributionDisplay, MetricDisplay)")
 
 
 def _new_axes(ax, **subplots):

@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .display import _first_of_family, _metric_direction, _pareto
 from .metrics import MetricSpec, get_metric, metric_scores
+from .utils import import_optional
 
 __all__ = ["DEFAULT_METRICS", "evaluate_explainers", "ExplanationReport", "format_table"]
 
@@ -239,7 +240,7 @@ def evaluate_explainers(
     >>> list(table.columns.get_level_values(0).unique())
     ['infidelity', 'complexity']
     """
-    import pandas as pd
+    pd = import_optional("pandas", purpose="the report's metrics table")
 
     items = _check_explainers(explainers)
     checked = _check_metrics(metrics)
@@ -352,19 +353,19 @@ def format_table(results, greater_is_better=None):
 def _figure_png(fig):
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
-    import matplotlib.pyplot as plt
+    plt = import_optional("matplotlib.pyplot", purpose="the report's figures")
 
     plt.close(fig)
     return buffer.getvalue()
 
 
 def _pyplot():
-    import matplotlib
+    matplotlib = import_optional("matplotlib", purpose="the report's figures")
 
     # Agg renders without a display (servers, CI); the report never shows a window.
     if matplotlib.get_backend().lower() != "agg":
         matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    plt = import_optional("matplotlib.pyplot", purpose="the report's figures")
 
     return plt
 

@@ -11,13 +11,12 @@ The numpydoc validation checks use ``numpydoc``, a test dependency.
 import doctest
 import importlib
 import inspect
-import pkgutil
 import re
 from pathlib import Path
 
 import pytest
 
-import skexplain
+from skexplain.utils.discovery import _public_modules, all_explainers
 
 API_RST = Path(__file__).resolve().parents[1] / "doc" / "api.rst"
 
@@ -35,18 +34,10 @@ EXCLUDED_CHECKS = {
 EXCLUDED_METHOD_CHECKS = EXCLUDED_CHECKS | {"EX01"}
 
 
-def _public_modules():
-    names = ["skexplain"]
-    for info in pkgutil.walk_packages(skexplain.__path__, "skexplain."):
-        if not any(part.startswith("_") for part in info.name.split(".")):
-            names.append(info.name)
-    return [importlib.import_module(name) for name in names]
-
-
 def _public_objects():
     """``{id: (path, object)}``: each public object once, under its first (shortest) path."""
     found = {}
-    for module in _public_modules():
+    for module in _public_modules():  # the walk of discovery, so both see the same modules
         for name in getattr(module, "__all__", ()):
             obj = getattr(module, name)
             found.setdefault(id(obj), (f"{module.__name__}.{name}", obj))
@@ -178,3 +169,11 @@ def test_api_reference_lists_only_public_names():
     assert not unknown, f"{API_RST.name} lists names that are not public: {unknown}"
     # Each object once, so Sphinx never sees two descriptions of the same object.
     assert len({id(_resolve(entry)) for entry in entries}) == len(entries)
+
+
+def test_every_discovered_explainer_is_a_documented_public_name():
+    # The checks over every explainer come from discovery: each one it finds must also be
+    # exported in an `__all__` (hence documented, with an example, and listed in api.rst).
+    public = _public_objects()
+    undocumented = [name for name, cls in all_explainers() if id(cls) not in public]
+    assert not undocumented, f"explainers not exported in any __all__: {undocumented}"

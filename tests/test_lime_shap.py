@@ -264,7 +264,7 @@ def test_kernel_shap_bad_parameters(params, error, match):
 def test_missing_package_says_how_to_install(monkeypatch, cls, modules, package):
     for name in modules:
         monkeypatch.setitem(sys.modules, name, None)  # makes `import name` raise ImportError
-    with pytest.raises(ImportError, match=f"pip install {package}"):
+    with pytest.raises(ImportError, match=rf'pip install "skexplain\[{package}\]"'):
         cls(SumOfSines()).fit(X_SMALL)
 
 

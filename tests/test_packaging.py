@@ -90,7 +90,7 @@ def _pinned_torch_version():
 
 def test_readme_opens_with_the_two_setup_commands():
     assert _readme_commands() == [
-        "pip install . && python -m skexplain report",
+        'pip install ".[all]" && python -m skexplain report',
         'pip install ".[test]" && python -m pytest',
     ]
 
@@ -116,6 +116,18 @@ def test_ci_installs_torch_before_the_package():
     assert torch_at < package_at, ".ci/run must install torch before the package"
 
 
+def test_ci_checks_the_core_install_in_a_venv_without_extras():
+    lines = _ci_lines()
+    (made,) = [i for i, line in enumerate(lines) if line == "python3 -m venv .venv-core"]
+    core = [line for line in lines[made + 1 :] if line.startswith(".venv-core/bin/")]
+    installs = [_pip_install_targets(line) for line in core]
+    # Into that venv goes the package alone, no extra and no torch (pip itself may be upgraded).
+    assert [t for t in installs if t and t != ["pip"]] == [["."]], core
+    check = ".venv-core/bin/python .ci/core_install_check.py"
+    assert check in core and core.index(check) > installs.index(["."])
+    assert (ROOT / ".ci" / "core_install_check.py").is_file()
+
+
 def test_ci_script_is_strict_and_executable():
     text = CI_RUN.read_text(encoding="utf-8")
     assert text.startswith("#!/usr/bin/env bash\n")
@@ -126,7 +138,7 @@ def test_ci_script_is_strict_and_executable():
 def test_torch_requirement_admits_the_ci_wheel():
     pinned = _pinned_torch_version()
     assert pinned == Version("2.13.0")
-    requirements = [Requirement(r) for r in _pyproject()["project"]["dependencies"]]
+    requirements = [Requirement(r) for r in _extras()["torch"]]
     (torch,) = [r for r in requirements if r.name == "torch"]
     # The wheel on the CI machine carries a local label (2.13.0+cpu); both forms must be allowed.
     for version in (pinned, Version(f"{pinned}+cpu")):
@@ -145,9 +157,58 @@ def test_core_dependencies_are_ranges_and_sklearn_is_capped():
 
 
 def test_test_extra_holds_what_the_tests_import():
-    extras = _pyproject()["project"]["optional-dependencies"]
-    names = {Requirement(r).name for r in extras["test"]}
+    names = {Requirement(r).name for r in _extras()["test"]}
     assert {"pytest", "hypothesis", "captum", "ruff", "pytest-timeout", "packaging"} <= names
+
+
+def _extras():
+    return _pyproject()["project"]["optional-dependencies"]
+
+
+def _expand(extra, extras):
+    """The distributions an extra installs, its `skexplain[...]` references followed."""
+    names = set()
+    for line in extras[extra]:
+        requirement = Requirement(line)
+        if requirement.name == "skexplain":
+            for inner in requirement.extras:
+                names |= _expand(inner, extras)
+        else:
+            names.add(requirement.name)
+    return names
+
+
+RUNTIME_EXTRAS = ("torch", "solvers", "shap", "lime", "report", "scale", "skops")
+# Import name -> distribution name, where they differ.
+DISTRIBUTIONS = {"faiss": "faiss-cpu"}
+
+
+def test_core_install_is_lean():
+    core = {Requirement(r).name for r in _pyproject()["project"]["dependencies"]}
+    assert core == {"numpy", "scipy", "scikit-learn", "joblib", "tqdm"}
+
+
+def test_every_optional_package_has_its_extra():
+    from skexplain.utils._optional import OPTIONAL_DEPENDENCIES
+
+    extras = _extras()
+    assert set(OPTIONAL_DEPENDENCIES.values()) == set(RUNTIME_EXTRAS)
+    for package, extra in OPTIONAL_DEPENDENCIES.items():
+        distribution = DISTRIBUTIONS.get(package, package)
+        assert distribution in _expand(extra, extras), f"{extra!r} does not install {package}"
+    # Every package of a runtime extra is imported through import_optional, under its extra.
+    modules = {DISTRIBUTIONS.get(m, m): extra for m, extra in OPTIONAL_DEPENDENCIES.items()}
+    for extra in RUNTIME_EXTRAS:
+        for name in _expand(extra, extras):
+            assert modules.get(name) == extra, (name, extra)
+
+
+def test_all_test_and_docs_extras_hold_every_runtime_extra():
+    extras = _extras()
+    runtime = set().union(*(_expand(extra, extras) for extra in RUNTIME_EXTRAS))
+    assert _expand("all", extras) == runtime
+    for extra in ("test", "docs"):
+        assert runtime <= _expand(extra, extras), extra
 
 
 def _pyproject_tables(section):

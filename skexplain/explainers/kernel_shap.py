@@ -11,6 +11,7 @@ import numpy as np
 
 from .._compat import Interval, StrOptions
 from ..base import BaseExplainer
+from ..utils import import_optional
 from ._rowwise import _call_seed, _explain_rows, _ScalarOutput
 
 __all__ = ["KernelShapExplainer"]
@@ -34,17 +35,6 @@ def _seeded_global_numpy(seed):
             yield
         finally:
             np.random.set_state(state)  # noqa: NPY002
-
-
-def _import_shap():
-    try:
-        import shap
-    except ImportError as exc:  # shap is a declared dependency, but may be missing
-        raise ImportError(
-            "KernelShapExplainer needs the shap package, which could not be imported: "
-            "pip install shap"
-        ) from exc
-    return shap
 
 
 def _check_l1_reg(l1_reg):
@@ -199,7 +189,7 @@ class KernelShapExplainer(BaseExplainer):
 
     def _fit(self, X):
         _check_l1_reg(self.l1_reg)
-        shap = _import_shap()
+        shap = import_optional("shap", purpose="KernelShapExplainer")
         if X.shape[0] <= self.n_background:
             self.background_ = np.array(X, dtype=np.float64, copy=True)
             self.background_weights_ = np.full(X.shape[0], 1.0 / X.shape[0])
@@ -236,18 +226,15 @@ class KernelShapExplainer(BaseExplainer):
         return summary
 
     def _explain_chunk(self, seed, X, target, progress):
-        shap = _import_shap()
+        shap = import_optional("shap", purpose="KernelShapExplainer")
         n, d = X.shape
         explainers = {}  # one per target: shap computes E_b f(b) for that output at construction
         attributions = np.empty((n, d))
         for i in range(n):
             t = None if target is None else int(target[i])
             if t not in explainers:
-                function = _ScalarOutput(self.model_, t)
-                if self.link == "logit":
-                    function = _Probability(function)
                 explainers[t] = shap.KernelExplainer(
-                    function, self._background_data(), link=self.link
+                    _ScalarOutput(self.model_, t), self._background_data(), link=self.link
                 )
             with _seeded_global_numpy(seed):
                 values = explainers[t].shap_values(
@@ -257,20 +244,3 @@ class KernelShapExplainer(BaseExplainer):
             if progress is not None:
                 progress(1)
         return attributions
-
-
-class _Probability:
-    """The explained output, refused unless it lies in (0, 1): the logit link needs that."""
-
-    def __init__(self, function):
-        self.function = function
-
-    def __call__(self, Z):
-        values = self.function(Z)
-        if values.size and not (values.min() > 0 and values.max() < 1):
-            raise ValueError(
-                "link='logit' needs the explained output to be a probability in (0, 1); the "
-                f"model returned values in [{values.min():.6g}, {values.max():.6g}]: use "
-                "link='identity', or explain a probability (output='probability')"
-            )
-        return values

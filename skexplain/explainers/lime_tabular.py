@@ -7,21 +7,12 @@ import numpy as np
 
 from .._compat import Interval, StrOptions
 from ..base import BaseExplainer
+from ..utils import import_optional
 from ._rowwise import _call_seed, _explain_rows, _ScalarOutput
 
 __all__ = ["LimeExplainer"]
 
 _FEATURE_SELECTION = {"none", "auto", "forward_selection", "highest_weights", "lasso_path"}
-
-
-def _import_lime_tabular():
-    try:
-        from lime import lime_tabular
-    except ImportError as exc:  # lime is a declared dependency, but may be missing
-        raise ImportError(
-            "LimeExplainer needs the lime package, which could not be imported: pip install lime"
-        ) from exc
-    return lime_tabular
 
 
 class LimeExplainer(BaseExplainer):
@@ -153,7 +144,8 @@ class LimeExplainer(BaseExplainer):
         self.verbose = verbose
 
     def _fit(self, X):
-        _import_lime_tabular()  # fail at fit, with the install hint, rather than at transform
+        # fail at fit, with the install hint, rather than at transform
+        import_optional("lime.lime_tabular", purpose="LimeExplainer")
         self.training_data_ = np.array(X, dtype=np.float64, copy=True)
 
     def _explain(self, X, target):
@@ -168,7 +160,7 @@ class LimeExplainer(BaseExplainer):
         )
 
     def _lime_explainer(self):
-        lime_tabular = _import_lime_tabular()
+        lime_tabular = import_optional("lime.lime_tabular", purpose="LimeExplainer")
         return lime_tabular.LimeTabularExplainer(
             self.training_data_,
             mode="regression",

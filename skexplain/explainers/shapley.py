@@ -11,7 +11,7 @@ from .. import _engine
 from .._compat import Interval, StrOptions
 from ..base import BaseExplainer
 from ..models import as_model
-from ..utils import is_tensor
+from ..utils import import_optional, is_tensor
 from ._coalitions import exact_design, kernel_design, permutation_design
 
 __all__ = ["ShapleyExplainer"]
@@ -93,10 +93,8 @@ def coalition_values(model, X, target, masks, background, weights):
     return values
 
 
-def _torch():
-    import torch
-
-    return torch
+def _torch():  # reached only with a torch model, whose tensors are being masked
+    return import_optional("torch", purpose="ShapleyExplainer on a torch model")
 
 
 class ShapleyExplainer(BaseExplainer):

@@ -8,6 +8,7 @@ from sklearn.pipeline import Pipeline
 
 from .._compat import Interval, StrOptions
 from ..base import BaseExplainer
+from ..utils import import_optional
 from .shapley import _fresh_random_state
 
 __all__ = ["TreeShapExplainer"]
@@ -40,17 +41,6 @@ def _family(estimator):
     if module in _NATIVE and name.endswith(("Classifier", "Regressor", "Ranker")):
         return module
     return None
-
-
-def _import_shap():
-    try:
-        import shap
-    except ImportError as exc:
-        raise ImportError(
-            "TreeShapExplainer needs the shap package, which could not be imported: "
-            "pip install shap (or skexplain[trees])"
-        ) from exc
-    return shap
 
 
 def _split_pipeline(model):
@@ -231,6 +221,8 @@ class TreeShapExplainer(BaseExplainer):
     True
     """
 
+    _model_agnostic = False  # tree ensembles only
+
     _parameter_constraints = {
         **BaseExplainer._parameter_constraints,
         "background": [None, "array-like"],
@@ -318,7 +310,7 @@ class TreeShapExplainer(BaseExplainer):
         if prefix is not None:
             self.column_map_ = column_map(prefix, d, probe.shape[1])
         if self.algorithm_ == "shap":
-            shap = _import_shap()
+            shap = import_optional("shap", purpose="TreeShapExplainer")
             data = None if path else self._encode(self.background_)
             self._shap = shap.TreeExplainer(
                 tree,
@@ -343,8 +335,7 @@ class TreeShapExplainer(BaseExplainer):
         names = getattr(self._prefix, "feature_names_in_", None)
         if names is None:
             return X
-        import pandas as pd
-
+        pd = import_optional("pandas", purpose="a pipeline fitted on a DataFrame")
         return pd.DataFrame(X, columns=names)
 
     def _encode(self, X):

@@ -4,11 +4,12 @@ import copy
 import io
 
 import numpy as np
-import torch
 
 from .._engine import ACCELERATOR_BATCH_SIZE, DEFAULT_BATCH_SIZE
-from ..utils import resolve_device
+from ..utils import import_optional, resolve_device
 from ._base import ModelAdapter, _check_values, _select
+
+torch = import_optional("torch", purpose="a torch model (skexplain.models.TorchModel)")
 
 _TORCH_OUTPUTS = ("raw", "probability", "log_probability")
 

@@ -23,9 +23,13 @@ import numpy as np
 
 from .. import _engine
 from ..kernels import kernel_of_squared_distance
-from ..utils import squared_distances
+from ..utils import import_optional, squared_distances
 
 # Kernel entries per chunk of predicted rows (float64): 32 MiB.
+
+
+def _torch():
+    return import_optional("torch", purpose="PropertyOptimizedExplainer(setting='inductive')")
 
 
 def _gaussian(A, B, length_scale):
@@ -35,7 +39,7 @@ def _gaussian(A, B, length_scale):
 def _as_tensor(array, device):
     """A float64 tensor on ``device``; read-only arrays (a DataFrame's values, a memory-mapped
     explainer) are copied, since torch warns that it cannot share them."""
-    import torch
+    torch = _torch()
 
     array = np.asarray(array, dtype=np.float64)
     if not array.flags.writeable:
@@ -44,7 +48,7 @@ def _as_tensor(array, device):
 
 
 def _cholesky(A, what):
-    import torch
+    torch = _torch()
 
     factor, info = torch.linalg.cholesky_ex(A)
     if int(info) != 0:
@@ -82,7 +86,7 @@ class InducingPointGP:
 
     def fit(self, Z, G):
         """Condition on the gradients ``G`` observed at the inducing points ``Z``."""
-        import torch
+        torch = _torch()
 
         Zt, Gt = self._tensor(Z), self._tensor(G)
         m = Zt.shape[0]
@@ -126,7 +130,7 @@ def precision_objective(
     ``lambda_f ||W - G||^2 + lambda_r min_mu sum_d (W_d - mu)^T K^{-1} (W_d - mu)``; returns the
     total and the two losses. Through a Cholesky factor of ``K``: up to a few thousand rows.
     """
-    import torch
+    torch = _torch()
 
     Xt, Wt = _as_tensor(X, device), _as_tensor(W, device)
     K = _gaussian(Xt, Xt, length_scale)

@@ -17,7 +17,7 @@ from ..kernels import (
     nearest_neighbors,
     pairwise_kernel,
 )
-from ..utils import resolve_device, squared_distances
+from ..utils import import_optional, resolve_device, squared_distances
 from ._gp import InducingPointGP, precision_objective
 from ._problem import PropertyProblem
 from ._solvers import proximal_gradient, solve_quadratic
@@ -398,7 +398,7 @@ class PropertyOptimizedExplainer(BaseExplainer):
         return solve_quadratic(problem, solver, tol=self.tol, max_iter=self.max_iter)
 
     def _solve_cvxpy(self, problem):
-        import cvxpy as cp
+        cp = _cvxpy()
 
         lam = problem.lambdas
         X = problem.X
@@ -523,7 +523,7 @@ class PropertyOptimizedExplainer(BaseExplainer):
 
     def _explain_max(self, problem):
         """New rows under max robustness: a small cvxpy problem per row (slow; small data)."""
-        import cvxpy as cp
+        cp = _cvxpy()
 
         lam = problem.lambdas
         X = problem.X
@@ -562,9 +562,13 @@ def _warn_unconverged(solver, status, tol, where):
     )
 
 
+def _cvxpy():
+    return import_optional("cvxpy", purpose="PropertyOptimizedExplainer(solver='cvxpy')")
+
+
 def _quad_trace(W, L):
     """``tr(W^T L W)`` for cvxpy, with L positive semi-definite (dense or sparse)."""
-    import cvxpy as cp
+    cp = _cvxpy()
 
     L = L.toarray() if sparse.issparse(L) else np.asarray(L)
     values, vectors = np.linalg.eigh(0.5 * (L + L.T))

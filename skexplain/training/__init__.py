@@ -7,6 +7,11 @@ gradients) score well on insertion and deletion; tabular rows or flattened image
 score as a scikit-learn scorer.
 """
 
-from ._idexpo import IDExpOClassifier, valscore
+from ..utils import import_optional
+
+# The training modules are torch through and through: without the extra, say which one to install.
+import_optional("torch", purpose="skexplain.training (IDExpOClassifier)")
+
+from ._idexpo import IDExpOClassifier, valscore  # noqa: E402
 
 __all__ = ["IDExpOClassifier", "valscore"]

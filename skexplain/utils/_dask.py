@@ -11,6 +11,8 @@ import sys
 
 import numpy as np
 
+from ._optional import import_optional
+
 __all__ = ["is_dask_collection", "map_row_blocks"]
 
 
@@ -28,8 +30,7 @@ def _apply(X_block, *args, function, n_arrays, shapes, kwargs):
 
 
 def _apply_frame(frame, *shipped, function, columns, kwargs):
-    import pandas as pd
-
+    pd = import_optional("pandas", purpose="a dask DataFrame")
     values = np.asarray(function(*shipped, frame, **kwargs), dtype=np.float64)
     if values.ndim == 1:
         return pd.Series(values, index=frame.index)
@@ -63,8 +64,8 @@ def map_row_blocks(function, X, *row_arrays, shipped=(), n_columns=None, columns
     dask array of shape (n,) or (n, n_columns), or a dask DataFrame/Series for a DataFrame X
         The lazy results.
     """
-    import dask
-    import dask.array as da
+    dask = import_optional("dask", purpose="dask collections")
+    da = import_optional("dask.array", purpose="dask collections")
 
     nodes = tuple(dask.delayed(obj, pure=True) for obj in shipped)
     if not isinstance(X, da.Array):  # a dask DataFrame: one partition a block

@@ -21,6 +21,8 @@ Without a frame the codec is the identity on numbers; if the model was fitted on
 
 import numpy as np
 
+from ._optional import import_optional
+
 __all__ = ["ColumnCodec", "is_frame"]
 
 
@@ -37,8 +39,7 @@ def _as_pandas(X):
 
 
 def _is_categorical(series):
-    import pandas as pd
-
+    pd = import_optional("pandas", purpose="explaining a DataFrame")
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype):
         return True
@@ -47,8 +48,7 @@ def _is_categorical(series):
 
 def _categories(series):
     """The categories of a column, in a stable order; missing values are a category of their own."""
-    import pandas as pd
-
+    pd = import_optional("pandas", purpose="explaining a DataFrame")
     if isinstance(series.dtype, pd.CategoricalDtype):
         values = list(series.dtype.categories)
     elif pd.api.types.is_bool_dtype(series.dtype):
@@ -159,8 +159,7 @@ class ColumnCodec:
         """
         if not is_frame(X):
             return np.asarray(X, dtype=np.float64)
-        import pandas as pd
-
+        pd = import_optional("pandas", purpose="explaining a DataFrame")
         X = _as_pandas(X)
         if self.columns_ is not None and list(X.columns) != self.columns_:
             missing = [c for c in self.columns_ if c not in X.columns]
@@ -208,8 +207,7 @@ class ColumnCodec:
         Z = np.asarray(Z, dtype=np.float64)
         if self.columns_ is None:
             return Z
-        import pandas as pd
-
+        pd = import_optional("pandas", purpose="explaining a DataFrame")
         data = {}
         for j, column in enumerate(self.columns_):
             if not self.categorical_[j]:
@@ -224,8 +222,7 @@ class ColumnCodec:
         return frame
 
     def _decode_categorical(self, codes, j, categories):
-        import pandas as pd
-
+        pd = import_optional("pandas", purpose="explaining a DataFrame")
         dtype = self.dtypes_[j]
         has_missing = categories[-1] is None
         known = categories[:-1] if has_missing else categories
