@@ -1,8 +1,11 @@
 """Sphinx configuration of the skexplain documentation.
 
 Build: ``sphinx-build -W --keep-going -b html doc doc/_build/html`` from the repository root.
-The API reference is generated from the docstrings (autosummary + numpydoc); the examples are
-shown as source (one generated page per ``examples/*.py``), never executed by the build.
+The API reference is generated from the docstrings (autosummary + numpydoc); the examples form a
+sphinx-gallery (``auto_examples/``): the fast ones (``_EXECUTED``) run during the build and show
+their figures, the paper reproductions are shown as source (``.ci/run`` runs every example on its
+own, so the build does not run them twice). Math is typeset by a MathJax copy bundled with the
+site (``sphinx-mathjax-offline``): pages read offline show formulas, not LaTeX source.
 """
 
 import os
@@ -14,6 +17,7 @@ ROOT = DOC.parent
 # The package is normally installed (pip install -e ".[docs]"); the checkout comes first anyway so
 # the documentation always describes the sources beside it.
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(DOC))  # _sphinxext, named in sphinx_gallery_conf
 
 import skexplain  # noqa: E402
 
@@ -26,7 +30,10 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # MathJax 3 copied into _static/mathjax: no CDN, math renders without network access.
+    "sphinx-mathjax-offline",
     "numpydoc",
+    "sphinx_gallery.gen_gallery",
 ]
 
 templates_path = ["_templates"]
@@ -48,42 +55,62 @@ numpydoc_attributes_as_param_list = True
 numpydoc_xref_param_type = False
 
 # -- HTML --------------------------------------------------------------------------------------
-html_theme = "alabaster"
+# A wide content column: code blocks and tables keep their width instead of being cut off.
+html_theme = "pydata_sphinx_theme"
 html_title = f"skexplain {release}"
 html_static_path = []
-html_theme_options = {"description": "Feature attributions as scikit-learn estimators"}
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc"],
+    # No version switcher, no external icons: the site is self-contained.
+    "icon_links": [],
+}
+
+# -- Examples: a sphinx-gallery --------------------------------------------------------------
+# Executed during the build (each takes seconds); the others are shown as source and run by
+# .ci/run, one by one with a time limit.
+_EXECUTED = ("plot_quickstart.py",)
+sphinx_gallery_conf = {
+    "examples_dirs": str(ROOT / "examples"),
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": "|".join("/" + name.replace(".", r"\.") + "$" for name in _EXECUTED),
+    "within_subsection_order": "FileNameSortKey",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "show_memory": False,
+    "min_reported_time": 10**9,  # no timings on the pages
+    "write_computation_times": False,
+    # The executed examples write their report to a temporary directory, not into examples/.
+    "reset_argv": "_sphinxext.example_argv",
+}
 
 
-# -- Examples: one page per script, its source shown as it is ----------------------------------
-def _write_example_pages(app):
-    examples = sorted((ROOT / "examples").glob("*.py"))
-    out = DOC / "examples" / "generated"
-    out.mkdir(exist_ok=True)
-    wanted = set()
-    for script in examples:
-        title = _first_docstring_line(script) or script.stem
-        page = out / f"{script.stem}.rst"
-        wanted.add(page.name)
-        text = (
-            f".. _example_{script.stem}:\n\n"
-            f"{title}\n{'=' * len(title)}\n\n"
-            f"Run it from the repository root with ``python examples/{script.name}``.\n\n"
-            f".. literalinclude:: ../../../examples/{script.name}\n"
-            "   :language: python\n"
-            "   :linenos:\n"
-        )
-        if not page.exists() or page.read_text(encoding="utf-8") != text:
-            page.write_text(text, encoding="utf-8")
-    for stale in out.glob("*.rst"):
-        if stale.name not in wanted:
-            stale.unlink()
+def _example_pages(app, docname, source):
+    """Give each gallery page a title and the short label the user guide refers to.
 
-
-def _first_docstring_line(script):
-    import ast
-
-    doc = ast.get_docstring(ast.parse(script.read_text(encoding="utf-8")))
-    return doc.strip().splitlines()[0].strip() if doc else None
+    The examples' docstrings start with a one-line summary (they are also ``--help`` texts), not
+    an underlined reST title: the line after sphinx-gallery's label is made the page's title.
+    The label ``example_plot_NAME`` stands beside sphinx-gallery's own
+    (``sphx_glr_auto_examples_plot_NAME.py``).
+    """
+    if not docname.startswith("auto_examples/plot_"):
+        return
+    name = docname.split("/", 1)[1]
+    theirs = f".. _sphx_glr_auto_examples_{name}.py:"
+    lines = source[0].split("\n")
+    if theirs not in lines:
+        return
+    at = lines.index(theirs)
+    lines[at:at] = [f".. _example_{name}:", ""]
+    at += 3
+    while at < len(lines) and not lines[at].strip():
+        at += 1
+    following = lines[at + 1].strip() if at + 1 < len(lines) else ""
+    if at < len(lines) and not (following and set(following) <= set("=-~^*#")):
+        lines.insert(at + 1, "=" * len(lines[at]))
+        lines.insert(at + 2, "")
+    source[0] = "\n".join(lines)
 
 
 # -- Members: document what skexplain defines, not what it inherits from scikit-learn -----------
@@ -111,7 +138,7 @@ def _remove_stale_api_pages(app):
 def setup(app):
     # Priority 400 runs before autosummary's own builder-inited handler (500) regenerates them.
     app.connect("builder-inited", _remove_stale_api_pages, priority=400)
-    app.connect("builder-inited", _write_example_pages)
+    app.connect("source-read", _example_pages)
     app.connect("autodoc-skip-member", _skip_foreign_member)
     return {"parallel_read_safe": True}
 

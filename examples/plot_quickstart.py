@@ -265,7 +265,8 @@ def format_table(table):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # sphinx-gallery runs this file without its docstring (shown as text on the page)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--full", action="store_true", help="more rows and samples")
     parser.add_argument("--out", default="quickstart-report.html", help="the HTML report's path")
     parser.add_argument("--random-state", type=int, default=0)

@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import (
     Options,
     StrOptions,
     validate_parameter_constraints,
+    validate_params,
 )
 from sklearn.utils.metaestimators import _BaseComposition
 
@@ -24,4 +25,5 @@ __all__ = [
     "Options",
     "StrOptions",
     "validate_parameter_constraints",
+    "validate_params",
 ]

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import Interval, StrOptions, _BaseComposition
 from ._simplex_qp import solve_simplex_qp
-from .base import BaseExplainer
+from .base import BaseExplainer, clone_keeping_model
 from .metrics import get_metric, get_metric_names
 from .models import as_model
 from .perturbations import Perturbation, SubsetBaseline, UniformBall
@@ -93,7 +93,8 @@ _STRATEGY_CONSTRAINTS = {
     "infidelity_perturbation": [Perturbation, None],
     "infidelity_masks": [StrOptions({"binary", "difference"})],
     "infidelity_normalize": ["boolean"],
-    "epsilon": [Interval(Real, 0, None, closed="left")],
+    # 0 divides by a zero spread wherever the members agree: NaN and inf
+    "epsilon": [Interval(Real, 0, None, closed="neither")],
     "random_state": ["random_state"],
 }
 
@@ -105,6 +106,10 @@ class _Aggregation:
     call ``_aggregate(rows, members, target, explainers)`` with the members' attributions
     ``(n, k, d)`` (the fitted members themselves, or None in the pipeline form).
     """
+
+    def __sklearn_clone__(self):
+        # the model by reference: sklearn's clone would unfit a fitted model (GridSearchCV)
+        return clone_keeping_model(self)
 
     def _coefficients(self):
         """The strategy as metric name -> coefficient, or None for a fixed or uniform one."""
@@ -127,11 +132,16 @@ class _Aggregation:
                     f"{sorted(strategy)}"
                 )
             for name, coefficient in strategy.items():
-                if not isinstance(coefficient, numbers.Real) or coefficient < 0:
+                valid = isinstance(coefficient, numbers.Real) and not isinstance(coefficient, bool)
+                if not valid or not 0 <= coefficient < np.inf:
                     raise ValueError(
-                        f"strategy weight of {name!r} must be a non-negative number, "
+                        f"strategy weight of {name!r} must be a non-negative finite number, "
                         f"got {coefficient!r}"
                     )
+            if not any(coefficient > 0 for coefficient in strategy.values()):
+                raise ValueError(
+                    f"a strategy dict needs at least one positive weight, got {strategy!r}"
+                )
             return
         weights = np.asarray(strategy, dtype=np.float64)
         if weights.shape != (k,):
@@ -139,7 +149,7 @@ class _Aggregation:
                 f"fixed strategy weights must have shape ({k},), one per explainer, got "
                 f"shape {weights.shape}"
             )
-        if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
+        if not np.all(np.isfinite(weights) & (weights >= 0)) or not np.isclose(weights.sum(), 1):
             raise ValueError("fixed strategy weights must be non-negative and sum to one")
 
     def _metric_options(self, name):
@@ -644,6 +654,10 @@ class ExplainerUnion(_BaseComposition, TransformerMixin, BaseEstimator):
     def __init__(self, explainers, model=None):
         self.explainers = explainers
         self.model = model
+
+    def __sklearn_clone__(self):
+        # the model by reference, as BaseExplainer: sklearn's clone would unfit a fitted model
+        return clone_keeping_model(self)
 
     def get_params(self, deep=True):
         """Get the parameters, with the members' nested ones as ``name__param``.

@@ -252,10 +252,7 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metac
         return {k: v for k, v in params.items() if "model" not in k.split("__")[:-1]}
 
     def __sklearn_clone__(self):
-        params = self.get_params(deep=False)
-        return type(self)(
-            **{k: v if k == "model" else clone(v, safe=False) for k, v in params.items()}
-        )
+        return clone_keeping_model(self)
 
     # What the explainer needs (ExplainerTags); subclasses override these class attributes.
     _requires_gradient = False
@@ -279,3 +276,15 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metac
 def _transform_rows(explainer, X_rows):
     """One block of rows of a dask collection, explained by the (shipped) fitted explainer."""
     return explainer.transform(X_rows)
+
+
+def clone_keeping_model(estimator):
+    """An unfitted copy of ``estimator`` whose ``model`` parameter is the same object.
+
+    scikit-learn's ``clone`` would clone a fitted model into an unfitted one (and deep-copy a
+    torch module on every fold); explainers and their unions share it by reference instead.
+    """
+    params = estimator.get_params(deep=False)
+    return type(estimator)(
+        **{k: v if k == "model" else clone(v, safe=False) for k, v in params.items()}
+    )

@@ -53,3 +53,13 @@ def test_gpu_check_quick_prints_one_row_per_method(monkeypatch, capsys):
     assert any(name.startswith("Shapley") for name in names)
     assert any(name.startswith("GP fit") for name in names)
     assert all(row[1] == "cpu" for row in rows)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_bench_scale_out_quick(monkeypatch, capsys):
+    runs = _load("bench_scale_out", monkeypatch).main(["--quick"])
+    out = capsys.readouterr().out
+    # driver memory and 1-vs-2-worker agreement, for each of the three explainers
+    assert out.count("agreement OK") == 9
+    assert {r["workers"] for r in runs} == {1, 2}

@@ -170,3 +170,63 @@ def test_split_explainer_finds_where_a_pipeline_explains():
         scores, infidelity(f, rows, pipe[-1].transform(rows), random_state=0), rtol=1e-12
     )
     assert split_explainer(pipe[-1], rows)[1] is rows
+
+
+# -- every public metric validates its parameters in scikit-learn's validate_params style -------
+BAD_VALUES = {
+    "n_samples": (0, r"an int in the range \[1, inf\)"),
+    "radius": (-0.1, r"a float in the range \(0(\.0)?, inf\)"),
+    "fraction": (1.5, r"a float in the range \(0(\.0)?, 1(\.0)?\]"),
+    "subset_fraction": (0.0, r"a float in the range \(0(\.0)?, 1(\.0)?\]"),
+    "step": (0, r"an int in the range \[1, inf\)"),
+    "n_features": (0, r"an int in the range \[1, inf\)"),
+    "length_scale": (0.0, r"a float in the range \(0(\.0)?, inf\)"),
+    "eps": (0.0, r"a float in the range \(0(\.0)?, inf\)"),
+    "relative": ("yes", "an instance of 'bool'"),
+    "explainer_noise": ("new", "a str among"),
+    "random_state": ("seed", "an int in the range"),
+}
+
+
+def _positional(spec):
+    A = np.ones_like(X)
+    return {
+        "model": (MODEL, X, A),
+        "explainer": (Gradient(model=MODEL).fit(X), X),
+        "points": (X, A),
+        "attributions": (A,),
+    }[spec.kind]
+
+
+@pytest.mark.parametrize("name", get_metric_names())
+def test_every_metric_validates_its_parameters(name):
+    import inspect
+
+    from skexplain._compat import InvalidParameterError
+
+    spec = get_metric(name)
+    parameters = inspect.signature(spec.function).parameters
+    required = {"n_features": 1, "feature_similarity": np.eye(X.shape[1])}
+    valid = {k: v for k, v in required.items() if k in parameters}
+    checked = [p for p in BAD_VALUES if p in parameters]
+    if name not in (
+        "gradient_matching_loss",
+        "function_matching_loss",
+        "smoothness_loss",
+        "complexity",
+    ):
+        assert checked, f"{name} has no validated scalar parameter"  # guards the loop below
+    for parameter in checked:
+        value, expected = BAD_VALUES[parameter]
+        with pytest.raises(
+            InvalidParameterError,
+            match=rf"The '{parameter}' parameter of {name} must be {expected}.*Got {value!r}",
+        ):
+            spec.function(*_positional(spec), **{**valid, parameter: value})
+    # the array arguments too: a string is not array-like
+    array = next(p for p in ("X", "attributions", "W") if p in parameters)
+    args = list(_positional(spec))
+    position = list(parameters).index(array)
+    args[position] = "rows"
+    with pytest.raises(InvalidParameterError, match=rf"The '{array}' parameter of {name} must be"):
+        spec.function(*args, **valid)

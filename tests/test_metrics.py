@@ -341,15 +341,29 @@ def test_bad_input_gets_clear_errors():
         make_explanation_scorer("neg_insertion_auc")
     with pytest.raises(ValueError, match="perturbation must be a Perturbation or one of"):
         infidelity(f, X, np.zeros((4, 3)), perturbation="salt")
-    with pytest.raises(ValueError, match="n_samples must be a positive integer"):
+    with pytest.raises(
+        ValueError,
+        match=r"The 'n_samples' parameter of infidelity must be an int in the range "
+        r"\[1, inf\)\. Got 0 instead",
+    ):
         infidelity(f, X, np.zeros((4, 3)), n_samples=0)
-    with pytest.raises(TypeError, match="explainer must be a fitted explainer"):
+    with pytest.raises(
+        TypeError,
+        match="The 'explainer' parameter of max_sensitivity must be an object "
+        "implementing 'transform'. Got SumOfSines",
+    ):
         max_sensitivity(f, X)
+    with pytest.raises(TypeError, match=r"explainers must have a transform method, got \['Sum"):
+        avg_sensitivity([f, f], X, return_quadratic=True)
     with pytest.raises(ValueError, match="feature_similarity must have shape"):
         smoothness_loss(np.zeros((2, 3)), feature_similarity=np.eye(2))
     with pytest.raises(ValueError, match="feature_similarity must be symmetric"):
         smoothness_loss(np.zeros((2, 2)), feature_similarity=np.array([[0, 1.0], [0, 0]]))
-    with pytest.raises(ValueError, match="fraction must be in"):
+    with pytest.raises(
+        ValueError,
+        match=r"The 'fraction' parameter of deletion_auc must be a float in the "
+        r"range \(0(\.0)?, 1(\.0)?\]\. Got 1\.5 instead",
+    ):
         deletion_auc(f, X, np.zeros((4, 3)), fraction=1.5)
 
 
@@ -409,7 +423,9 @@ def test_fresh_noise_reaches_the_inner_explainer_of_kernel_smoothing():
 def test_explainer_noise_must_be_common_or_fresh():
     X = RNG.normal(size=(2, 3))
     explainer = Gradient(model=SumOfSines()).fit(X)
-    with pytest.raises(ValueError, match="explainer_noise must be 'common' or 'fresh'"):
+    with pytest.raises(
+        ValueError, match="'explainer_noise' parameter of max_sensitivity must be a"
+    ):
         max_sensitivity(explainer, X, explainer_noise="new")
 
 

@@ -114,3 +114,98 @@ def test_a_lazily_generated_array_never_materializes(rows):
     with dask.config.set(scheduler="sync"):
         total = lazy.sum().compute()
     assert np.isfinite(total)
+
+
+# -- metrics: every row metric of the registry ---------------------------------------------------
+def _row_metrics():
+    import inspect
+
+    from skexplain.metrics import get_metric, get_metric_names
+
+    specs = [get_metric(name) for name in get_metric_names()]
+    return [
+        spec
+        for spec in specs
+        if spec.kind in ("model", "explainer")
+        and "n_jobs" in inspect.signature(spec.function).parameters
+    ]
+
+
+def _score(spec, explainer, X, A, **kwargs):
+    params = _params(spec)
+    kwargs = {**spec.defaults, **kwargs}
+    if "n_features" in params:
+        kwargs.setdefault("n_features", 2)
+    for name, value in (("random_state", 0), ("n_samples", 20 if spec.kind == "model" else 5)):
+        if name in params:
+            kwargs.setdefault(name, value)
+    if spec.kind == "model":
+        return spec.function(explainer.model_, X, A, **kwargs)
+    return spec.function(explainer, X, **kwargs)
+
+
+def _params(spec):
+    import inspect
+
+    return inspect.signature(spec.function).parameters
+
+
+def test_every_model_and_explainer_metric_takes_n_jobs_and_verbose():
+    names = {spec.name for spec in _row_metrics()}
+    assert names >= {
+        "infidelity",
+        "faithfulness_correlation",
+        "insertion_auc",
+        "deletion_auc",
+        "sensitivity_n",
+        "gradient_matching_loss",
+        "function_matching_loss",
+        "max_sensitivity",
+        "avg_sensitivity",
+        "local_lipschitz",
+        "relative_input_stability",
+    }
+
+
+@pytest.mark.parametrize("spec", _row_metrics(), ids=lambda spec: spec.name)
+def test_metrics_with_n_jobs_2_equal_n_jobs_1(spec):
+    X = np.random.default_rng(1).normal(size=(400, 5))
+    explainer = SmoothGrad(model=SinExp(), n_samples=8, random_state=0).fit(X)
+    A = explainer.transform(X)
+    serial = _score(spec, explainer, X, A, n_jobs=1)
+    parallel = _score(spec, explainer, X, A, n_jobs=2)
+    np.testing.assert_array_equal(parallel, serial)
+
+
+@pytest.mark.parametrize("spec", _row_metrics(), ids=lambda spec: spec.name)
+def test_metrics_on_dask_arrays_are_lazy_and_equal_numpy(spec):
+    X = np.random.default_rng(2).normal(size=(300, 5))
+    explainer = SmoothGrad(model=SinExp(), n_samples=8, random_state=0).fit(X)
+    A = explainer.transform(X)
+    expected = _score(spec, explainer, X, A)
+    lazy = _score(spec, explainer, da.from_array(X, chunks=(70, 5)), da.from_array(A, chunks=70))
+    assert isinstance(lazy, da.Array) and lazy.shape == (300,)
+    np.testing.assert_allclose(lazy.compute(scheduler="sync"), expected, rtol=1e-12, atol=1e-14)
+
+
+def test_a_per_row_target_travels_with_its_block():
+    from skexplain.metrics import infidelity
+    from skexplain.models import as_model
+
+    X = np.random.default_rng(3).normal(size=(200, 4))
+    model = as_model(lambda Z: np.stack([np.sin(Z).sum(axis=1), np.cos(Z).sum(axis=1)], axis=1))
+    A = np.ones_like(X)
+    target = np.arange(200) % 2
+    expected = infidelity(model, X, A, target=target, random_state=0)
+    lazy = infidelity(model, da.from_array(X, chunks=(60, 4)), A, target=target, random_state=0)
+    np.testing.assert_allclose(lazy.compute(scheduler="sync"), expected, rtol=1e-12)
+
+
+def test_a_metric_refuses_a_dask_dataframe_with_a_clear_message():
+    dd = pytest.importorskip("dask.dataframe")
+    from skexplain.metrics import infidelity
+
+    X = np.random.default_rng(4).normal(size=(50, 3))
+    frame = dd.from_pandas(pd.DataFrame(X, columns=list("abc")), npartitions=2)
+    with pytest.raises(TypeError, match="to_dask_array"):
+        infidelity(SinExp(), frame, np.ones_like(X))

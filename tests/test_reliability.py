@@ -308,3 +308,121 @@ def test_every_solver_meets_its_optimality_conditions_or_warns(problem):
         assert violation <= bound, (violation, bound, explainer.solver_, status)
     # the extension of the fitted rows is their joint optimum, bit for bit
     np.testing.assert_array_equal(explainer.transform(X), W)
+
+
+# -- cause 5: undefined correlations are NaN, not +-1 ------------------------------------------
+def test_cause_5_undefined_subset_correlations_are_nan():
+    from skexplain.functions import Linear
+    from skexplain.metrics import faithfulness_correlation, sensitivity_n
+
+    X = np.random.default_rng(6).normal(size=(4, 3))
+    f = Linear([1.0, 2.0, 3.0])
+    assert np.isnan(faithfulness_correlation(Linear([2.0]), X[:, :1], X[:, :1])).all()
+    assert np.isnan(faithfulness_correlation(f, X, X, subset_fraction=1.0)).all()
+    assert np.isnan(sensitivity_n(f, X, X, n_features=3)).all()
+    # a defined correlation is still reported
+    assert np.isfinite(faithfulness_correlation(f, X, X, random_state=0)).all()
+
+
+# -- cause 7: accepted parameters that produced nonsense are refused ------------------------------
+def test_cause_7_parameters_that_produce_nonsense_are_refused():
+    from skexplain import AggregatingExplainer, Gradient, InputXGradient, KernelShapExplainer
+    from skexplain.functions import Linear, SumOfSines
+    from skexplain.metrics import relative_input_stability
+
+    X = np.random.default_rng(7).normal(size=(5, 3))
+    members = [("g", Gradient()), ("ixg", InputXGradient())]
+    with pytest.raises(ValueError, match="'epsilon' parameter"):
+        AggregatingExplainer(members, model=SumOfSines(), strategy="var", epsilon=0).fit(X)
+    for weights in ({"infidelity": 0.0}, {"infidelity": np.nan}, {"infidelity": np.inf}):
+        with pytest.raises(ValueError, match="strategy"):
+            AggregatingExplainer(members, model=SumOfSines(), strategy=weights).fit(X)
+    explainer = Gradient(model=Linear([1.0, 2.0, 3.0])).fit(X)
+    for eps in (0.0, -1.0):
+        with pytest.raises(ValueError, match="'eps' parameter"):
+            relative_input_stability(explainer, X, eps=eps)
+    with pytest.raises(ValueError, match=r"link='logit' needs .* \(0, 1\)"):
+        KernelShapExplainer(model=Linear([1.0, 2.0, 3.0]), link="logit", n_samples=20).fit(
+            X
+        ).transform(X[:1])
+    # a length scale whose square underflows: the kernel's limits, no NaN explanation
+    W = PropertyOptimizedExplainer(model=SinExp(), lambda_robust=1.0, length_scale=1e-200)
+    W = W.fit_transform(X)
+    np.testing.assert_allclose(W, SinExp().gradient(X), rtol=1e-12)  # no pair is similar
+
+
+# -- cause 8: C-LIME does not overflow into nonsense at huge inputs -----------------------------
+def test_cause_8_clime_at_huge_inputs():
+    from skexplain import CLIME
+    from skexplain.functions import Linear
+
+    X = np.random.default_rng(8).normal(size=(3, 3))
+    model = Linear([1.0, 2.0, 3.0])
+    for offset in (0.0, 1e8):  # the slopes of a linear model, wherever it is explained
+        W = CLIME(model=model, noise_scale=1.0, random_state=0).fit(X).transform(X + offset)
+        np.testing.assert_allclose(W, np.tile([1.0, 2.0, 3.0], (3, 1)), rtol=1e-6)
+    W = CLIME(model=model, random_state=0).fit(X).transform(np.full((2, 3), 1e300))
+    assert np.all(np.abs(W) <= 3.0)  # was of order 1e285
+
+
+# -- cause 11: clone of ExplainerUnion keeps the fitted model --------------------------------
+def test_cause_11_grid_search_over_the_pipeline_form():
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    from skexplain import AttributionAggregator, ExplainerUnion, Gradient, InputXGradient
+    from skexplain.metrics import make_explanation_scorer
+
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(30, 3))
+    model = LogisticRegression().fit(X, X[:, 0] > 0)
+    union = ExplainerUnion([("g", Gradient()), ("ixg", InputXGradient())], model=model)
+    assert clone(union).model is model
+    pipe = make_pipeline(union, AttributionAggregator(2, model=model, strategy="mean"))
+    search = GridSearchCV(
+        pipe,
+        {"explainerunion__g__target": [None, 1]},
+        scoring=make_explanation_scorer("infidelity", random_state=0),
+        cv=2,
+    )
+    search.fit(X)
+    assert np.isfinite(search.best_score_)
+
+
+# -- cause 12: an integer target reaches avg_sensitivity -----------------------------------------
+def test_cause_12_avg_sensitivity_with_an_integer_target():
+    from sklearn.linear_model import LogisticRegression
+
+    from skexplain import Gradient
+    from skexplain.metrics import avg_sensitivity, make_explanation_scorer
+
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(8, 3))
+    model = LogisticRegression().fit(X, X[:, 0] > 0)
+    explainer = Gradient(model=model, target=1).fit(X)
+    per_row = avg_sensitivity(explainer, X, target=1, random_state=0)
+    np.testing.assert_allclose(
+        per_row, avg_sensitivity(explainer, X, target=np.ones(8, dtype=int), random_state=0)
+    )
+    assert np.isfinite(make_explanation_scorer("avg_sensitivity", random_state=0)(explainer, X))
+
+
+# -- cause 16: sparse attributions, sparse or scalar X -------------------------------------------
+def test_cause_16_sparse_and_scalar_inputs():
+    from scipy import sparse
+
+    from skexplain.functions import Linear
+    from skexplain.metrics import faithfulness_correlation, infidelity
+
+    X = np.random.default_rng(16).normal(size=(4, 3))
+    f = Linear([1.0, 2.0, 3.0])
+    A = X * [1.0, 2.0, 3.0]
+    for metric in (faithfulness_correlation, infidelity):  # refused, naming the parameter
+        with pytest.raises(ValueError, match="'attributions' parameter .* array-like"):
+            metric(f, X, sparse.csr_matrix(A), random_state=0)
+        with pytest.raises(ValueError, match="'X' parameter .* array-like"):
+            metric(f, sparse.csr_matrix(X), A, random_state=0)
+    with pytest.raises(ValueError, match="'X' parameter .* array-like"):
+        faithfulness_correlation(f, 3.0, A)

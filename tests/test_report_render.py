@@ -1,38 +1,18 @@
 """The HTML report opened in headless Chromium: the table and every figure render.
 
-Chromium is a system package of the test environment (Debian: ``apt-get install chromium``;
-``.ci/run`` installs it). Without it these tests fail, they do not skip: a report that no browser
-opened is not checked. ``SKEXPLAIN_CHROMIUM`` may name the executable.
+Chromium: see ``tests/_chromium.py`` (these tests fail without it, they do not skip).
 """
 
-import html
 import io
-import json
-import os
-import re
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
+from _chromium import probe, run_chromium
 from PIL import Image
 
 from skexplain import Gradient, IntegratedGradients, SmoothGrad
 from skexplain.functions import SumOfSines
 from skexplain.report import ExplanationReport, evaluate_explainers
-
-# Headless, sandbox-free (CI runs as root) and offline: no background connections to refuse.
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-)
 
 # Appended to a copy of the report: after load, write what the browser made of the page.
 PROBE = """<script>
@@ -54,31 +34,6 @@ window.addEventListener("load", function () {
 });
 </script>
 """
-
-
-def _chromium():
-    found = os.environ.get("SKEXPLAIN_CHROMIUM") or next(
-        filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None
-    )
-    if found is None:
-        pytest.fail(
-            "the report render tests need headless Chromium: apt-get install chromium, or set "
-            "SKEXPLAIN_CHROMIUM to the browser's executable"
-        )
-    return found
-
-
-def _run_chromium(tmp_path, *args):
-    command = [
-        _chromium(),
-        *CHROMIUM_FLAGS,
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--virtual-time-budget=10000",
-        *args,
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
 
 
 def _report(image_rows):
@@ -104,22 +59,18 @@ def _report(image_rows):
 def test_chromium_renders_the_table_and_every_figure(tmp_path, image_rows):
     results, report, text = _report(image_rows)
     page = tmp_path / "report.html"
-    page.write_text(text.replace("</body>", PROBE + "</body>"), encoding="utf-8")
-
-    dom = _run_chromium(tmp_path, "--dump-dom", page.as_uri())
-    found = re.search(r'<pre id="render-probe">(.*?)</pre>', dom, flags=re.S)
-    assert found, "the page's load event never ran"
-    probe = json.loads(html.unescape(found.group(1)))
+    page.write_text(text, encoding="utf-8")
+    probe_ = probe(tmp_path, page, PROBE, "render-probe")
 
     # every figure decoded at the size of its PNG, and laid out with a visible area
     sizes = [Image.open(io.BytesIO(png)).size for _, png in report.figures_]
     assert len(sizes) == text.count("data:image/png;base64,") >= 3
-    assert [(im["width"], im["height"]) for im in probe["images"]] == sizes
-    assert all(im["complete"] and im["shown"] > 0 for im in probe["images"])
+    assert [(im["width"], im["height"]) for im in probe_["images"]] == sizes
+    assert all(im["complete"] and im["shown"] > 0 for im in probe_["images"])
     # the table, as the browser parsed it, holds the DataFrame's numbers exactly
-    assert probe["rows"] == len(results)
+    assert probe_["rows"] == len(results)
     means = results.xs("mean", axis=1, level=1).to_numpy().ravel()
-    np.testing.assert_array_equal(np.array(probe["titles"], dtype=float), means)
+    np.testing.assert_array_equal(np.array(probe_["titles"], dtype=float), means)
 
 
 def test_chromium_screenshot_shows_the_figures(tmp_path):
@@ -127,7 +78,7 @@ def test_chromium_screenshot_shows_the_figures(tmp_path):
     page = tmp_path / "report.html"
     page.write_text(text, encoding="utf-8")
     shot = tmp_path / "report.png"
-    _run_chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,2400", page.as_uri())
+    run_chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,2400", page.as_uri())
     pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=float)
     assert pixels.shape[:2] == (2400, 1200)
     # Figures bring colour (bars, fronts); a page of text and broken-image icons is grey.

@@ -1,6 +1,7 @@
 """ID-ExpO (Yoshikawa & Iwata 2024): soft metrics, gradients through explainers, the classifier."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -97,7 +98,7 @@ def test_temperature_is_per_sample_inverse_mean_gap():
 
 
 # -- (b) gradients reach the parameters through the explainer ---------------------------------
-@pytest.mark.parametrize("explainer", ["lime", "kernelshap", "gradient"])
+@pytest.mark.parametrize("explainer", ["soft_lime", "soft_kernel_shap", "gradient"])
 def test_gradients_reach_parameters_through_the_explainer(explainer):
     rng = np.random.RandomState(0)
     X = torch.as_tensor(rng.normal(size=(5, 6)))
@@ -136,7 +137,7 @@ def test_lime_closed_form_is_weighted_ridge():
     y = torch.tensor([1, 0])
     b = torch.zeros(4, dtype=torch.float64)
     Z = draw_masks(30, 4, torch.Generator().manual_seed(3), dtype=torch.float64)
-    for kind in ["lime", "kernelshap"]:
+    for kind in ["soft_lime", "soft_kernel_shap"]:
         phi = explain_batch(net, X, y, explainer=kind, masks=Z, baseline=b, alpha=0.01)
         K = mask_kernel(Z, kind).numpy()
         for i in range(2):
@@ -150,7 +151,7 @@ def test_lime_closed_form_is_weighted_ridge():
 
 def test_shapley_kernel_weights():
     Z = torch.tensor([[1.0, 1, 1, 1], [1, 0, 0, 0], [1, 1, 0, 0], [0, 0, 0, 0]])
-    w = mask_kernel(Z, "kernelshap")
+    w = mask_kernel(Z, "soft_kernel_shap")
     # (d - 1) / (C(d, s) s (d - s)): s = 1 -> 3/12, s = 2 -> 3/24, ratio 2
     assert w[1] / w[2] == pytest.approx(2.0)
     assert w[0] == w[3] and w[0] > 100 * w[1]
@@ -424,7 +425,20 @@ def test_unknown_explainer_is_refused():
     X, y = make_blobs(n_samples=20, centers=2, random_state=0)
     with pytest.raises(ValueError, match="'explainer' parameter .* among") as info:
         IDExpOClassifier(**{**TINY, "explainer": "gradcam++"}).fit(X, y)
-    assert all(name in str(info.value) for name in ("'lime'", "'kernelshap'", "'gradient'"))
+    names = ("'soft_lime'", "'soft_kernel_shap'", "'gradient'", "'lime' (deprecated)")
+    assert all(name in str(info.value) for name in names)
+
+
+def test_former_names_are_deprecated_aliases_of_the_soft_explainers():
+    X, y = make_blobs(n_samples=30, n_features=4, centers=2, random_state=0)
+    for old, new in [("lime", "soft_lime"), ("kernelshap", "soft_kernel_shap")]:
+        with pytest.warns(FutureWarning, match=f"explainer='{old}' is deprecated: use '{new}'"):
+            former = IDExpOClassifier(**{**TINY, "explainer": old}).fit(X, y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the new name warns nothing
+            current = IDExpOClassifier(**{**TINY, "explainer": new}).fit(X, y)
+        np.testing.assert_array_equal(former.explain(X), current.explain(X))
+        assert former.get_params()["explainer"] == old  # the parameter is stored untouched
 
 
 def test_module_output_width_must_match_the_classes():

@@ -202,7 +202,7 @@ def test_lime_on_images_masks_pixels_across_channels():
     y = torch.tensor([0, 2])
     Z = draw_masks(40, 64, torch.Generator().manual_seed(0), dtype=torch.float64)
     b = torch.zeros(128, dtype=torch.float64)
-    phi = explain_batch(FlatInput(net, shape), X, y, explainer="lime", masks=Z, baseline=b)
+    phi = explain_batch(FlatInput(net, shape), X, y, explainer="soft_lime", masks=Z, baseline=b)
     torch.testing.assert_close(phi[:, :64], phi[:, 64:])  # one value per pixel
     # a pixel's two channels masked together: the same regression as on the (M, 64) masks
     # of a network that reads each pixel twice
@@ -222,11 +222,11 @@ def test_default_cnn_and_curve_steps():
     clf = IDExpOClassifier(**TINY_CNN).fit(X_train, y_train)
     assert isinstance(clf.module_, CNN) and clf.module_.features[0].in_channels == 1
     assert find_gradcam_layer(clf.module_) is clf.module_.features[3]
-    lime = IDExpOClassifier(**{**TINY_CNN, "explainer": "lime", "n_masks": 8})
+    lime = IDExpOClassifier(**{**TINY_CNN, "explainer": "soft_lime", "n_masks": 8})
     assert lime.fit(X_train, y_train).curve_step_ == 1
     assert lime.explain(X_train[:2]).shape == (2, 64)
     assert (
-        IDExpOClassifier(**{**TINY_CNN, "image_shape": None, "explainer": "lime"})
+        IDExpOClassifier(**{**TINY_CNN, "image_shape": None, "explainer": "soft_lime"})
         .fit(X_train, y_train)
         .curve_step_
         == 1

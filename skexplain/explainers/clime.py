@@ -112,7 +112,9 @@ class CLIME(NoiseExplainer):
             X,
             target,
             expand=lambda Xc, rows: perturbation.apply(Xc, bank),
-            reduce=lambda Y, Z, Xc, rows: Y @ operator,
+            # centred outputs: the slope operator ignores constants (its rows sum to 0), but
+            # only in exact arithmetic; f(x) of order 1e300 would leave rounding of 1e285
+            reduce=lambda Y, Z, Xc, rows: (Y - Y.mean(axis=1)[:, None]) @ operator,
             n_per_row=self.n_samples,
             kind="predict",
         )

@@ -233,8 +233,11 @@ class KernelShapExplainer(BaseExplainer):
         for i in range(n):
             t = None if target is None else int(target[i])
             if t not in explainers:
+                function = _ScalarOutput(self.model_, t)
+                if self.link == "logit":
+                    function = _Probability(function)
                 explainers[t] = shap.KernelExplainer(
-                    _ScalarOutput(self.model_, t), self._background_data(), link=self.link
+                    function, self._background_data(), link=self.link
                 )
             with _seeded_global_numpy(seed):
                 values = explainers[t].shap_values(
@@ -244,3 +247,20 @@ class KernelShapExplainer(BaseExplainer):
             if progress is not None:
                 progress(1)
         return attributions
+
+
+class _Probability:
+    """The explained output, refused unless it lies in (0, 1): the logit link needs that."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def __call__(self, Z):
+        values = self.function(Z)
+        if values.size and not (values.min() > 0 and values.max() < 1):
+            raise ValueError(
+                "link='logit' needs the explained output to be a probability in (0, 1); the "
+                f"model returned values in [{values.min():.6g}, {values.max():.6g}]: use "
+                "link='identity', or explain a probability (output='probability')"
+            )
+        return values

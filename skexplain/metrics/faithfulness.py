@@ -7,25 +7,40 @@ size is given. ``insertion_auc`` and ``deletion_auc`` follow Yoshikawa & Iwata (
 the mean output as the top-ranked features are inserted into the baseline, or deleted from x.
 """
 
-import numbers
-
 import numpy as np
-from sklearn.utils import check_random_state
+from sklearn.utils import check_array, check_random_state
 
 from ..models import as_model
-from ..utils import check_baseline, check_positive_integer, subset_masks
-from ._validation import check_X_attributions
+from ..utils import check_baseline, subset_masks
+from ._rows import row_metric
+from ._validation import check_X_attributions, validate_metric_params
 
 __all__ = ["faithfulness_correlation", "sensitivity_n", "insertion_auc", "deletion_auc"]
 
 
 def _pearson(a, b):
-    """Row-wise Pearson correlation of ``(n, m)`` arrays; NaN where either is constant."""
-    a = a - a.mean(axis=1, keepdims=True)
-    b = b - b.mean(axis=1, keepdims=True)
-    denominator = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    """Row-wise Pearson correlation of ``(n, m)`` arrays; NaN where either is constant.
+
+    Constant means constant up to rounding: values that agree to 1e-12 of their magnitude (the
+    same subset every time, summed in another order or evaluated in another batch) have no
+    correlation to report, not a spurious +-1.
+    """
+
+    def centred(v):
+        c = v - v.mean(axis=1, keepdims=True)
+        spread = np.sqrt((c * c).sum(axis=1))
+        scale = np.abs(v).max(axis=1, initial=0.0) * np.sqrt(v.shape[1])
+        return c, spread, spread <= _CONSTANT * scale
+
+    a, spread_a, constant_a = centred(a)
+    b, spread_b, constant_b = centred(b)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, (a * b).sum(axis=1) / denominator, np.nan)
+        correlation = (a * b).sum(axis=1) / (spread_a * spread_b)
+    return np.where(constant_a | constant_b, np.nan, np.clip(correlation, -1.0, 1.0))
+
+
+# Relative spread below which a row of values counts as constant.
+_CONSTANT = 1e-12
 
 
 def _subset_correlation(model, X, attributions, size, baseline, n_samples, target, random_state):
@@ -34,7 +49,6 @@ def _subset_correlation(model, X, attributions, size, baseline, n_samples, targe
     n, d = X.shape
     if not 1 <= size <= d:
         raise ValueError(f"the subset size must be between 1 and {d} features, got {size}")
-    n_samples = check_positive_integer(n_samples, "n_samples")
     baseline = check_baseline(baseline, d)
     masks = subset_masks(np.full(n_samples, size), d, check_random_state(random_state))
     target = model.resolve_target(X, target)
@@ -52,6 +66,8 @@ def _subset_correlation(model, X, attributions, size, baseline, n_samples, targe
     return _pearson(sums, drops)
 
 
+@row_metric
+@validate_metric_params
 def faithfulness_correlation(
     model,
     X,
@@ -62,6 +78,8 @@ def faithfulness_correlation(
     n_samples=100,
     target=None,
     random_state=None,
+    n_jobs=None,
+    verbose=0,
 ):
     """Correlation of subset attribution sums with output drops (Bhatt et al. 2020).
 
@@ -87,6 +105,11 @@ def faithfulness_correlation(
         Output to explain; None explains a single output, or each row's predicted class.
     random_state : int, RandomState instance or None, default=None
         Seed of the random draws; an int makes the scores repeatable.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Returns
     -------
@@ -103,15 +126,15 @@ def faithfulness_correlation(
     >>> faithfulness_correlation(f, X, f.gradient(X) * X, random_state=0).round(6)
     array([1.])
     """
-    if not isinstance(subset_fraction, numbers.Real) or not 0 < subset_fraction <= 1:
-        raise ValueError(f"subset_fraction must be in (0, 1], got {subset_fraction!r}")
-    d = np.shape(X)[-1]
+    d = check_array(X, dtype=np.float64, input_name="X").shape[1]
     size = max(1, int(round(subset_fraction * d)))
     return _subset_correlation(
         model, X, attributions, size, baseline, n_samples, target, random_state
     )
 
 
+@row_metric
+@validate_metric_params
 def sensitivity_n(
     model,
     X,
@@ -122,6 +145,8 @@ def sensitivity_n(
     n_samples=100,
     target=None,
     random_state=None,
+    n_jobs=None,
+    verbose=0,
 ):
     """Sensitivity-n (Ancona et al. 2018): the subset correlation for subsets of size ``n``.
 
@@ -147,6 +172,11 @@ def sensitivity_n(
         Output to explain; None explains a single output, or each row's predicted class.
     random_state : int, RandomState instance or None, default=None
         Seed of the random draws; an int makes the scores repeatable.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Returns
     -------
@@ -163,8 +193,6 @@ def sensitivity_n(
     >>> sensitivity_n(f, X, f.gradient(X), n_features=2, random_state=0).round(6)
     array([1.])
     """
-    if isinstance(n_features, bool) or not isinstance(n_features, numbers.Integral):
-        raise TypeError(f"n_features must be a positive integer, got {n_features!r}")
     return _subset_correlation(
         model, X, attributions, int(n_features), baseline, n_samples, target, random_state
     )
@@ -191,9 +219,6 @@ def _curve(model, X, attributions, fraction, step, baseline, target, insert):
     model = as_model(model)
     X, A = check_X_attributions(X, attributions)
     n, d = X.shape
-    if not isinstance(fraction, numbers.Real) or not 0 < fraction <= 1:
-        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
-    step = check_positive_integer(step, "step")
     counts = curve_counts(n_curve_steps(fraction, d), step)
     baseline = check_baseline(baseline, d)
     # rank[i, j] = position of feature j in row i's attributions, largest first (stable for ties)
@@ -218,7 +243,20 @@ def _curve(model, X, attributions, fraction, step, baseline, target, insert):
     )
 
 
-def insertion_auc(model, X, attributions, *, fraction=0.5, step=1, baseline=0.0, target=None):
+@row_metric
+@validate_metric_params
+def insertion_auc(
+    model,
+    X,
+    attributions,
+    *,
+    fraction=0.5,
+    step=1,
+    baseline=0.0,
+    target=None,
+    n_jobs=None,
+    verbose=0,
+):
     """Mean output as the top-ranked features are inserted into the baseline (higher is better).
 
     ``Ins = mean_s f(x^(s))`` where ``x^(s)`` holds the ``s`` features with the largest
@@ -242,6 +280,11 @@ def insertion_auc(model, X, attributions, *, fraction=0.5, step=1, baseline=0.0,
         Value that replaces a removed feature.
     target : int or None, default=None
         Output to explain; None explains a single output, or each row's predicted class.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Returns
     -------
@@ -261,7 +304,20 @@ def insertion_auc(model, X, attributions, *, fraction=0.5, step=1, baseline=0.0,
     return _curve(model, X, attributions, fraction, step, baseline, target, insert=True)
 
 
-def deletion_auc(model, X, attributions, *, fraction=0.5, step=1, baseline=0.0, target=None):
+@row_metric
+@validate_metric_params
+def deletion_auc(
+    model,
+    X,
+    attributions,
+    *,
+    fraction=0.5,
+    step=1,
+    baseline=0.0,
+    target=None,
+    n_jobs=None,
+    verbose=0,
+):
     """Mean output as the top-ranked features are deleted to the baseline (lower is better).
 
     ``Del = mean_s f(x^(-s))`` where ``x^(-s)`` has its ``s`` features with the largest
@@ -283,6 +339,11 @@ def deletion_auc(model, X, attributions, *, fraction=0.5, step=1, baseline=0.0, 
         Value that replaces a removed feature.
     target : int or None, default=None
         Output to explain; None explains a single output, or each row's predicted class.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Returns
     -------

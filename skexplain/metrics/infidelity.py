@@ -4,11 +4,14 @@ import numpy as np
 
 from ..models import as_model
 from ..perturbations import GaussianNoise, perturbed_copies
-from ._validation import check_X_attributions
+from ._rows import row_metric
+from ._validation import check_X_attributions, validate_metric_params
 
 __all__ = ["infidelity"]
 
 
+@row_metric
+@validate_metric_params
 def infidelity(
     model,
     X,
@@ -22,6 +25,8 @@ def infidelity(
     random_state=None,
     return_quadratic=False,
     binary_masks=False,
+    n_jobs=None,
+    verbose=0,
 ):
     """Expected squared error of the attributions' prediction of output changes, per row.
 
@@ -62,6 +67,11 @@ def infidelity(
         explainers, with ``Gamma = I^T Phi - D 1^T``: infidelity of the convex combination
         ``Phi w`` is ``w^T Q w`` (Decker et al. 2024, Def. 4.1); with one explainer ``Q`` is the
         infidelity itself.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Returns
     -------

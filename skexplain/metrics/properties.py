@@ -13,7 +13,8 @@ from sklearn.utils import check_array
 from .. import _engine
 from ..kernels import pairwise_kernel
 from ..models import as_model
-from ._validation import check_X_attributions
+from ._rows import row_metric
+from ._validation import check_X_attributions, validate_metric_params
 
 __all__ = [
     "gradient_matching_loss",
@@ -24,7 +25,9 @@ __all__ = [
 ]
 
 
-def gradient_matching_loss(model, X, W, *, target=None):
+@row_metric
+@validate_metric_params
+def gradient_matching_loss(model, X, W, *, target=None, n_jobs=None, verbose=0):
     """Return the gradient-matching loss ``||W_n - grad f(x_n)||^2`` of every row.
 
     The faithfulness term of Tadesse et al. (2024) for a differentiable model.
@@ -39,6 +42,11 @@ def gradient_matching_loss(model, X, W, *, target=None):
         Their attributions.
     target : int or None, default=None
         Output to explain; None explains a single output, or each row's predicted class.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Returns
     -------
@@ -59,7 +67,9 @@ def gradient_matching_loss(model, X, W, *, target=None):
     return ((W - model.gradient(X, target)) ** 2).sum(axis=1)
 
 
-def function_matching_loss(model, X, W, *, target=None):
+@row_metric
+@validate_metric_params
+def function_matching_loss(model, X, W, *, target=None, n_jobs=None, verbose=0):
     """Return the function-matching loss ``(f(x_n) - W_n^T x_n)^2`` of every row.
 
     The faithfulness term of Tadesse et al. (2024) that only needs the model's outputs.
@@ -74,6 +84,11 @@ def function_matching_loss(model, X, W, *, target=None):
         Their attributions.
     target : int or None, default=None
         Output to explain; None explains a single output, or each row's predicted class.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Returns
     -------
@@ -94,6 +109,7 @@ def function_matching_loss(model, X, W, *, target=None):
     return (model.predict(X, target) - (W * X).sum(axis=1)) ** 2
 
 
+@validate_metric_params
 def robustness_loss(X, W, *, kernel="gaussian", length_scale=1.0):
     """``sum_{n'} S_nn' ||W_n - W_n'||^2`` per row, S from a kernel over the rows of X.
 
@@ -140,6 +156,7 @@ def robustness_loss(X, W, *, kernel="gaussian", length_scale=1.0):
     return np.maximum(loss, 0.0)
 
 
+@validate_metric_params
 def smoothness_loss(W, *, feature_similarity):
     """Return the smoothness loss ``sum_{d, d'} S~_dd' (W_nd - W_nd')^2`` of every row.
 
@@ -176,6 +193,7 @@ def smoothness_loss(W, *, feature_similarity):
     return 2.0 * np.einsum("nd,de,ne->n", W, laplacian, W)
 
 
+@validate_metric_params
 def complexity(W):
     """Return the complexity ``||W_n||_1`` of every row.
 

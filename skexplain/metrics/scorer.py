@@ -72,9 +72,9 @@ class ExplanationScorer:
         return f"make_explanation_scorer({self.name!r}{options})"
 
     def _spec(self):
-        registered = _METRICS.get(self.name[4:] if self.name.startswith("neg_") else self.name)
-        if registered is not None and registered.function is self.metric:
-            return registered  # with the registry's defaults
+        for registered in _METRICS.values():
+            if registered.function is self.metric and registered.kind == self.kind:
+                return registered  # with the registry's defaults
         return MetricSpec(self.name, self.metric, self.kind, self.sign == 1)
 
     def __call__(self, estimator, X, y=None):

@@ -18,8 +18,12 @@ explainers score the same either way.
 import numpy as np
 from sklearn.utils import check_array, check_random_state
 
+from .._compat import HasMethods
 from .._engine import explain_perturbed
 from ..perturbations import UniformBall, perturbed_copies
+from ..utils import check_target
+from ._rows import row_metric
+from ._validation import validate_metric_params
 
 __all__ = ["max_sensitivity", "avg_sensitivity", "local_lipschitz", "relative_input_stability"]
 
@@ -33,18 +37,7 @@ def _draws(X, perturbation, perturbations, n_samples, rng, default_radius):
 
 def _fresh_noise(explainer_noise, rng):
     """The RandomState that reseeds the explainer at x and at each copy, or None (common)."""
-    if explainer_noise not in ("common", "fresh"):
-        raise ValueError(f"explainer_noise must be 'common' or 'fresh', got {explainer_noise!r}")
     return rng if explainer_noise == "fresh" else None
-
-
-def _check_explainer(explainer):
-    if not hasattr(explainer, "transform"):
-        raise TypeError(
-            f"explainer must be a fitted explainer with a transform method, got "
-            f"{type(explainer).__name__}"
-        )
-    return explainer
 
 
 def _safe_norm(values, axis):
@@ -52,6 +45,8 @@ def _safe_norm(values, axis):
     return np.where(norm == 0, 1.0, norm)  # Captum's convention: a zero explanation divides by 1
 
 
+@row_metric
+@validate_metric_params
 def max_sensitivity(
     explainer,
     X,
@@ -63,6 +58,8 @@ def max_sensitivity(
     relative=False,
     explainer_noise="common",
     random_state=None,
+    n_jobs=None,
+    verbose=0,
 ):
     """Largest change of the explanation over perturbed copies of each row (Yeh et al. 2019).
 
@@ -95,6 +92,11 @@ def max_sensitivity(
         drawn afresh for each (the papers' code); see the module notes.
     random_state : int, RandomState instance or None, default=None
         Seed of the random draws; an int makes the scores repeatable.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Returns
     -------
@@ -112,7 +114,6 @@ def max_sensitivity(
     >>> max_sensitivity(explainer, X, random_state=0)  # a linear model's gradient never moves
     array([0., 0.])
     """
-    explainer = _check_explainer(explainer)
     X = check_array(X, dtype=np.float64, input_name="X")
     rng = check_random_state(random_state)
     draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius)
@@ -128,6 +129,8 @@ def max_sensitivity(
     return explain_perturbed([explainer], X, draws, m, statistic, fresh_noise=fresh)
 
 
+@row_metric
+@validate_metric_params(explainer=[HasMethods(["transform"]), list, tuple])
 def avg_sensitivity(
     explainer,
     X,
@@ -142,6 +145,8 @@ def avg_sensitivity(
     return_quadratic=False,
     postprocess=None,
     target=None,
+    n_jobs=None,
+    verbose=0,
 ):
     """Mean squared change of the explanation over perturbed copies (Decker et al.'s SENS_AVG).
 
@@ -177,9 +182,15 @@ def avg_sensitivity(
     postprocess : callable or None, default=None
         Applied to every explanation (at x and at the copies, arrays whose last axis is the
         features) before the metric, e.g. the normalization of an aggregator's members.
-    target : array-like of shape (n_samples,) or None, default=None
-        Output index explained at each row and its copies; None keeps each explainer's choice
-        at the row (its predicted class). An aggregator passes the target it was called with.
+    target : int, array-like of shape (n_samples,) or None, default=None
+        Output index explained at each row and its copies (an int: the same for every row);
+        None keeps each explainer's choice at the row (its predicted class). An aggregator
+        passes the target it was called with.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Returns
     -------
@@ -203,7 +214,9 @@ def avg_sensitivity(
         raise ValueError("explainer must be a fitted explainer or a non-empty list of them")
     if len(explainers) > 1 and not return_quadratic:
         raise ValueError("several explainers need return_quadratic=True")
-    explainers = [_check_explainer(e) for e in explainers]
+    lacking = [type(e).__name__ for e in explainers if not hasattr(e, "transform")]
+    if lacking:
+        raise TypeError(f"explainers must have a transform method, got {lacking}")
     X = check_array(X, dtype=np.float64, input_name="X")
     rng = check_random_state(random_state)
     draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius)
@@ -219,12 +232,13 @@ def avg_sensitivity(
             gamma = gamma / np.sqrt(scale)[:, None, :, None]
         return np.einsum("cmkd,cmld->ckl", gamma, gamma) / m
 
-    if target is not None:
-        target = np.asarray(target, dtype=np.int64)
+    target = check_target(target, X.shape[0])  # an index, or one per row
     Q = explain_perturbed(explainers, X, draws, m, statistic, target=target, fresh_noise=fresh)
     return Q if return_quadratic else Q[:, 0, 0]
 
 
+@row_metric
+@validate_metric_params
 def local_lipschitz(
     explainer,
     X,
@@ -235,6 +249,8 @@ def local_lipschitz(
     radius=0.1,
     explainer_noise="common",
     random_state=None,
+    n_jobs=None,
+    verbose=0,
 ):
     """Monte Carlo local Lipschitz estimate (Alvarez-Melis & Jaakkola 2018).
 
@@ -259,6 +275,11 @@ def local_lipschitz(
         drawn afresh for each (the papers' code); see the module notes.
     random_state : int, RandomState instance or None, default=None
         Seed of the random draws; an int makes the scores repeatable.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Returns
     -------
@@ -276,7 +297,6 @@ def local_lipschitz(
     >>> local_lipschitz(explainer, X, random_state=0).round(6)
     array([2.])
     """
-    explainer = _check_explainer(explainer)
     X = check_array(X, dtype=np.float64, input_name="X")
     rng = check_random_state(random_state)
     draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius)
@@ -292,6 +312,8 @@ def local_lipschitz(
     return explain_perturbed([explainer], X, draws, m, statistic, fresh_noise=fresh)
 
 
+@row_metric
+@validate_metric_params
 def relative_input_stability(
     explainer,
     X,
@@ -304,6 +326,8 @@ def relative_input_stability(
     same_prediction=True,
     explainer_noise="common",
     random_state=None,
+    n_jobs=None,
+    verbose=0,
 ):
     """Relative Input Stability (Agarwal et al. 2022), as OpenXAI computes it.
 
@@ -327,7 +351,7 @@ def relative_input_stability(
         Draws per row.
     radius : float, default=0.1
         Radius of the default perturbation.
-    eps : float, default=1e-6
+    eps : float > 0, default=1e-6
         Floor of the denominators, against division by zero.
     same_prediction : bool, default=True
         Only count copies whose predicted class is that of the row.
@@ -336,6 +360,11 @@ def relative_input_stability(
         drawn afresh for each (the papers' code); see the module notes.
     random_state : int, RandomState instance or None, default=None
         Seed of the random draws; an int makes the scores repeatable.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Returns
     -------
@@ -353,7 +382,6 @@ def relative_input_stability(
     >>> relative_input_stability(explainer, X, random_state=0).round(6)
     array([1.])
     """
-    explainer = _check_explainer(explainer)
     X = check_array(X, dtype=np.float64, input_name="X")
     rng = check_random_state(random_state)
     draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius)

@@ -13,14 +13,13 @@ Explainers and metrics supply the perturbation and the reduction. The
 adapters of each kind of model live in their own modules; this one knows none of them.
 """
 
-import numbers
 import sys
 from abc import ABC, abstractmethod
 
 import numpy as np
 
 from .._engine import DEFAULT_BATCH_SIZE, map_row_chunks, query_perturbed
-from ..utils import check_positive_integer, is_tensor
+from ..utils import check_positive_integer, check_target, is_tensor
 
 
 def _check_batch_size(batch_size, default=DEFAULT_BATCH_SIZE):
@@ -329,21 +328,7 @@ class ModelAdapter(ABC):
         return map_row_chunks(X.shape[0], compute, budget=self.batch_size)
 
     def _check_target(self, target, n):
-        if target is None:
-            return None
-        if isinstance(target, numbers.Integral) and not isinstance(target, bool):
-            if target < 0:
-                raise ValueError(f"target must be a non-negative output index, got {target!r}")
-            return np.full(n, int(target), dtype=np.int64)
-        target = np.asarray(target)
-        if target.ndim != 1 or target.shape[0] != n or not np.issubdtype(target.dtype, np.integer):
-            raise ValueError(
-                "target must be None, an output index or one integer index per row "
-                f"(shape ({n},)), got an array of shape {target.shape} and dtype {target.dtype}"
-            )
-        if np.any(target < 0):
-            raise ValueError("target must hold non-negative output indices")
-        return target.astype(np.int64)
+        return check_target(target, n)
 
 
 def _as_2d(X):

@@ -3,10 +3,15 @@
 Each explainer maps a batch ``X`` and the explained classes to attributions ``phi`` ``(n, d)``
 that stay in the autograd graph, so that a loss on ``phi`` reaches the network's parameters:
 
-* ``"lime"`` and ``"kernelshap"``: the closed-form weighted least squares of eq. 12,
+* ``"soft_lime"`` and ``"soft_kernel_shap"``: the closed-form weighted least squares of eq. 12,
   ``phi = (Z^T K Z + eps I)^{-1} Z^T K f_y``, over ``M`` binary masks ``Z`` (one bank per call,
   shared by every row) with masked inputs ``z * x + (1 - z) * b``; ``f_y`` is the probability of
-  the explained class. Only ``f_y`` depends on the parameters.
+  the explained class. Only ``f_y`` depends on the parameters. These are not the algorithms of
+  :class:`~skexplain.LimeExplainer` and :class:`~skexplain.KernelShapExplainer` (the ``lime`` and
+  ``shap`` packages: sampled neighbourhoods, feature selection, constrained regression): they
+  keep LIME's and the Shapley kernel's weights but solve one differentiable ridge regression, so
+  they are named ``soft_`` like the soft curves of :mod:`skexplain.training`. The old names
+  ``"lime"`` and ``"kernelshap"`` are deprecated aliases (``DEPRECATED_NAMES``).
 * ``"gradient"``: the input gradient of the probability, with ``create_graph=True``.
 * ``"gradcam"``: Grad-CAM (eqs. 13-14) on the feature maps ``A`` of a convolutional layer,
   ``ReLU(sum_c w_c A_c)`` with ``w_c`` the spatial mean of ``d f_y / d A_c``, upsampled to the
@@ -14,7 +19,7 @@ that stay in the autograd graph, so that a loss on ``phi`` reaches the network's
   are a gradient, so a loss on ``phi`` needs second-order gradients: ``create_graph=True``
   keeps them in the graph (Figure 1, right).
 
-On images the rows are flattened ``(C, H, W)`` images (channel-major). LIME and KernelSHAP then
+On images the rows are flattened ``(C, H, W)`` images (channel-major). Soft LIME and KernelSHAP then
 mask pixels, all channels of a pixel at once: the masks have ``d / n_channels`` columns.
 """
 
@@ -24,6 +29,9 @@ import torch
 
 __all__ = [
     "EXPLAINERS",
+    "MASK_EXPLAINERS",
+    "DEPRECATED_NAMES",
+    "canonical_name",
     "draw_masks",
     "mask_kernel",
     "explain_batch",
@@ -32,7 +40,18 @@ __all__ = [
     "feature_maps",
 ]
 
-EXPLAINERS = ("lime", "kernelshap", "gradient", "gradcam")
+EXPLAINERS = ("soft_lime", "soft_kernel_shap", "gradient", "gradcam")
+# The explainers that regress the output on binary masks (eq. 12).
+MASK_EXPLAINERS = ("soft_lime", "soft_kernel_shap")
+# Names before the rename, kept as deprecated aliases: they collided with LimeExplainer and
+# KernelShapExplainer, which are other algorithms.
+DEPRECATED_NAMES = {"lime": "soft_lime", "kernelshap": "soft_kernel_shap"}
+
+
+def canonical_name(explainer):
+    """The explainer's name, with a deprecated alias replaced by its new name."""
+    return DEPRECATED_NAMES.get(explainer, explainer)
+
 
 _CONVOLUTIONS = (torch.nn.Conv2d,)
 
@@ -57,8 +76,8 @@ def draw_masks(n_masks, n_features, generator, *, dtype=torch.float32, device="c
 def mask_kernel(Z, kind):
     """Diagonal of ``K`` in eq. 12, one weight per mask.
 
-    ``"lime"``: ``sqrt(exp(-dist^2 / 0.25^2))`` with the cosine distance between the mask and the
-    all-ones vector (1 for the empty mask). ``"kernelshap"``: the Shapley kernel
+    ``"soft_lime"``: ``sqrt(exp(-dist^2 / 0.25^2))`` with the cosine distance between the mask and
+    the all-ones vector (1 for the empty mask). ``"soft_kernel_shap"``: the Shapley kernel
     ``(d - 1) / (C(d, |z|) |z| (d - |z|))``, rescaled to mean 1 over the drawn masks (least squares
     does not change with the scale of K, except through eps; the raw weights are ~1e-9 for 30
     features, where eps alone would set the answer, the instability the paper reports in
@@ -67,10 +86,11 @@ def mask_kernel(Z, kind):
     """
     m, d = Z.shape
     size = Z.sum(dim=1)
-    if kind == "lime":
+    kind = canonical_name(kind)
+    if kind == "soft_lime":
         distance = 1.0 - torch.sqrt(size / d)  # cosine distance to ones; 1 for the empty mask
         return torch.sqrt(torch.exp(-(distance**2) / LIME_KERNEL_WIDTH**2))
-    if kind == "kernelshap":
+    if kind == "soft_kernel_shap":
         finite = (size > 0) & (size < d)
         s = torch.where(finite, size, torch.ones_like(size)).double()
         log_binomial = math.lgamma(d + 1) - torch.lgamma(s + 1) - torch.lgamma(d - s + 1)
@@ -106,7 +126,8 @@ def find_gradcam_layer(network, name=None):
             raise ValueError(
                 f"explainer='gradcam' needs a convolutional module: {type(network).__name__} "
                 "has no torch.nn.Conv2d layer (Grad-CAM weighs the feature maps of a "
-                "convolution; use 'lime', 'kernelshap' or 'gradient' for other networks)"
+                "convolution; use 'soft_lime', 'soft_kernel_shap' or 'gradient' for other "
+                "networks)"
             )
         name = names[-1]
     try:
@@ -173,7 +194,7 @@ def explain_batch(
         ``forward(inputs) -> logits``.
     X : torch.Tensor of shape (n, d)
     target : torch.LongTensor of shape (n,)
-    explainer : {"lime", "kernelshap", "gradient", "gradcam"}
+    explainer : {"soft_lime", "soft_kernel_shap", "gradient", "gradcam"}
     masks : torch.Tensor of shape (M, d / C) or None
         The binary masks of LIME / KernelSHAP, shared by every row; on images (``C`` channels)
         one column per pixel.
@@ -190,6 +211,7 @@ def explain_batch(
         The shape of one row as an image; required by Grad-CAM.
     """
     n, d = X.shape
+    explainer = canonical_name(explainer)
     if explainer == "gradcam":
         return _gradcam(forward, X, target, layer, image_shape, create_graph)
     if explainer == "gradient":
@@ -198,7 +220,7 @@ def explain_batch(
             p = _probability(forward, inputs, target)
             (grad,) = torch.autograd.grad(p.sum(), inputs, create_graph=create_graph)
         return grad
-    if explainer not in ("lime", "kernelshap"):
+    if explainer not in MASK_EXPLAINERS:
         raise ValueError(f"explainer must be one of {EXPLAINERS}, got {explainer!r}")
     Z = masks
     m, n_columns = Z.shape

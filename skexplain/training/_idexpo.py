@@ -4,6 +4,7 @@ deletion (Yoshikawa & Iwata 2024), as a scikit-learn classifier."""
 import copy
 import io
 import numbers
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,7 +21,16 @@ from ..metrics import deletion_auc, insertion_auc
 from ..models import as_model
 from ..utils import check_baseline, check_image_shape, resolve_device
 from ._cnn import CNN, FlatInput
-from ._explainers import EXPLAINERS, draw_masks, explain_batch, feature_maps, find_gradcam_layer
+from ._explainers import (
+    DEPRECATED_NAMES,
+    EXPLAINERS,
+    MASK_EXPLAINERS,
+    canonical_name,
+    draw_masks,
+    explain_batch,
+    feature_maps,
+    find_gradcam_layer,
+)
 from ._mlp import MLP
 from ._soft_metrics import idexpo_regularizers, n_curve_steps
 
@@ -65,11 +75,14 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         an MLP with ReLU hidden layers of ``hidden_layer_sizes`` units (the paper's tabular
         predictor), or with ``image_shape`` a small CNN (two 3x3 convolutions, 16 and 32
         channels, 2x2 max pooling between them, then ``hidden_layer_sizes``).
-    explainer : {"lime", "kernelshap", "gradient", "gradcam"}, default="lime"
-        The differentiable explainer: LIME or KernelSHAP in closed form over ``n_masks`` binary
-        masks (eq. 12), the input gradient of the class probability, or Grad-CAM (eqs. 13-14,
-        trained through second-order gradients; needs ``image_shape`` and a module with a
-        ``torch.nn.Conv2d``).
+    explainer : {"soft_lime", "soft_kernel_shap", "gradient", "gradcam"}, default="soft_lime"
+        The differentiable explainer: LIME's or the Shapley kernel's weighted least squares in
+        closed form over ``n_masks`` binary masks (eq. 12; not the algorithms of the ``lime`` and
+        ``shap`` packages that :class:`~skexplain.LimeExplainer` and
+        :class:`~skexplain.KernelShapExplainer` wrap), the input gradient of the class
+        probability, or Grad-CAM (eqs. 13-14, trained through second-order gradients; needs
+        ``image_shape`` and a module with a ``torch.nn.Conv2d``). ``"lime"`` and
+        ``"kernelshap"`` are deprecated aliases of the first two (a FutureWarning).
     image_shape : tuple of int or None, default=None
         ``(channels, height, width)`` or ``(height, width)``: each row of ``X`` is one image
         flattened in C order (as ``load_digits().data`` is; ``X`` stays two-dimensional, as
@@ -197,7 +210,9 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints = {
         "module": [None, HasMethods(["forward", "parameters"])],
-        "explainer": [StrOptions(set(EXPLAINERS))],
+        "explainer": [
+            StrOptions(set(EXPLAINERS) | set(DEPRECATED_NAMES), deprecated=set(DEPRECATED_NAMES))
+        ],
         "image_shape": "no_validation",  # checked in fit against n_features
         "gradcam_layer": [None, str],
         "lambda_insertion": [Interval(Real, 0, None, closed="left")],
@@ -226,7 +241,7 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         self,
         module=None,
         *,
-        explainer="lime",
+        explainer="soft_lime",
         image_shape=None,
         gradcam_layer=None,
         lambda_insertion=1.0,
@@ -295,6 +310,15 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         validate_parameter_constraints(
             self._parameter_constraints, self.get_params(deep=False), type(self).__name__
         )
+        if self.explainer in DEPRECATED_NAMES:
+            warnings.warn(
+                f"explainer={self.explainer!r} is deprecated: use "
+                f"{DEPRECATED_NAMES[self.explainer]!r} (the closed-form weighted least squares "
+                "of Yoshikawa & Iwata's eq. 12, not the algorithm of the lime or shap package)",
+                FutureWarning,
+                stacklevel=2,
+            )
+        self._explainer = canonical_name(self.explainer)
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         self.classes_, y_encoded = np.unique(y, return_inverse=True)
@@ -308,7 +332,7 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         self._image_shape = None
         if self.image_shape is not None:
             self._image_shape = check_image_shape(self.image_shape, d)
-        elif self.explainer == "gradcam":
+        elif self._explainer == "gradcam":
             raise ValueError(
                 "explainer='gradcam' needs image_shape=(channels, height, width): Grad-CAM maps "
                 "the cells of a convolution's feature maps back to the pixels of each image"
@@ -354,7 +378,7 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
                     module = CNN(self._image_shape, n_classes, sizes)
         else:
             module = copy.deepcopy(self.module)
-        if self.explainer == "gradcam":
+        if self._explainer == "gradcam":
             find_gradcam_layer(module, self.gradcam_layer)  # raises without a convolution
         return module.to(self.device_)
 
@@ -368,7 +392,7 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         if self._image_shape is None:
             return 1
         channels, height, width = self._image_shape
-        if self.explainer != "gradcam":
+        if self._explainer != "gradcam":
             return channels
         layer = find_gradcam_layer(module, self.gradcam_layer)
         module.eval()
@@ -442,13 +466,13 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
 
     def _explain(self, module, X, target, masks, b, create_graph):
         layer = None
-        if self.explainer == "gradcam":
+        if self._explainer == "gradcam":
             layer = find_gradcam_layer(module, self.gradcam_layer)
         return explain_batch(
             self._forward(module),
             X,
             target,
-            explainer=self.explainer,
+            explainer=self._explainer,
             masks=masks,
             baseline=b,
             alpha=self.alpha,
@@ -465,7 +489,7 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         if not self._regularized():
             return loss
         masks = None
-        if self.explainer in ("lime", "kernelshap"):
+        if self._explainer in MASK_EXPLAINERS:
             columns = self._n_mask_columns(X.shape[1])
             masks = draw_masks(self.n_masks, columns, generator, dtype=X.dtype)
             masks = masks.to(self.device_)
@@ -608,7 +632,7 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         n, d = X.shape
         masks = None
         per_row = 64  # network evaluations per row of the gradient explainers, roughly
-        if self.explainer in ("lime", "kernelshap"):
+        if self._explainer in MASK_EXPLAINERS:
             masks = draw_masks(
                 self.n_masks,
                 self._n_mask_columns(d),

@@ -23,3 +23,4 @@ from ._optional import import_optional as import_optional
 from ._validation import check_baseline as check_baseline
 from ._validation import check_image_shape as check_image_shape
 from ._validation import check_positive_integer as check_positive_integer
+from ._validation import check_target as check_target

@@ -58,3 +58,27 @@ def check_image_shape(image_shape, n_features=None):
             f"{size} values per image, and each row must be one flattened image"
         )
     return shape
+
+
+def check_target(target, n):
+    """Validate ``target`` for ``n`` rows: None, or one non-negative output index per row.
+
+    An integer is repeated for every row.
+    """
+    if target is None:
+        return None
+    if isinstance(target, numbers.Integral) and not isinstance(target, bool):
+        if target < 0:
+            raise ValueError(f"target must be a non-negative output index, got {target!r}")
+        return np.full(n, int(target), dtype=np.int64)
+    target = np.asarray(target)
+    if target.ndim == 0 and np.issubdtype(target.dtype, np.integer):
+        return check_target(int(target), n)
+    if target.ndim != 1 or target.shape[0] != n or not np.issubdtype(target.dtype, np.integer):
+        raise ValueError(
+            "target must be None, an output index or one integer index per row "
+            f"(shape ({n},)), got an array of shape {target.shape} and dtype {target.dtype}"
+        )
+    if np.any(target < 0):
+        raise ValueError("target must hold non-negative output indices")
+    return target.astype(np.int64)
