@@ -123,11 +123,16 @@ def map_row_chunks(n_rows, compute, *, per_row=1, budget=DEFAULT_BATCH_SIZE, emp
         parts = map(run, chunks)
     else:
         from joblib import Parallel, delayed, effective_n_jobs
+        from joblib.parallel import get_active_backend
 
         if effective_n_jobs(n_jobs) == 1:
             parts = map(run, chunks)
         else:
-            parts = Parallel(n_jobs=n_jobs, return_as="generator")(
+            # A generator writes each chunk into the output as it arrives (memory); backends
+            # that cannot stream (Ray's) return the list.
+            backend, _ = get_active_backend()
+            streams = getattr(backend, "supports_return_generator", False)
+            parts = Parallel(n_jobs=n_jobs, return_as="generator" if streams else "list")(
                 delayed(run)(rows) for rows in chunks
             )
     if verbose and chunks:

@@ -44,3 +44,76 @@ def test_transform_on_a_dask_cluster_equals_n_jobs_1(client, pipeline_and_rows, 
             parallel = explainer.set_params(n_jobs=-1).fit(rows).transform(rows)
     assert len(tasks.data) > 0, "no task ran on the cluster"
     np.testing.assert_array_equal(parallel, serial)
+
+
+class _RecordingModel:
+    """sum(x^2) with its gradient, writing each process id that evaluates it to a folder."""
+
+    def __init__(self, folder):
+        self.folder = str(folder)
+
+    def _record(self):
+        import os
+
+        open(os.path.join(self.folder, str(os.getpid())), "a").close()
+
+    def __call__(self, X):
+        self._record()
+        return (X**2).sum(axis=1)
+
+    def gradient(self, X):
+        self._record()
+        return 2.0 * X
+
+
+def _other_processes(folder):
+    import os
+
+    return {int(name) for name in os.listdir(folder)} - {os.getpid()}
+
+
+def test_a_metric_with_n_jobs_runs_on_the_dask_cluster_and_equals_n_jobs_1(client, tmp_path):
+    from skexplain.metrics import infidelity
+
+    X = np.random.default_rng(0).normal(size=(5000, 4))
+    model = _RecordingModel(tmp_path)
+    A = 2.0 * X
+    serial = infidelity(model, X, A, n_samples=20, random_state=0)
+    assert not _other_processes(tmp_path)
+    with joblib.parallel_config(backend="dask"):
+        parallel = infidelity(model, X, A, n_samples=20, random_state=0, n_jobs=-1)
+    np.testing.assert_array_equal(parallel, serial)
+    assert _other_processes(tmp_path), "no chunk ran on the cluster's workers"
+
+
+@pytest.mark.slow
+def test_rays_joblib_backend_gives_the_same_scores(tmp_path):
+    ray = pytest.importorskip("ray")
+    from ray.util.joblib import register_ray
+
+    from skexplain.metrics import infidelity
+
+    X = np.random.default_rng(1).normal(size=(5000, 4))
+    model = _RecordingModel(tmp_path)
+    serial = infidelity(model, X, 2.0 * X, n_samples=20, random_state=0)
+    # Ray's workers import the model's class: give them this folder and the package's.
+    import os
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    path = os.pathsep.join([str(here), str(here.parent), os.environ.get("PYTHONPATH", "")])
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+        runtime_env={"env_vars": {"PYTHONPATH": path}},
+    )
+    try:
+        register_ray()
+        with joblib.parallel_config(backend="ray"):
+            parallel = infidelity(model, X, 2.0 * X, n_samples=20, random_state=0, n_jobs=2)
+    finally:
+        ray.shutdown()
+    np.testing.assert_array_equal(parallel, serial)
+    assert _other_processes(tmp_path), "no chunk ran in Ray's workers"
