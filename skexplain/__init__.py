@@ -7,6 +7,7 @@ from ._interop import (
     save_attributions,
     to_shap_explanation,
 )
+from ._version import __version__ as __version__
 from .aggregation import AggregatingExplainer, AttributionAggregator, ExplainerUnion
 from .base import BaseExplainer, ExplainerTags
 from .display import AttributionDisplay, MetricDisplay
@@ -16,8 +17,6 @@ from .display import AttributionDisplay, MetricDisplay
 from .explainers import *  # noqa: F403
 from .models import as_model
 from .optimization import PropertyOptimizedExplainer
-
-__version__ = "0.1.0.dev0"
 
 __all__ = [
     "AggregatingExplainer",

@@ -178,7 +178,7 @@ def _one_line(error):
 
 
 def _version():
-    from . import __version__
+    from ._version import __version__
 
     return f"skexplain {__version__}"
 

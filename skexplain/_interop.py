@@ -170,7 +170,7 @@ def _json_safe(value):
 def _versions():
     import sklearn
 
-    from . import __version__
+    from ._version import __version__
 
     return {
         "skexplain": __version__,

@@ -4,13 +4,13 @@ import numbers
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._compat import Interval, StrOptions, _BaseComposition
+from ._compat import BaseComposition, Interval, StrOptions
 from ._simplex_qp import solve_simplex_qp
-from .base import BaseExplainer, clone_keeping_model
+from .base import BaseExplainer, clone_keeping_model, fit_clone, without_model_params
 from .metrics import get_metric, get_metric_names
 from .models import as_model
 from .perturbations import Perturbation, SubsetBaseline, UniformBall
@@ -213,7 +213,7 @@ class _Aggregation:
         return np.einsum("nk,nkd->nd", weights, members)
 
 
-class AggregatingExplainer(_Aggregation, _BaseComposition, BaseExplainer):
+class AggregatingExplainer(_Aggregation, BaseComposition, BaseExplainer):
     """Combine several explainers with per-row convex weights chosen by explanation metrics.
 
     For each row, the aggregate is ``sum_i w_i phi_i`` with ``w`` on the simplex minimizing a
@@ -348,7 +348,7 @@ class AggregatingExplainer(_Aggregation, _BaseComposition, BaseExplainer):
             Parameter names mapped to their values.
         """
         params = self._get_params("explainers", deep=deep)
-        return {k: v for k, v in params.items() if "model" not in k.split("__")[:-1]}
+        return without_model_params(params)
 
     def set_params(self, **params):
         """Set parameters, the members' included (``sg__noise_scale``, or a member by name).
@@ -375,15 +375,10 @@ class AggregatingExplainer(_Aggregation, _BaseComposition, BaseExplainer):
     def _fit(self, X):
         members = _check_named_explainers(self.explainers, self)
         self._check_strategy(len(members))
-        fitted = []
-        for name, explainer in members:
-            explainer = clone(explainer)
-            if explainer.model is None:
-                explainer.set_params(model=self.model_)
-            if explainer.target is None and self.target is not None:
-                explainer.set_params(target=self.target)
-            fitted.append((name, explainer.fit(X)))
-        self.explainers_ = fitted
+        self.explainers_ = [
+            (name, fit_clone(explainer, X, model=self.model_, target=self.target))
+            for name, explainer in members
+        ]
 
     def _model_to_fit(self):
         if self.model is not None:
@@ -613,7 +608,7 @@ class AttributionAggregator(_Aggregation, TransformerMixin, BaseEstimator):
         return tags
 
 
-class ExplainerUnion(_BaseComposition, TransformerMixin, BaseEstimator):
+class ExplainerUnion(BaseComposition, TransformerMixin, BaseEstimator):
     """Several explainers side by side, after the rows: the input of a pipeline aggregator.
 
     ``transform(X)`` returns ``[X, phi_1(X), ..., phi_k(X)]``, shape ``(n, (k + 1) d)``, for an
@@ -673,7 +668,7 @@ class ExplainerUnion(_BaseComposition, TransformerMixin, BaseEstimator):
             Parameter names mapped to their values.
         """
         params = self._get_params("explainers", deep=deep)
-        return {k: v for k, v in params.items() if "model" not in k.split("__")[:-1]}
+        return without_model_params(params)
 
     def set_params(self, **params):
         """Set parameters, the members' included (``sg__noise_scale``, or a member by name).
@@ -708,12 +703,7 @@ class ExplainerUnion(_BaseComposition, TransformerMixin, BaseEstimator):
         """
         X = validate_data(self, X, dtype=np.float64)
         members = _check_named_explainers(self.explainers, self)
-        fitted = []
-        for name, explainer in members:
-            explainer = clone(explainer)
-            if explainer.model is None:
-                explainer.set_params(model=self.model)
-            fitted.append((name, explainer.fit(X)))
+        fitted = [(name, fit_clone(explainer, X, model=self.model)) for name, explainer in members]
         self.explainers_ = fitted
         self.model_ = fitted[0][1].model_ if self.model is None else as_model(self.model)
         return self

@@ -76,6 +76,29 @@ def _float_frame(codec, Z, X):
     return pd.DataFrame(Z, columns=codec.columns_, index=getattr(X, "index", None))
 
 
+def without_model_params(params):
+    """The parameters less those nested in a ``model`` (``model__*``): the model stays opaque.
+
+    Exposing them would let ``set_params`` (and so a grid search) change the fitted model that
+    clones share by reference.
+    """
+    return {k: v for k, v in params.items() if "model" not in k.split("__")[:-1]}
+
+
+def fit_clone(explainer, X, *, model=None, target=None):
+    """Fit a clone of ``explainer`` on X, lending it ``model`` and ``target`` where it has none.
+
+    How a meta-explainer fits its members (the aggregator, kernel smoothing, the report): the
+    member's own model and target win; the caller's fill in what the member leaves unset.
+    """
+    explainer = clone(explainer)
+    if model is not None and getattr(explainer, "model", None) is None:
+        explainer.set_params(model=model)
+    if target is not None and getattr(explainer, "target", None) is None:
+        explainer.set_params(target=target)
+    return explainer.fit(X)
+
+
 class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of skexplain's explainers: scikit-learn transformers from rows to attributions.
 
@@ -248,8 +271,7 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metac
         params : dict
             Parameter names mapped to their values.
         """
-        params = super().get_params(deep=deep)
-        return {k: v for k, v in params.items() if "model" not in k.split("__")[:-1]}
+        return without_model_params(super().get_params(deep=deep))
 
     def __sklearn_clone__(self):
         return clone_keeping_model(self)

@@ -525,13 +525,13 @@ def _registered(name):
         return None
 
 
-def _metric_direction(metric):
+def metric_direction(metric):
     """True when greater is better for a metric of :mod:`skexplain.metrics`, None if unknown."""
     spec = _registered(metric)
     return None if spec is None else spec.greater_is_better
 
 
-def _first_of_family(family, metrics, results):
+def first_of_family(family, metrics, results):
     """The first of ``metrics`` measuring ``family``, in the registry's order of preference.
 
     A column's family is ``results.attrs["family"]`` (set by ``evaluate_explainers``), else that
@@ -546,7 +546,7 @@ def _first_of_family(family, metrics, results):
     return min(candidates, key=rank.get, default=None)
 
 
-def _pareto(x, y):
+def pareto_front(x, y):
     """Indices of the points no other point beats on both (lower-is-better) axes, by x."""
     order = np.lexsort((y, x))
     front, best = [], np.inf
@@ -749,7 +749,7 @@ class MetricDisplay:
         display : MetricDisplay
             The display, already drawn.
         """
-        from .report import evaluate_explainers
+        from ._evaluation import evaluate_explainers
 
         results = evaluate_explainers(explainers, X, metrics, **kwargs)
         return cls(results).plot(ax=ax, kind=kind)
@@ -781,7 +781,7 @@ class MetricDisplay:
             given = self.results.attrs.get("greater_is_better", {})
         if metric in given:
             return given[metric]
-        return _metric_direction(metric)
+        return metric_direction(metric)
 
     def best(self, metric):
         """The name of the best explainer on ``metric`` (None when its direction is unknown).
@@ -875,9 +875,9 @@ class MetricDisplay:
     def _front_axes(self, x, y):
         metrics = self._metrics()
         if x is None:
-            x = _first_of_family("robustness", metrics, self.results)
+            x = first_of_family("robustness", metrics, self.results)
         if y is None:
-            y = _first_of_family("faithfulness", metrics, self.results)
+            y = first_of_family("faithfulness", metrics, self.results)
         if x is None or y is None:
             raise ValueError(
                 "kind='front' needs two metrics: pass x= and y=, or results with a robustness "
@@ -913,7 +913,7 @@ class MetricDisplay:
         ok = np.isfinite(x) & np.isfinite(y)
         if ok.sum() > 1:
             index = np.flatnonzero(ok)
-            front = index[_pareto(signs[0] * x[ok], signs[1] * y[ok])]
+            front = index[pareto_front(signs[0] * x[ok], signs[1] * y[ok])]
             ax.plot(
                 x[front],
                 y[front],

@@ -347,3 +347,20 @@ def test_random_state_reproducibility(explainer, model_name):
         np.testing.assert_allclose(alone[0], W[i], rtol=0, atol=1e-13)
     order = np.random.default_rng(6).permutation(len(X))
     np.testing.assert_allclose(fitted.transform(X[order]), W[order], rtol=0, atol=1e-13)
+
+
+def test_vargrad_is_the_population_variance_of_the_noisy_gradients():
+    # f(x) = sum_j c_j x_j^3 / 3 has gradient c x^2, so at the copies x + eps the gradients are
+    # c (x + eps)^2: their variance over the n_samples copies, with divisor n_samples (Adebayo et
+    # al.'s VarGrad; n_samples - 1 would give 4/3 of it at n_samples=4), written with numpy here.
+    from skexplain.perturbations import GaussianNoise
+
+    c = np.array([1.0, -2.0, 0.5])
+    model = as_model(lambda X: (X**3 / 3) @ c, gradient=lambda X: c * X**2)
+    X = np.array([[0.3, -1.0, 2.0], [1.5, 0.2, -0.7]])
+    W = VarGrad(model=model, noise_scale=0.4, n_samples=4, random_state=7).fit(X).transform(X)
+    Z = GaussianNoise(scale=0.4).sample(X, 4, random_state=7)  # the same bank, drawn again
+    gradients = c * Z**2
+    expected = ((gradients - gradients.mean(axis=1, keepdims=True)) ** 2).sum(axis=1) / 4
+    np.testing.assert_allclose(W, expected, rtol=1e-12)
+    assert not np.allclose(W, gradients.var(axis=1, ddof=1))

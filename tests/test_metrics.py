@@ -36,6 +36,7 @@ from skexplain.metrics import (
     sensitivity_n,
     smoothness_loss,
 )
+from skexplain.models import as_model
 from skexplain.perturbations import (
     GaussianNoise,
     NoisyBaseline,
@@ -463,3 +464,49 @@ def test_robustness_loss_keeps_its_precision_for_nearly_constant_explanations():
         np.exp(-((X[:, None] - X[None]) ** 2).sum(-1) / 2) * ((W[:, None] - W[None]) ** 2).sum(-1)
     ).sum(1)
     np.testing.assert_allclose(robustness_loss(X, W), exact, rtol=1e-8)
+
+
+def _two_class_cubic():
+    """Outputs ``[sum x^3 / 3, sum x^3 / 3 - x_0]``: class 0 iff x_0 > 0; class 0 gradient x^2."""
+
+    def outputs(X):
+        cube = (X**3).sum(axis=1) / 3
+        return np.stack([cube, cube - X[:, 0]], axis=1)
+
+    def gradient(X):
+        second = X**2 - np.eye(X.shape[1])[0]
+        return np.stack([X**2, second], axis=1)
+
+    return outputs, gradient
+
+
+def test_relative_input_stability_keeps_only_copies_with_the_same_prediction_by_default():
+    # x = (1, 1) is class 0. Explanations are the gradient of class 0, phi(z) = z^2, so the ratio
+    # of a copy z = (z0, 1) is |1 - z0^2| / |1 - z0| = |1 + z0|: 1.5 for z0 = 0.5 (class 0) and
+    # 3 for z0 = -4 (class 1). OpenXAI's RIS keeps the copies of the same predicted class.
+    outputs, gradient = _two_class_cubic()
+    explainer = Gradient(model=as_model(outputs, gradient=gradient)).fit(np.ones((1, 2)))
+    X = np.array([[1.0, 1.0]])
+    P = np.array([[[0.5, 1.0], [-4.0, 1.0]]])
+    np.testing.assert_allclose(relative_input_stability(explainer, X, perturbations=P), [1.5])
+    every = relative_input_stability(explainer, X, perturbations=P, same_prediction=False)
+    np.testing.assert_allclose(every, [3.0])
+
+
+def test_scorer_keeps_the_explainers_target():
+    # The rows are class 0 (an offset of 10), the explainer explains class 1: the scorer must score
+    # the attributions against class 1, as the metric called with target=1 does.
+    def outputs(X):
+        return np.stack([10.0 + np.sin(X).sum(axis=1), (X**2).sum(axis=1)], axis=1)
+
+    def gradient(X):
+        return np.stack([np.cos(X), 2.0 * X], axis=1)
+
+    model = as_model(outputs, gradient=gradient)
+    X = RNG.normal(size=(6, 3))
+    explainer = SmoothGrad(model=model, target=1, noise_scale=0.3, random_state=0).fit(X)
+    W = explainer.transform(X)
+    for_class_1 = infidelity(model, X, W, target=1, random_state=0).mean()
+    for_class_0 = infidelity(model, X, W, random_state=0).mean()
+    assert not np.isclose(for_class_1, for_class_0)
+    assert make_explanation_scorer("infidelity")(explainer, X) == pytest.approx(-for_class_1)

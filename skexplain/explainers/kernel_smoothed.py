@@ -1,9 +1,7 @@
 """Kernel smoothing of any explainer (Yeh et al. 2019, section 4)."""
 
-from sklearn.base import clone
-
 from .._engine import explain_perturbed
-from ..base import BaseExplainer
+from ..base import BaseExplainer, fit_clone
 from ._noise import NoiseExplainer
 
 __all__ = ["KernelSmoothed"]
@@ -84,12 +82,7 @@ class KernelSmoothed(NoiseExplainer):
     def _fit(self, X):
         if self.explainer is None:
             raise ValueError("KernelSmoothed needs an explainer to smooth: pass explainer=...")
-        inner = clone(self.explainer)
-        if inner.model is None:
-            inner.set_params(model=self.model)
-        if self.target is not None and inner.target is None:
-            inner.set_params(target=self.target)
-        self.explainer_ = inner.fit(X)
+        self.explainer_ = fit_clone(self.explainer, X, model=self.model, target=self.target)
 
     def _explain(self, X, target):
         perturbation, bank = self._noise_bank()

@@ -58,7 +58,6 @@ class ModelAdapter(ABC):
     array([3., 7.])
     """
 
-    is_classifier = False
     # The raw columns of a table (a ColumnCodec of skexplain.utils), set by with_codec: rows are
     # float matrices, decoded into the model's own frame before every query.
     codec = None
@@ -197,7 +196,7 @@ class ModelAdapter(ABC):
         """Gradient of output ``target[i]`` at row ``X[i]``, ``(N, d)``, native array type."""
 
     def _predict_native(self, X, target):
-        return _select(self._outputs_native(X), target, self)
+        return _select(self._outputs_native(X), target)
 
     # -- public, numpy in and out, chunked ------------------------------------------------------
     def predict_all(self, X):
@@ -351,7 +350,7 @@ def _check_values(values, n_rows, where):
         raise ValueError(f"the model's {where} contains NaN or inf for some inputs")
 
 
-def _select(outputs, target, adapter):
+def _select(outputs, target):
     """Pick one output per row from an ``(N, k)`` array (numpy or torch)."""
     k = outputs.shape[1]
     if target is None:

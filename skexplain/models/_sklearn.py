@@ -66,7 +66,6 @@ class SklearnModel(_NumpyModel):
         self.estimator = estimator
         self.output = output
         self._method = method
-        self.is_classifier = output != "predict"
         names = self.model_columns
         if names is not None:
             # A model fitted on a frame is queried with a frame of its columns, also when the

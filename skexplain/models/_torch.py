@@ -1,12 +1,11 @@
 """The adapter for torch modules, imported with torch only when a torch model is used."""
 
 import copy
-import io
 
 import numpy as np
 
 from .._engine import ACCELERATOR_BATCH_SIZE, DEFAULT_BATCH_SIZE
-from ..utils import import_optional, resolve_device
+from ..utils import import_optional, pack_module, resolve_device, unpack_module
 from ._base import ModelAdapter, _check_values, _select
 
 torch = import_optional("torch", purpose="a torch model (skexplain.models.TorchModel)")
@@ -72,11 +71,6 @@ class TorchModel(ModelAdapter):
         self.dtype = floating[0].dtype if floating else torch.get_default_dtype()
         return module
 
-    @property
-    def is_classifier(self):
-        """Whether the explained output is a class probability (``output`` is not ``"raw"``)."""
-        return self.output != "raw"
-
     def to_native(self, array):
         """Convert an array to a tensor of the module's dtype on its device.
 
@@ -135,12 +129,12 @@ class TorchModel(ModelAdapter):
 
     def _predict_native(self, X, target):
         with torch.no_grad():
-            return _select(self._forward(X), target, self)
+            return _select(self._forward(X), target)
 
     def _gradient_native(self, X, target):
         with torch.enable_grad():
             X = X.detach().requires_grad_(True)
-            selected = _select(self._forward(X), target, self)
+            selected = _select(self._forward(X), target)
             (grad,) = torch.autograd.grad(selected.sum(), X)
         _check_values(grad, X.shape[0], "gradient")
         return grad
@@ -149,19 +143,13 @@ class TorchModel(ModelAdapter):
     # device it was fitted on, and pickles of equal models hash alike.
     def __getstate__(self):
         state = self.__dict__.copy()
-        buffer = io.BytesIO()
-        torch.save(copy.deepcopy(self.module).to("cpu"), buffer)
-        state["module"] = buffer.getvalue()
-        state["device"] = str(self.device)
-        state["dtype"] = str(self.dtype).replace("torch.", "")
+        state["module"], state["device"], state["dtype"] = pack_module(
+            self.module, self.device, self.dtype
+        )
         return state
 
     def __setstate__(self, state):
-        module = torch.load(io.BytesIO(state["module"]), map_location="cpu", weights_only=False)
         self.__dict__.update(state)
-        device = torch.device(state["device"])
-        if device.type == "cuda" and not torch.cuda.is_available():
-            device = torch.device("cpu")
-        self.device = device
-        self.dtype = getattr(torch, state["dtype"])
-        self.module = module.to(device)
+        self.module, self.device, self.dtype = unpack_module(
+            state["module"], state["device"], state["dtype"]
+        )

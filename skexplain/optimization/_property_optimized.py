@@ -363,7 +363,6 @@ class PropertyOptimizedExplainer(BaseExplainer):
         self.losses_ = problem.losses(W)
         self.objective_ = problem.objective(W)
         self.X_fit_ = X
-        self._problem_S = S
         self._radii = radii
         self._fit_target = target
         if not status["converged"]:

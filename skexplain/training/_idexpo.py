@@ -2,7 +2,6 @@
 deletion (Yoshikawa & Iwata 2024), as a scikit-learn classifier."""
 
 import copy
-import io
 import numbers
 import warnings
 from numbers import Integral, Real
@@ -19,7 +18,7 @@ from .._compat import HasMethods, Interval, StrOptions, validate_parameter_const
 from .._engine import TRAINING_BATCH_SIZE, map_row_chunks, row_chunks
 from ..metrics import deletion_auc, insertion_auc
 from ..models import as_model
-from ..utils import check_baseline, check_image_shape, resolve_device
+from ..utils import check_baseline, check_image_shape, pack_module, resolve_device, unpack_module
 from ._cnn import CNN, FlatInput
 from ._explainers import (
     DEPRECATED_NAMES,
@@ -684,25 +683,18 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
     def __getstate__(self):
         state = dict(super().__getstate__())  # object.__getstate__ returns __dict__ itself
         if "module_" in state:
-            buffer = io.BytesIO()
-            torch.save(copy.deepcopy(state["module_"]).to("cpu"), buffer)
-            state["module_"] = buffer.getvalue()
-            state["device_"] = str(state["device_"])
-            state["_dtype"] = str(state["_dtype"]).replace("torch.", "")
+            state["module_"], state["device_"], state["_dtype"] = pack_module(
+                state["module_"], state["device_"], state["_dtype"]
+            )
         return state
 
     def __setstate__(self, state):
         if isinstance(state.get("module_"), bytes):
             state = dict(state)
-            module = torch.load(
-                io.BytesIO(state["module_"]), map_location="cpu", weights_only=False
+            module, state["device_"], state["_dtype"] = unpack_module(
+                state["module_"], state["device_"], state["_dtype"]
             )
-            device = torch.device(state["device_"])
-            if device.type == "cuda" and not torch.cuda.is_available():
-                device = torch.device("cpu")
-            state["device_"] = device
-            state["_dtype"] = getattr(torch, state["_dtype"])
-            state["module_"] = module.to(device).eval()
+            state["module_"] = module.eval()
         super().__setstate__(state)
 
 

@@ -2,10 +2,10 @@
 
 Every helper that two modules of different subpackages need lives here, in a private module,
 and is imported through ``skexplain.utils``: array and tensor tests, the validation of baselines,
-image shapes and positive integers, random subsets, torch devices, optional dependencies
-(``import_optional``). This package sits at the bottom of the import graph: it imports nothing
-else from skexplain, except :mod:`skexplain.utils.discovery`, which walks the whole package (as
-``sklearn.utils.discovery`` does) inside its functions and is imported by nobody in it.
+image shapes and positive integers, random subsets, torch devices and pickled modules, optional
+dependencies (``import_optional``). This package sits at the bottom of the import graph: it imports
+nothing else from skexplain, except :mod:`skexplain.utils.discovery`, which walks the whole package
+(as ``sklearn.utils.discovery`` does) inside its functions and is imported by nobody in it.
 """
 
 from ._arrays import is_module as is_module
@@ -14,12 +14,14 @@ from ._arrays import squared_distances as squared_distances
 from ._arrays import subset_masks as subset_masks
 from ._dask import is_dask_collection as is_dask_collection
 from ._dask import map_row_blocks as map_row_blocks
-from ._device import resolve_device as resolve_device
 from ._frames import ColumnCodec as ColumnCodec
 from ._frames import is_frame as is_frame
 from ._models import check_differentiable as check_differentiable
 from ._models import piecewise_constant_part as piecewise_constant_part
 from ._optional import import_optional as import_optional
+from ._torch import pack_module as pack_module
+from ._torch import resolve_device as resolve_device
+from ._torch import unpack_module as unpack_module
 from ._validation import check_baseline as check_baseline
 from ._validation import check_image_shape as check_image_shape
 from ._validation import check_positive_integer as check_positive_integer
