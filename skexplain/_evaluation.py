@@ -207,7 +207,8 @@ def evaluate_explainers(
     results : pandas.DataFrame
         Index: explainer names; columns: a MultiIndex ``(metric, "mean" | "sem")``.
         ``results.attrs["greater_is_better"]`` maps each metric to its direction (None for a
-        callable).
+        callable) and ``results.attrs["family"]`` to the property it measures (from the metric
+        registry, :func:`skexplain.metrics.get_metric`; None for a callable).
     attributions : dict
         Only with ``return_attributions=True``.
 
