@@ -213,7 +213,50 @@ class _Aggregation:
         return np.einsum("nk,nkd->nd", weights, members)
 
 
-class AggregatingExplainer(_Aggregation, BaseComposition, BaseExplainer):
+class _NamedExplainers(BaseComposition):
+    """Named members as ``StackingClassifier`` holds them: nested parameters ``name__param``.
+
+    The members' ``model`` parameters stay opaque (``without_model_params``) and a clone keeps
+    the model by reference, as :class:`~skexplain.base.BaseExplainer` does.
+    """
+
+    def __sklearn_clone__(self):
+        # sklearn's clone would unfit a fitted model (GridSearchCV) or deep-copy a torch module
+        return clone_keeping_model(self)
+
+    def get_params(self, deep=True):
+        """Get the parameters, with the members' nested ones as ``name__param``.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the members and their parameters (``model`` stays opaque).
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        return without_model_params(self._get_params("explainers", deep=deep))
+
+    def set_params(self, **params):
+        """Set parameters, the members' included (``sg__noise_scale``, or a member by name).
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter names mapped to their new values.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        self._set_params("explainers", **params)
+        return self
+
+
+class AggregatingExplainer(_Aggregation, _NamedExplainers, BaseExplainer):
     """Combine several explainers with per-row convex weights chosen by explanation metrics.
 
     For each row, the aggregate is ``sum_i w_i phi_i`` with ``w`` on the simplex minimizing a
@@ -332,39 +375,6 @@ class AggregatingExplainer(_Aggregation, BaseComposition, BaseExplainer):
         self.epsilon = epsilon
         self.target = target
         self.random_state = random_state
-
-    # -- named members, as StackingClassifier ---------------------------------------------------
-    def get_params(self, deep=True):
-        """Get the parameters, with the members' nested ones as ``name__param``.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Also return the members and their parameters (``model`` stays opaque).
-
-        Returns
-        -------
-        params : dict
-            Parameter names mapped to their values.
-        """
-        params = self._get_params("explainers", deep=deep)
-        return without_model_params(params)
-
-    def set_params(self, **params):
-        """Set parameters, the members' included (``sg__noise_scale``, or a member by name).
-
-        Parameters
-        ----------
-        **params : dict
-            Parameter names mapped to their new values.
-
-        Returns
-        -------
-        self : object
-            The explainer.
-        """
-        self._set_params("explainers", **params)
-        return self
 
     @property
     def named_explainers_(self):
@@ -608,7 +618,7 @@ class AttributionAggregator(_Aggregation, TransformerMixin, BaseEstimator):
         return tags
 
 
-class ExplainerUnion(BaseComposition, TransformerMixin, BaseEstimator):
+class ExplainerUnion(_NamedExplainers, TransformerMixin, BaseEstimator):
     """Several explainers side by side, after the rows: the input of a pipeline aggregator.
 
     ``transform(X)`` returns ``[X, phi_1(X), ..., phi_k(X)]``, shape ``(n, (k + 1) d)``, for an
@@ -649,42 +659,6 @@ class ExplainerUnion(BaseComposition, TransformerMixin, BaseEstimator):
     def __init__(self, explainers, model=None):
         self.explainers = explainers
         self.model = model
-
-    def __sklearn_clone__(self):
-        # the model by reference, as BaseExplainer: sklearn's clone would unfit a fitted model
-        return clone_keeping_model(self)
-
-    def get_params(self, deep=True):
-        """Get the parameters, with the members' nested ones as ``name__param``.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Also return the members and their parameters (``model`` stays opaque).
-
-        Returns
-        -------
-        params : dict
-            Parameter names mapped to their values.
-        """
-        params = self._get_params("explainers", deep=deep)
-        return without_model_params(params)
-
-    def set_params(self, **params):
-        """Set parameters, the members' included (``sg__noise_scale``, or a member by name).
-
-        Parameters
-        ----------
-        **params : dict
-            Parameter names mapped to their new values.
-
-        Returns
-        -------
-        self : object
-            The union.
-        """
-        self._set_params("explainers", **params)
-        return self
 
     def fit(self, X, y=None):
         """Fit a clone of every member on X.
