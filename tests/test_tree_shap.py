@@ -269,3 +269,28 @@ def test_bad_combinations_raise(data):
         TreeShapExplainer(
             model, output="probability", feature_perturbation="tree_path_dependent"
         ).fit(X)
+
+
+def test_penguins_frame_with_string_columns_is_explained_per_raw_column():
+    """A DataFrame with string columns, a pipeline that one-hot encodes them by name: both
+    explainers return one value per raw column, with the same efficiency total."""
+    pd = pytest.importorskip("pandas")
+    penguins = pytest.importorskip("palmerpenguins").load_penguins().dropna()
+    y = penguins.pop("body_mass_g").to_numpy()
+    X = penguins[["species", "island", "sex", "bill_length_mm", "flipper_length_mm"]]
+    X = X.iloc[::-1]  # the rows in another order than the fit's; the columns as fitted
+    encode = ColumnTransformer(
+        [("categories", OneHotEncoder(), ["species", "island", "sex"])], remainder="passthrough"
+    )
+    model = ensemble.GradientBoostingRegressor(n_estimators=30, max_depth=3, random_state=0)
+    pipeline = make_pipeline(encode, model).fit(X, y)
+    explainer = TreeShapExplainer(pipeline, n_background=10, random_state=0).fit(X)
+    phi = explainer.transform(X.iloc[:4])
+    assert phi.shape == (4, 5)
+    np.testing.assert_array_equal(explainer.column_map_.sum(axis=1), [3, 3, 2, 1, 1])
+    total = pipeline.predict(X.iloc[:4]) - explainer.expected_value_[0]
+    np.testing.assert_allclose(phi.sum(axis=1), total, atol=1e-6)
+    background = pd.DataFrame(explainer.codec_.decode(explainer.background_))
+    shapley = ShapleyExplainer(pipeline, background=background, method="exact").fit(X)
+    values = shapley.transform(X.iloc[:4])
+    np.testing.assert_allclose(values.sum(axis=1), total, atol=1e-6)

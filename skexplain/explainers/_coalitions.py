@@ -24,8 +24,10 @@ __all__ = ["CoalitionDesign", "exact_design", "kernel_design", "permutation_desi
 # Sampled pairs are split into this many groups for the delete-a-group jackknife (Kott 2001):
 # 10 groups give standard errors within about 25% at a tenth of the cost of one per pair.
 N_JACKKNIFE_GROUPS = 10
-# Below this many coalitions of one size, they are enumerated and drawn without replacement by
-# index; above it, random subsets are drawn and duplicates rejected.
+# Coalitions of one size are enumerated and drawn without replacement by index when there are at
+# most this many and the draw takes at least 1/8 of them; otherwise random subsets are drawn and
+# duplicates rejected (fewer than 1/8 of the draws collide). Enumerating all 142,506 subsets of
+# size 5 of 30 players for a draw of 200 took 0.2 s.
 _ENUMERATE_LIMIT = 200_000
 
 
@@ -101,19 +103,18 @@ def _regression(masks, weights, d):
     """The constrained weighted regression of KernelSHAP as a linear map of the values.
 
     Minimizes ``sum_k weights_k (v(S_k) - v0 - 1_{S_k} . phi)^2`` subject to
-    ``sum(phi) = vN - v0`` (Lundberg & Lee 2017, Thm. 2). Projecting out the constraint
-    (Musco & Witter 2025, Sec. 3): ``phi = (vN - v0)/d + pinv(sqrt(W) Z P) sqrt(W)
-    (v - v0 - |S| (vN - v0)/d)`` with ``P = I - 11'/d``; pinv gives the solution in the
-    constraint's subspace even when the design leaves some direction free.
+    ``sum(phi) = vN - v0`` (Lundberg & Lee 2017, Thm. 2), through its KKT system
+    ``[[Z'WZ, 1], [1', 0]] [phi; mu] = [Z'W (v - v0); vN - v0]``, a ``(d + 1)``-square matrix
+    inverted once (pseudo-inverse: a design that leaves a direction free gets the least-norm
+    solution). Returns ``coef, c0, cN`` with ``phi = coef @ v + c0 v0 + cN vN``.
     """
-    sizes = masks.sum(axis=1).astype(np.float64)
-    root = np.sqrt(weights)
-    # An orthonormal basis of the constraint's subspace {sum(phi) = 0} stands for P, so the
-    # least-squares matrix has no null direction for pinv's cut-off to guess at.
-    basis = np.linalg.qr(np.eye(d)[:, : d - 1] - 1.0 / d)[0]  # (d, d-1)
-    solve = np.linalg.pinv(root[:, None] * (masks.astype(np.float64) @ basis))  # (d-1, K)
-    L = basis @ (solve * root[None, :])  # (d, K)
-    c = 1.0 / d - L @ sizes / d
+    Z = masks.astype(np.float64)
+    kkt = np.zeros((d + 1, d + 1))
+    kkt[:d, :d] = Z.T @ (weights[:, None] * Z)
+    kkt[:d, d] = kkt[d, :d] = 1.0
+    inverse = np.linalg.pinv(kkt)
+    L = (inverse[:d, :d] @ Z.T) * weights[None, :]  # (d, K)
+    c = inverse[:d, d]
     return L, -L.sum(axis=1) - c, c
 
 
@@ -180,7 +181,7 @@ def _draw_subsets(d, s, n, rng, *, half=False):
     free = d - 1 if half else d
     k = s - 1 if half else s
     total = comb(free, k)
-    if total <= _ENUMERATE_LIMIT:
+    if total <= _ENUMERATE_LIMIT and 8 * n >= total:
         chosen = np.sort(rng.choice(total, size=n, replace=False))
         index = np.array(list(combinations(range(free), k)), dtype=np.int64).reshape(total, k)
         picked = index[chosen]

@@ -4,8 +4,7 @@ import contextvars
 from numbers import Integral
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
-from sklearn.utils import check_random_state, gen_even_slices
+from sklearn.utils import check_random_state
 
 from .. import _engine
 from .._compat import Interval, StrOptions
@@ -149,10 +148,10 @@ class ShapleyExplainer(BaseExplainer):
     batch_size : int or None, default=None
         Model evaluations per query chunk; None uses the adapter's default (8192 on the CPU).
     n_jobs : int or None, default=None
-        Rows explained in parallel blocks by joblib. None means 1 unless in a
-        ``joblib.parallel_config`` context.
+        Blocks of rows explained in parallel by joblib (blocks of about 65,536 row-coalition
+        pairs). None means 1 unless in a ``joblib.parallel_config`` context.
     verbose : int, default=0
-        Show a progress bar over the row blocks when positive.
+        Show a progress bar over the blocks of rows when positive.
 
     Attributes
     ----------
@@ -235,9 +234,8 @@ class ShapleyExplainer(BaseExplainer):
 
     def _fit(self, X):
         if self.output is not None or self.batch_size is not None:
-            self.model_ = as_model(
-                self._model_to_fit(), output=self.output, batch_size=self.batch_size
-            )
+            adapter = as_model(self._model_to_fit(), output=self.output, batch_size=self.batch_size)
+            self.model_ = adapter.with_codec(self.codec_)
         d = X.shape[1]
         rng = _fresh_random_state(self.random_state)
         if self.background is None:
@@ -247,7 +245,7 @@ class ShapleyExplainer(BaseExplainer):
                 rows = np.sort(rng.choice(n, size=self.n_background, replace=False))
             self.background_ = np.array(X[rows], copy=True)
         else:
-            background = np.asarray(self.background, dtype=np.float64)
+            background = self.codec_.encode(self.background)  # a frame's raw columns as codes
             if background.ndim != 2 or background.shape[1] != d or background.shape[0] == 0:
                 raise ValueError(
                     f"background must be a non-empty 2-D array with {d} columns (as X), got "
@@ -310,27 +308,27 @@ class ShapleyExplainer(BaseExplainer):
         return attributions, sink[0]
 
     def _explain(self, X, target):
-        n = X.shape[0]
-        sink = _STD_SINK.get()
-        workers = effective_n_jobs(self.n_jobs)
-        if workers == 1 or n <= 1:
-            blocks = [slice(0, n)]
-        else:
-            blocks = list(gen_even_slices(n, min(n, workers)))
-        from tqdm.auto import tqdm
+        n, d = X.shape
+        with_std = _STD_SINK.get() is not None
 
-        with tqdm(total=n, desc=type(self).__name__, unit="row", disable=not self.verbose) as bar:
-            results = Parallel(n_jobs=self.n_jobs if len(blocks) > 1 else 1)(
-                delayed(self._explain_block)(
-                    X[b], None if target is None else target[b], sink is not None
-                )
-                for b in blocks
+        def compute(rows):
+            phi, std = self._explain_block(
+                X[rows], None if target is None else target[rows], with_std
             )
-            bar.update(n)
-        phi = np.concatenate([r[0] for r in results]) if results else np.zeros((0, X.shape[1]))
-        if sink is not None:
-            sink.append(np.concatenate([r[1] for r in results]) if results else phi.copy())
-        return phi
+            return phi if std is None else np.concatenate([phi, std], axis=1)
+
+        # The blocks of rows are those of the coalition pairs; n_jobs spreads them (base class).
+        out = _engine.map_row_chunks(
+            n,
+            compute,
+            per_row=max(1, self.n_coalitions_),
+            budget=_engine.COALITION_PAIRS_PER_CALL,
+            empty_shape=(0, 2 * d if with_std else d),
+        )
+        if with_std:
+            _STD_SINK.get().append(out[:, d:])
+            return out[:, :d]
+        return out
 
     def _explain_block(self, X, target, with_std):
         design = self._design

@@ -298,7 +298,7 @@ class TreeShapExplainer(BaseExplainer):
                 rows = np.sort(rng.choice(X.shape[0], size=self.n_background, replace=False))
             self.background_ = np.array(X[rows], copy=True)
         else:
-            background = np.asarray(self.background, dtype=np.float64)
+            background = self.codec_.encode(self.background)  # a frame's raw columns as codes
             if background.ndim != 2 or background.shape[1] != d or background.shape[0] == 0:
                 raise ValueError(
                     f"background must be a non-empty 2-D array with {d} columns (as X), got "
@@ -308,7 +308,17 @@ class TreeShapExplainer(BaseExplainer):
         probe = self._encode(X[:1])
         self.column_map_ = None
         if prefix is not None:
-            self.column_map_ = column_map(prefix, d, probe.shape[1])
+            names = getattr(prefix, "feature_names_in_", None)
+            raw = self.codec_.columns_
+            if names is None or raw is None:
+                self.column_map_ = column_map(prefix, d, probe.shape[1])
+            else:  # the pipeline's columns in its own order; the rows' in theirs
+                inner = column_map(prefix, len(names), probe.shape[1])
+                position = {name: i for i, name in enumerate(names)}
+                self.column_map_ = np.zeros((d, probe.shape[1]))
+                for j, name in enumerate(raw):
+                    if name in position:
+                        self.column_map_[j] = inner[position[name]]
         if self.algorithm_ == "shap":
             shap = import_optional("shap", purpose="TreeShapExplainer")
             data = None if path else self._encode(self.background_)
@@ -331,12 +341,8 @@ class TreeShapExplainer(BaseExplainer):
         self.expected_value_ = base
 
     def _model_input(self, X):
-        """The rows as the pipeline's first step takes them (a frame if it was fitted on one)."""
-        names = getattr(self._prefix, "feature_names_in_", None)
-        if names is None:
-            return X
-        pd = import_optional("pandas", purpose="a pipeline fitted on a DataFrame")
-        return pd.DataFrame(X, columns=names)
+        """The coded rows as the pipeline's first step takes them (its frame, when it has one)."""
+        return self.codec_.decode(X)
 
     def _encode(self, X):
         if self._prefix is None:
