@@ -178,7 +178,7 @@ def _expand(extra, extras):
     return names
 
 
-RUNTIME_EXTRAS = ("torch", "solvers", "shap", "lime", "report", "scale", "skops")
+RUNTIME_EXTRAS = ("torch", "solvers", "shap", "trees", "lime", "report", "scale", "skops")
 # Import name -> distribution name, where they differ.
 DISTRIBUTIONS = {"faiss": "faiss-cpu"}
 

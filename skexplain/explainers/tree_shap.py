@@ -356,8 +356,7 @@ class TreeShapExplainer(BaseExplainer):
         """XGBoost's / LightGBM's path-dependent TreeSHAP: values ``(n, d[, k])`` and base."""
         n, d = encoded.shape
         if self._family == "xgboost":
-            import xgboost
-
+            xgboost = import_optional("xgboost", purpose="TreeShapExplainer(algorithm='native')")
             booster = self._tree.get_booster() if hasattr(self._tree, "get_booster") else self._tree
             raw = booster.predict(xgboost.DMatrix(encoded), pred_contribs=True)
         else:

@@ -16,6 +16,8 @@ OPTIONAL_DEPENDENCIES = {
     "osqp": "solvers",
     "shap": "shap",
     "lime": "lime",
+    "xgboost": "trees",
+    "lightgbm": "trees",
     "pandas": "report",
     "matplotlib": "report",
     "faiss": "scale",  # the distribution is faiss-cpu (or faiss-gpu)
