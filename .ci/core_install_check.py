@@ -10,7 +10,18 @@ import importlib.util
 import sys
 import warnings
 
-OPTIONAL = ("torch", "shap", "lime", "cvxpy", "osqp", "matplotlib", "pandas", "faiss", "skops")
+OPTIONAL = (
+    "torch",
+    "shap",
+    "lime",
+    "cvxpy",
+    "osqp",
+    "matplotlib",
+    "pandas",
+    "faiss",
+    "skops",
+    "dask",
+)
 
 # 1. A core install: no optional package, and importing skexplain loads none.
 installed = [name for name in OPTIONAL if importlib.util.find_spec(name) is not None]

@@ -22,7 +22,7 @@ from skexplain.utils._optional import (
 )
 
 ROOT = Path(__file__).parents[1]
-HEAVY = ("torch", "shap", "lime", "cvxpy", "matplotlib", "pandas", "faiss", "skops")
+HEAVY = ("torch", "shap", "lime", "cvxpy", "matplotlib", "pandas", "faiss", "skops", "dask")
 
 BLOCK = """
 import importlib.abc
