@@ -558,7 +558,11 @@ def report(argv=None, file=None):
         sys.exit(2)
     X = X[: args.rows]
 
-    explainers = _explainers(model, args.random_state, scale, args.explainers)
+    # Fitted here, so the report can ask their model for each row's output and base value.
+    explainers = {
+        name: explainer.fit(X)
+        for name, explainer in _explainers(model, args.random_state, scale, args.explainers).items()
+    }
     with warnings.catch_warnings():
         # A model fitted on a DataFrame is queried with arrays, in the fitted column order.
         warnings.filterwarnings("ignore", message="X does not have valid feature names")

@@ -281,6 +281,7 @@ def evaluate_explainers(
         name: (spec.greater_is_better if named else None) for name, spec, _, named in checked
     }
     results.attrs["family"] = {name: spec.family for name, spec, _, _ in checked}
+    results.attrs["metric_kwargs"] = {name: dict(kwargs) for name, _, kwargs, _ in checked}
     if return_attributions:
         return results, {name: f[1] for name, f in zip(names, fitted, strict=True)}
     return results

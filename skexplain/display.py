@@ -63,7 +63,7 @@ def explainer_colors(names):
     return {str(name): palette[i % len(palette)] for i, name in enumerate(names)}
 
 
-def _feature_names(feature_names, X, n_features):
+def feature_names_or_default(feature_names, X, n_features):
     if feature_names is None and hasattr(X, "columns"):
         feature_names = list(X.columns)
     if feature_names is None:
@@ -77,7 +77,7 @@ def _feature_names(feature_names, X, n_features):
     return feature_names
 
 
-def _values_are(explainer):
+def values_kind(explainer):
     """``"slopes"`` for local-slope explainers (gradients, C-LIME), else ``"attributions"``."""
     return getattr(explainer, "_values_are", "attributions")
 
@@ -97,7 +97,7 @@ def _per_row(value, n, name):
     return value
 
 
-def _explained_outputs(explainer, rows):
+def explained_outputs(explainer, rows):
     """The explained output at each row and the base value (output at the reference), if any."""
     model = getattr(explainer, "model_", None)
     if model is None:
@@ -239,7 +239,7 @@ class AttributionDisplay:
             explainer.fit(X)
         attributions = np.asarray(explainer.transform(X), dtype=np.float64)
         last, rows, _ = split_explainer(explainer, np.asarray(X, dtype=np.float64))
-        outputs, base = _explained_outputs(last, rows)
+        outputs, base = explained_outputs(last, rows)
         display = cls(
             attributions,
             X,
@@ -247,7 +247,7 @@ class AttributionDisplay:
             base_values=base,
             outputs=outputs,
             name=type(explainer).__name__ if name is None else name,
-            values_are=_values_are(explainer),
+            values_are=values_kind(explainer),
         )
         return display.plot(ax=ax, kind=kind, **plot_kwargs)
 
@@ -335,7 +335,7 @@ class AttributionDisplay:
             raise ValueError(
                 f"values_are must be 'attributions' or 'slopes', got {self.values_are!r}"
             )
-        names = _feature_names(self.feature_names, self.data, d)
+        names = feature_names_or_default(self.feature_names, self.data, d)
         base = _per_row(self.base_values, n, "base_values")
         outputs = _per_row(self.outputs, n, "outputs")
         return A, data, names, base, outputs
@@ -474,6 +474,7 @@ class AttributionDisplay:
                 fontsize="small",
             )
         ax.set_yticks(y, labels)
+        ax.margins(x=0.18)  # room for the value labels beside the bars
         end = start + float(np.sum(contributions))
         ax.axvline(start, color="#777777", linestyle=":", linewidth=1)
         ax.axvline(end, color="#333333", linestyle="--", linewidth=1)
@@ -517,7 +518,7 @@ def _swarm_offsets(values, width=0.35, bins=40):
 
 
 # -- metrics ------------------------------------------------------------------------------------
-def _registered(name):
+def registered_metric(name):
     """The registry's entry of a results column named after a metric, else None."""
     try:
         return get_metric(name)
@@ -527,7 +528,7 @@ def _registered(name):
 
 def metric_direction(metric):
     """True when greater is better for a metric of :mod:`skexplain.metrics`, None if unknown."""
-    spec = _registered(metric)
+    spec = registered_metric(metric)
     return None if spec is None else spec.greater_is_better
 
 
@@ -540,7 +541,7 @@ def first_of_family(family, metrics, results):
     given = results.attrs.get("family", {})
     order = get_metric_names(family=family)
     candidates = [
-        m for m in metrics if given.get(m, getattr(_registered(m), "family", None)) == family
+        m for m in metrics if given.get(m, getattr(registered_metric(m), "family", None)) == family
     ]
     rank = {m: order.index(m) if m in order else len(order) for m in candidates}
     return min(candidates, key=rank.get, default=None)
@@ -754,7 +755,14 @@ class MetricDisplay:
         results = evaluate_explainers(explainers, X, metrics, **kwargs)
         return cls(results).plot(ax=ax, kind=kind)
 
-    def _metrics(self):
+    def metric_names(self):
+        """Return the metrics of the results, in their column order.
+
+        Returns
+        -------
+        list of str
+            The first level of the results' columns, each once.
+        """
         columns = self.results.columns
         if getattr(columns, "nlevels", 1) != 2:
             raise ValueError(
@@ -824,7 +832,7 @@ class MetricDisplay:
             This display.
         """
         if kind == "bars":
-            self._plot_bars(ax, self._metrics() if metrics is None else list(metrics))
+            self._plot_bars(ax, self.metric_names() if metrics is None else list(metrics))
         elif kind == "front":
             self._plot_front(ax, x, y)
         else:
@@ -872,8 +880,26 @@ class MetricDisplay:
             a.set_visible(False)
         self.figure_, self.ax_ = fig, axes if axes.size > 1 else axes[0]
 
-    def _front_axes(self, x, y):
-        metrics = self._metrics()
+    def front_metrics(self, x=None, y=None):
+        """Return the two metrics of the trade-off front: ``(robustness, faithfulness)``.
+
+        Parameters
+        ----------
+        x, y : str or None, default=None
+            Chosen metrics; by default the registry's first robustness and faithfulness
+            metrics among the results.
+
+        Returns
+        -------
+        tuple of str
+            The x and y metrics.
+
+        Raises
+        ------
+        ValueError
+            When the results lack a metric of either family, or a chosen one.
+        """
+        metrics = self.metric_names()
         if x is None:
             x = first_of_family("robustness", metrics, self.results)
         if y is None:
@@ -889,7 +915,7 @@ class MetricDisplay:
         return x, y
 
     def _plot_front(self, ax, x_metric, y_metric):
-        x_metric, y_metric = self._front_axes(x_metric, y_metric)
+        x_metric, y_metric = self.front_metrics(x_metric, y_metric)
         names = [str(i) for i in self.results.index]
         colors = explainer_colors(names)
         fig, ax = _new_axes(ax, figsize=(6.5, 4.8))

@@ -97,7 +97,9 @@ def test_a_registered_metric_works_in_the_report_and_the_cli(toy):
         assert table.loc[name, ("completeness_gap", "mean")] == pytest.approx(expected, rel=1e-12)
     assert table.attrs["greater_is_better"]["completeness_gap"] is False
     assert table.attrs["family"]["completeness_gap"] == "faithfulness"
-    assert "\u2193" in ExplanationReport(table)._table_html(["completeness_gap"])
+    page = ExplanationReport(table).render()
+    assert '<dt id="metric-completeness_gap">' in page  # listed with the registry's metrics
+    assert "\u2193 lower is better" in page
     choices = next(a for a in _report_parser()._actions if a.dest == "metrics").choices
     assert "completeness_gap" in choices
 

@@ -21,7 +21,12 @@ from skexplain.metrics import (
     make_explanation_scorer,
     max_sensitivity,
 )
-from skexplain.report import DEFAULT_METRICS, ExplanationReport, evaluate_explainers
+from skexplain.report import (
+    DEFAULT_METRICS,
+    ExplanationReport,
+    evaluate_explainers,
+    format_table,
+)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -144,12 +149,13 @@ def test_html_is_self_contained_with_table_and_decodable_figures(X, evaluated, t
     path = tmp_path / "report.html"
     text = report.to_html(path)
     assert path.read_text(encoding="utf-8") == text
-    # no external resources: every src is an embedded PNG, and nothing is linked
-    assert "href=" not in text and "<script" not in text and "<link" not in text
+    # no external resources: every src is an embedded PNG, links stay inside the page
+    assert all(h.startswith("#") for h in re.findall(r'href="([^"]*)"', text))
+    assert "<script" not in text and "<link" not in text
     pngs, sources = _images(text)
     assert all(s.startswith("data:image/png;base64,") for s in sources)
-    # metric bars, the faithfulness-robustness front and one bar chart per row
-    assert len(report.figures_) == 2 + 2
+    # metric bars, the faithfulness-robustness front, global importance, one panel per row
+    assert len(report.figures_) == 3 + 2
     assert len(pngs) == text.count("<img") == len(report.figures_)
     for png in pngs:
         assert png.startswith(PNG_MAGIC)
@@ -206,7 +212,8 @@ def test_aggregated_and_property_optimized_explainers_in_one_report(X, tmp_path)
     direct = complexity(attributions["opt"]).mean()
     assert results.loc["opt", ("complexity", "mean")] == pytest.approx(direct)
     text = ExplanationReport(results, attributions, X).to_html(tmp_path / "mixed.html")
-    assert text.count("data:image/png;base64,") == 1 + 3  # bars, three rows (no robustness)
+    # bars, global importance and three rows (no robustness metric: no front)
+    assert text.count("data:image/png;base64,") == 2 + 3
 
 
 def test_two_processes_give_the_same_table_with_the_default_metrics(X):
@@ -216,3 +223,78 @@ def test_two_processes_give_the_same_table_with_the_default_metrics(X):
     one = evaluate_explainers(explainers, X[:6], random_state=0)
     two = evaluate_explainers(explainers, X[:6], random_state=0, n_jobs=2)
     pd.testing.assert_frame_equal(one, two, check_exact=True)
+
+
+def _table(values, metrics, names=("a", "b", "c")):
+    columns = pd.MultiIndex.from_product([metrics, ["mean", "sem"]])
+    rows = [[v for value in row for v in (value, 0.0)] for row in values]
+    return pd.DataFrame(rows, index=list(names), columns=columns)
+
+
+def test_verdict_names_the_best_per_property_and_the_trade_off():
+    # a: most faithful (infidelity 0.1), b: most robust (max_sensitivity 0.5), c: neither
+    table = _table(
+        [[0.1, 2.0, 3.0], [0.4, 0.5, 1.0], [0.3, 1.0, 2.0]],
+        ["infidelity", "max_sensitivity", "complexity"],
+    )
+    report = ExplanationReport(table)
+    verdict = report.verdict()
+    assert verdict[0] == "Most faithful: a (best on infidelity)."
+    assert verdict[1] == "Most robust: b (best on max_sensitivity)."
+    assert verdict[2] == "Sparsest: b (best on complexity)."
+    assert verdict[3].startswith("Trade-off: trust a to show which features move the output")
+    # the ratios are the table's: 2.0 / 0.5 and 0.4 / 0.1
+    assert "a scores 2 against b's 0.5 (4 times as high)" in verdict[3]
+    assert "b scores 0.4 against a's 0.1 (4 times as high)" in verdict[3]
+    # average ranks: a (1, 3, 3) = 2.33, b (3, 1, 1) = 1.67, c (2, 2, 2) = 2
+    assert verdict[4].startswith("Overall, b has the best average rank (1.7")
+
+
+def test_notes_point_at_contradictions_and_empty_explanations():
+    table = _table(
+        [[0.1, -0.2, -0.5], [0.4, 0.6, -0.1], [0.3, 0.1, -0.3]],
+        ["infidelity", "faithfulness_correlation", "insertion_auc"],
+    )
+    table.attrs["family"] = dict.fromkeys(table.columns.get_level_values(0), "faithfulness")
+    attributions = {"a": np.ones((4, 2)), "b": np.ones((4, 2)), "c": np.ones((4, 2))}
+    attributions["a"][[1, 3]] = 0.0
+    notes = ExplanationReport(table, attributions).notes()
+    text = " ".join(notes)
+    assert "a: negative faithfulness correlation" in text
+    assert "a nevertheless has the lowest infidelity" in text
+    assert "The faithfulness metrics disagree about a: best on infidelity, worst on" in text
+    assert "a gives all-zero attributions on 2 of 4 rows (rows 1, 3)" in text
+    assert "insertion_auc is negative" in text
+    assert not any(n.startswith("b gives") for n in notes)
+
+
+def test_rendering_leaves_matplotlib_as_it_was(X, evaluated):
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    results, attributions = evaluated
+    backend, params, figures = (
+        matplotlib.get_backend(),
+        dict(matplotlib.rcParams),
+        plt.get_fignums(),
+    )
+    ExplanationReport(results, attributions, X, n_rows=1).render()
+    assert matplotlib.get_backend() == backend
+    assert dict(matplotlib.rcParams) == params
+    assert plt.get_fignums() == figures  # no figure left in pyplot
+
+
+def test_console_table_shows_directions_and_stars_the_best():
+    table = _table([[0.1, 0.2], [0.3, 0.9]], ["infidelity", "faithfulness_correlation"], "ab")
+    lines = format_table(table).splitlines()
+    assert lines[0].split() == [
+        "explainer",
+        "infidelity",
+        "(lower",
+        "better)",
+        "faithfulness_correlation",
+        "(higher",
+        "better)",
+    ]
+    assert lines[1].split() == ["a", "0.1", "*", "0.2"]
+    assert lines[2].split() == ["b", "0.3", "0.9", "*"]

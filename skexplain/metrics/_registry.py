@@ -65,6 +65,15 @@ class MetricSpec:
         weights ``w`` being ``w^T Q w``. ``members`` are the ``k`` explainers' attributions
         ``(n_samples, k, n_features)``; ``explainers`` the fitted explainers (None in the
         pipeline form, where only metrics of kind ``"model"`` have a form).
+    definition : str or None, default=None
+        What the metric measures, in one sentence for a reader of the report.
+    range : str or None, default=None
+        The values it can take (``"[0, inf)"``, ``"[-1, 1]"``, ...).
+    perturbation : str or None, default=None
+        The perturbation or baseline it uses, a template formatted with the metric's effective
+        keyword arguments (``"{n_samples} draws"``).
+    guide : str or None, default=None
+        The user-guide page (and section) that explains it, relative to the documentation root.
 
     Attributes
     ----------
@@ -88,6 +97,10 @@ class MetricSpec:
     family: str = None
     defaults: dict = field(default_factory=dict)
     quadratic_form: object = None
+    definition: str = None
+    range: str = None
+    perturbation: str = None
+    guide: str = None
 
     def __post_init__(self):
         if not callable(self.function):
@@ -113,6 +126,32 @@ class MetricSpec:
     def scorer_name(self):
         """The scorer's name: ``name``, or ``"neg_" + name`` for a loss."""
         return self.name if self.greater_is_better else f"neg_{self.name}"
+
+    def describe_perturbation(self, kwargs=None):
+        """Return the perturbation or baseline this metric uses with ``kwargs``, in words.
+
+        Parameters
+        ----------
+        kwargs : dict or None, default=None
+            The user's keyword arguments (the function's defaults fill the rest).
+
+        Returns
+        -------
+        str or None
+            :attr:`perturbation` formatted with the effective keyword arguments.
+        """
+        if self.perturbation is None:
+            return None
+        values = {
+            name: parameter.default
+            for name, parameter in inspect.signature(self.function).parameters.items()
+            if parameter.default is not inspect.Parameter.empty
+        }
+        values.update(self.defaults)
+        values.update(kwargs or {})
+        if values.get("perturbation") is None:
+            values["perturbation"] = _DEFAULT_PERTURBATION.get(self.kind, "default draws")
+        return self.perturbation.format_map(_Missing(values))
 
     def keyword_arguments(self, kwargs, explainer, random_state=0):
         """Return the metric's keyword arguments for scoring ``explainer``.
@@ -144,6 +183,18 @@ class MetricSpec:
         return kwargs
 
 
+# What perturbation=None means for the metrics that draw (their docstrings say the same).
+_DEFAULT_PERTURBATION = {
+    "model": "gaussian noise of standard deviation 0.1",
+    "explainer": "uniform noise in the L\u221e ball",
+}
+
+
+class _Missing(dict):
+    def __missing__(self, key):
+        return f"{{{key}}}"
+
+
 _SPECS = (
     # faithfulness, in the report's order of preference
     MetricSpec(
@@ -153,15 +204,102 @@ _SPECS = (
         False,
         "faithfulness",
         quadratic_form=_infidelity_quadratic_form,
+        definition="Expected squared error when the attributions predict how the output changes "
+        "under random perturbations I of the row: E[(I\u00b7\u03c6(x) - (f(x) - f(x - I)))\u00b2] "
+        "(Yeh et al. 2019).",
+        range="[0, \u221e)",
+        perturbation="{perturbation}, {n_samples} draws per row",
+        guide="user_guide/infidelity.html#infidelity",
     ),
-    MetricSpec("faithfulness_correlation", faithfulness_correlation, "model", True, "faithfulness"),
-    MetricSpec("insertion_auc", insertion_auc, "model", True, "faithfulness"),
-    MetricSpec("deletion_auc", deletion_auc, "model", False, "faithfulness"),
-    MetricSpec("sensitivity_n", sensitivity_n, "model", True, "faithfulness"),
-    MetricSpec("gradient_matching_loss", gradient_matching_loss, "model", False, "faithfulness"),
-    MetricSpec("function_matching_loss", function_matching_loss, "model", False, "faithfulness"),
+    MetricSpec(
+        "faithfulness_correlation",
+        faithfulness_correlation,
+        "model",
+        True,
+        "faithfulness",
+        definition="Pearson correlation, over random feature subsets set to the baseline, between "
+        "the subset's summed attribution and the drop in output it causes (Bhatt et al. 2020).",
+        range="[-1, 1]",
+        perturbation="random subsets of {subset_fraction} of the features set to baseline "
+        "{baseline}, {n_samples} subsets per row",
+        guide="user_guide/metrics.html",
+    ),
+    MetricSpec(
+        "insertion_auc",
+        insertion_auc,
+        "model",
+        True,
+        "faithfulness",
+        definition="Mean explained output while the top-ranked features are inserted into the "
+        "baseline, most important first (Petsiuk et al. 2018); an area under the model's output, "
+        "in its units: negative for a log-probability.",
+        range="the explained output's range",
+        perturbation="features inserted into baseline {baseline}, {step} at a time, up to "
+        "{fraction} of them",
+        guide="user_guide/idexpo.html#insertion-and-deletion",
+    ),
+    MetricSpec(
+        "deletion_auc",
+        deletion_auc,
+        "model",
+        False,
+        "faithfulness",
+        definition="Mean explained output while the top-ranked features are set to the baseline, "
+        "most important first: a faithful ranking makes the output fall fast.",
+        range="the explained output's range",
+        perturbation="features set to baseline {baseline}, {step} at a time, up to {fraction} "
+        "of them",
+        guide="user_guide/idexpo.html#insertion-and-deletion",
+    ),
+    MetricSpec(
+        "sensitivity_n",
+        sensitivity_n,
+        "model",
+        True,
+        "faithfulness",
+        definition="Correlation between the summed attribution of random subsets of n features "
+        "and the output drop when they are set to the baseline (Ancona et al. 2018).",
+        range="[-1, 1]",
+        perturbation="subsets of n features set to baseline {baseline}, {n_samples} per row",
+        guide="user_guide/metrics.html",
+    ),
+    MetricSpec(
+        "gradient_matching_loss",
+        gradient_matching_loss,
+        "model",
+        False,
+        "faithfulness",
+        definition="Squared distance between the attributions and the model's gradient at the "
+        "row (Tadesse et al. 2024).",
+        range="[0, \u221e)",
+        perturbation="none (the gradient at the row)",
+        guide="user_guide/property_optimization.html",
+    ),
+    MetricSpec(
+        "function_matching_loss",
+        function_matching_loss,
+        "model",
+        False,
+        "faithfulness",
+        definition="Squared error of the attributions read as a linear model, W\u00b7x, in "
+        "predicting the output f(x) (Tadesse et al. 2024).",
+        range="[0, \u221e)",
+        perturbation="none (the output at the row)",
+        guide="user_guide/property_optimization.html",
+    ),
     # robustness
-    MetricSpec("max_sensitivity", max_sensitivity, "explainer", False, "robustness"),
+    MetricSpec(
+        "max_sensitivity",
+        max_sensitivity,
+        "explainer",
+        False,
+        "robustness",
+        definition="Largest change of the explanation (norm of the difference) when the row is "
+        "moved within a small ball (Yeh et al. 2019).",
+        range="[0, \u221e)",
+        perturbation="{perturbation}, radius {radius}, {n_samples} draws per row",
+        guide="user_guide/infidelity.html#sensitivity-and-smoothing",
+    ),
     MetricSpec(
         "avg_sensitivity",
         avg_sensitivity,
@@ -169,15 +307,73 @@ _SPECS = (
         False,
         "robustness",
         quadratic_form=_avg_sensitivity_quadratic_form,
+        definition="Mean squared change of the explanation over perturbed copies of the row "
+        "(Decker et al. 2024).",
+        range="[0, \u221e)",
+        perturbation="{perturbation}, radius {radius}, {n_samples} draws per row",
+        guide="user_guide/infidelity.html#sensitivity-and-smoothing",
     ),
-    MetricSpec("local_lipschitz", local_lipschitz, "explainer", False, "robustness"),
     MetricSpec(
-        "relative_input_stability", relative_input_stability, "explainer", False, "robustness"
+        "local_lipschitz",
+        local_lipschitz,
+        "explainer",
+        False,
+        "robustness",
+        definition="Largest ratio of explanation change to input change over perturbed copies "
+        "of the row (Alvarez-Melis & Jaakkola 2018).",
+        range="[0, \u221e)",
+        perturbation="{perturbation}, radius {radius}, {n_samples} draws per row",
+        guide="user_guide/metrics.html",
     ),
-    MetricSpec("robustness_loss", robustness_loss, "points", False, "robustness"),
+    MetricSpec(
+        "relative_input_stability",
+        relative_input_stability,
+        "explainer",
+        False,
+        "robustness",
+        definition="Largest relative change of the explanation divided by the relative change "
+        "of the input, over perturbed copies (Agarwal et al. 2022).",
+        range="[0, \u221e)",
+        perturbation="{perturbation}, radius {radius}, {n_samples} draws per row",
+        guide="user_guide/metrics.html",
+    ),
+    MetricSpec(
+        "robustness_loss",
+        robustness_loss,
+        "points",
+        False,
+        "robustness",
+        definition="Kernel-weighted squared differences between the explanations of nearby rows "
+        "(Tadesse et al. 2024).",
+        range="[0, \u221e)",
+        perturbation="none ({kernel} kernel over the rows, length scale {length_scale})",
+        guide="user_guide/property_optimization.html",
+    ),
     # smoothness and complexity
-    MetricSpec("smoothness_loss", smoothness_loss, "attributions", False, "smoothness"),
-    MetricSpec("complexity", complexity, "attributions", False, "complexity"),
+    MetricSpec(
+        "smoothness_loss",
+        smoothness_loss,
+        "attributions",
+        False,
+        "smoothness",
+        definition="Squared differences between the attributions of similar features "
+        "(Tadesse et al. 2024).",
+        range="[0, \u221e)",
+        perturbation="none",
+        guide="user_guide/property_optimization.html",
+    ),
+    MetricSpec(
+        "complexity",
+        complexity,
+        "attributions",
+        False,
+        "complexity",
+        definition="L1 norm of the attributions: lower is sparser, and an all-zero explanation "
+        "scores a perfect 0 while explaining nothing.",
+        range="[0, \u221e)",
+        perturbation="none",
+        guide="user_guide/metrics.html",
+    ),
 )
 _METRICS = {spec.name: spec for spec in _SPECS}
 
