@@ -595,12 +595,12 @@ def _place_labels(ax, x, y, labels, colors=None, fontsize="small"):
     Examples
     --------
     >>> from matplotlib.figure import Figure
-    >>> from skexplain.display import place_labels
+    >>> from skexplain.display import _place_labels
     >>> ax = Figure().subplots()
     >>> _ = ax.plot([0, 0.001], [0, 0.001], "o")
-    >>> a, b = place_labels(ax, [0, 0.001], [0, 0.001], ["first", "second"])
+    >>> a, b = _place_labels(ax, [0, 0.001], [0, 0.001], ["first", "second"])
     >>> r = ax.figure.canvas.get_renderer()
-    >>> a.get_window_extent(r).overlaps(b.get_window_extent(r))
+    >>> bool(a.get_window_extent(r).overlaps(b.get_window_extent(r)))
     False
     """
     from matplotlib.transforms import Bbox
