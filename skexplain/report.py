@@ -687,7 +687,7 @@ class ExplanationReport:
         str
             The self-contained HTML page (figures embedded as PNG data).
         """
-        from . import __version__
+        from ._version import __version__
 
         display = self._display()
         metrics = display.metric_names()
