@@ -48,6 +48,7 @@ from skexplain import (
     LimeExplainer,
     SmoothGrad,
 )
+from skexplain.display import AttributionDisplay, MetricDisplay
 from skexplain.metrics import make_explanation_scorer
 from skexplain.report import ExplanationReport, evaluate_explainers
 
@@ -214,6 +215,24 @@ def run(
             ),
         ).to_html(out)
         say(f"report: {out}")
+
+        # The same numbers as figures to compose in a notebook (scikit-learn's Display pattern:
+        # computed once, then plot(ax=...) on any axes; the report draws with these too).
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 3, figsize=(18, 5.5))
+        ig = AttributionDisplay.from_estimator(
+            IntegratedGradients(model=model),
+            rows,
+            feature_names=feature_names,
+            name="IntegratedGradients",
+            kind="beeswarm",
+            ax=axes[0],
+            max_features=8,
+        )
+        ig.plot(ax=axes[1], kind="waterfall", row=0, max_features=8)
+        MetricDisplay.from_results(table, kind="front", ax=axes[2])
+        fig.tight_layout()
 
     # 5. The lime and shap packages, through skexplain's wrappers, on a few rows.
     few = rows[:n_package_rows]

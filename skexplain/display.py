@@ -680,6 +680,8 @@ class MetricDisplay:
         The axes of the last :meth:`plot`.
     labels_ : list of matplotlib Annotation
         The point labels of the last ``kind="front"`` plot.
+    front_ : list of str
+        The explainers on the front of the last ``kind="front"`` plot.
 
     Examples
     --------
@@ -940,14 +942,19 @@ class MetricDisplay:
         if ok.sum() > 1:
             index = np.flatnonzero(ok)
             front = index[pareto_front(signs[0] * x[ok], signs[1] * y[ok])]
+            # Rings mark the front's explainers (a front of one point has no line to show).
             ax.plot(
                 x[front],
                 y[front],
                 "--",
                 color="grey",
+                marker="o",
+                markersize=15,
+                markerfacecolor="none",
                 zorder=0,
                 label="front: no other explainer is better on both",
             )
+            self.front_ = [str(self.results.index[i]) for i in front]
             # Above the axes, where it cannot cover a point or a label.
             ax.legend(fontsize="small", loc="lower left", bbox_to_anchor=(0.0, 1.01), frameon=False)
         ax.set_xlabel(f"{x_metric} ({_arrow_word(self.direction(x_metric))})")

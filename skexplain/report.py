@@ -324,8 +324,13 @@ class ExplanationReport:
         if not (np.isfinite(a) and np.isfinite(b)):
             return ""
         text = f"On {metric}, {worse} scores {_fmt(a)} against {better}'s {_fmt(b)}"
+        spread = np.nansum(
+            [self.results.loc[worse, (metric, "sem")], self.results.loc[better, (metric, "sem")]]
+        )
+        if abs(a - b) <= spread:
+            return f"{text}, within their standard errors."
         if display.direction(metric) is False and a > 0 and b > 0:
-            return f"{text} ({a / b:.2g} times as high)."
+            return f"{text} ({a / b:.3g} times as high)."
         return f"{text}."
 
     def _n_ranked(self, display, metrics):

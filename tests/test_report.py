@@ -298,3 +298,13 @@ def test_console_table_shows_directions_and_stars_the_best():
     ]
     assert lines[1].split() == ["a", "0.1", "*", "0.2"]
     assert lines[2].split() == ["b", "0.3", "0.9", "*"]
+
+
+def test_verdict_says_when_a_gap_is_within_the_standard_errors():
+    columns = pd.MultiIndex.from_product([["infidelity", "max_sensitivity"], ["mean", "sem"]])
+    table = pd.DataFrame(
+        [[0.10, 0.05, 2.0, 0.1], [0.12, 0.05, 1.0, 0.1]], index=["a", "b"], columns=columns
+    )
+    trade_off = ExplanationReport(table).verdict()[2]
+    assert "b scores 0.12 against a's 0.1, within their standard errors." in trade_off
+    assert "a scores 2 against b's 1 (2 times as high)." in trade_off
