@@ -2,6 +2,7 @@
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 from dask import distributed
 from sklearn.datasets import load_breast_cancer
@@ -117,3 +118,22 @@ def test_rays_joblib_backend_gives_the_same_scores(tmp_path):
         ray.shutdown()
     np.testing.assert_array_equal(parallel, serial)
     assert _other_processes(tmp_path), "no chunk ran in Ray's workers"
+
+
+def test_evaluate_explainers_with_the_default_metrics_on_the_dask_cluster(client):
+    # The validation report's table: explainers and explainer-metric pairs sent to the
+    # cluster's worker processes give the numbers of n_jobs=1 (max_sensitivity re-explains
+    # rows on the workers).
+    from skexplain import Gradient, SmoothGrad
+    from skexplain.functions import SumOfSines
+    from skexplain.report import evaluate_explainers
+
+    X = np.random.default_rng(0).uniform(-2, 2, size=(6, 4))
+    explainers = {
+        "grad": Gradient(model=SumOfSines()),
+        "sg": SmoothGrad(model=SumOfSines(), noise_scale=0.3, n_samples=8, random_state=0),
+    }
+    serial = evaluate_explainers(explainers, X, random_state=0)
+    with joblib.parallel_config(backend="dask"):
+        parallel = evaluate_explainers(explainers, X, random_state=0, n_jobs=-1)
+    pd.testing.assert_frame_equal(parallel, serial, check_exact=True)
