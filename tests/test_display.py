@@ -196,3 +196,26 @@ def test_metric_display_from_explainers(X):
     )
     assert list(display.results.index) == ["grad", "sg"]
     assert display.ax_.get_xlabel().startswith("max_sensitivity")
+
+
+def test_shapley_waterfall_adds_up_from_the_classs_base_value_to_the_output():
+    from sklearn.linear_model import LogisticRegression
+
+    from skexplain import ShapleyExplainer
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    model = LogisticRegression().fit(X, (X[:, 0] + X[:, 1] > 0).astype(int))
+    explainer = ShapleyExplainer(model=model, method="exact", random_state=0)
+    display = AttributionDisplay.from_estimator(
+        explainer, X[:5], kind="waterfall", ax=Figure().subplots(), row=1
+    )
+    predicted = model.predict(X[:5])
+    # the base value is the predicted class's expected output; efficiency closes the waterfall
+    np.testing.assert_array_equal(display.base_values, explainer.expected_value_[predicted])
+    np.testing.assert_allclose(
+        display.attributions.sum(axis=1) + display.base_values, display.outputs, atol=1e-12
+    )
+    np.testing.assert_allclose(display.outputs, model.predict_proba(X[:5])[np.arange(5), predicted])
+    labels = [t.get_text() for t in display.ax_.get_yticklabels()]
+    assert "not attributed" not in labels and len(labels) == 4
