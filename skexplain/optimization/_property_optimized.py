@@ -363,6 +363,7 @@ class PropertyOptimizedExplainer(BaseExplainer):
         self.losses_ = problem.losses(W)
         self.objective_ = problem.objective(W)
         self.X_fit_ = X
+        self._problem_S = S  # read by the optimality checks (tests, benchmarks)
         self._radii = radii
         self._fit_target = target
         if not status["converged"]:
