@@ -91,6 +91,8 @@ def ours_clime(clf, X, noise_scale, n_samples, seed=0):
         n_samples=n_samples,
         alpha=noise_scale**2 / n_samples,  # lime's Ridge(alpha=1) on features / noise_scale
         target=1,
+        output="probability",  # lime explains predict_proba
+        units="raw",  # lime's noise is in the units of its (scaled) features
         random_state=seed,
     )
     return explainer.fit(X).transform(X)

@@ -95,8 +95,12 @@ def captum_ig(model, X, n_steps, internal_batch_size=None):
 def ours_smoothgrad(model, X, noise_scale, n_samples, random_state=0):
     from skexplain import SmoothGrad
 
-    explainer = SmoothGrad(
-        model=model, noise_scale=noise_scale, n_samples=n_samples, random_state=random_state
+    explainer = SmoothGrad(  # raw units: the peers draw the same noise in input units
+        model=model,
+        noise_scale=noise_scale,
+        n_samples=n_samples,
+        units="raw",
+        random_state=random_state,
     )
     return explainer.fit(X).transform(X)
 
@@ -105,7 +109,11 @@ def ours_vargrad(model, X, noise_scale, n_samples, random_state=0):
     from skexplain import VarGrad
 
     explainer = VarGrad(
-        model=model, noise_scale=noise_scale, n_samples=n_samples, random_state=random_state
+        model=model,
+        noise_scale=noise_scale,
+        n_samples=n_samples,
+        units="raw",
+        random_state=random_state,
     )
     return explainer.fit(X).transform(X)
 

@@ -125,7 +125,14 @@ def ours_infidelity(adapter, X, A, target, n_samples, scale):
 
     perturbation = GaussianNoise(scale=scale)
     return infidelity(
-        adapter, X, A, target=target, perturbation=perturbation, n_samples=n_samples, random_state=0
+        adapter,
+        X,
+        A,
+        target=target,
+        perturbation=perturbation,
+        n_samples=n_samples,
+        units="raw",
+        random_state=0,  # Captum's noise is in input units
     )
 
 
@@ -135,7 +142,13 @@ def ours_max_sensitivity(explainer, X, n_samples, radius):
 
     perturbation = UniformBall(radius=radius, norm="inf")
     return max_sensitivity(
-        explainer, X, perturbation=perturbation, n_samples=n_samples, relative=True, random_state=0
+        explainer,
+        X,
+        perturbation=perturbation,
+        n_samples=n_samples,
+        relative=True,
+        units="raw",
+        random_state=0,  # Captum's noise is in input units
     )
 
 

@@ -131,7 +131,12 @@ def train_network(random_state=0, epochs=60, output="raw"):
 
 def _explain(Explainer, model, X, sigma, n_samples, seed, **params):
     explainer = Explainer(
-        model=model, noise_scale=sigma, n_samples=n_samples, random_state=seed, **params
+        model=model,
+        noise_scale=sigma,
+        n_samples=n_samples,
+        random_state=seed,
+        units="raw",
+        **params,
     )
     return explainer.fit(X).transform(X)
 

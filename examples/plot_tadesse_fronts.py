@@ -169,6 +169,7 @@ def baseline_front(
             noise=noise,
             noise_scale=float(delta),
             n_samples=n_samples,
+            units="raw",  # Tadesse et al.'s delta is in input units
             random_state=random_state,
             target=target,
         )

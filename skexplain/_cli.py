@@ -82,11 +82,10 @@ def _bundled(dataset, random_state, scores=False):
     )
     pipeline = _model(dataset, X_train, y_train, random_state)
     scaler, net = pipeline[0], pipeline[-1]
-    # Explain log-probabilities: a saturated probability has near-zero gradients everywhere.
-    model = as_model(net, output="log_probability" if dataset != "diabetes" else None)
-    kind = (
-        "regression output" if dataset == "diabetes" else "log-probability of the predicted class"
-    )
+    # The package default output: a classifier's log-odds, which do not saturate (a saturated
+    # probability has near-zero gradients everywhere), the same as for a user's model.
+    model = as_model(net)
+    kind = "regression output" if dataset == "diabetes" else "log-odds of the predicted class"
     about = f"{type(net).__name__} on {dataset}, explaining the {kind}"
     if not scores:
         return model, scaler.transform(X_test), names, about
@@ -163,6 +162,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 _OUTPUT_METHODS = {
+    "logit": "predict_proba",
     "probability": "predict_proba",
     "log_probability": "predict_log_proba",
     "decision_function": "decision_function",
@@ -436,7 +436,8 @@ def _report_parser():
         "--output",
         choices=("auto", *_OUTPUT_METHODS),
         default="auto",
-        help="the model output explained (auto: probability, else decision_function, else predict)",
+        help="the model output explained (auto, the package default: a classifier's log-odds "
+        "(logit), else decision_function, else predict)",
     )
     parser.add_argument(
         "--explainers", nargs="+", choices=EXPLAINERS, default=list(DEFAULT_EXPLAINERS)
@@ -449,8 +450,8 @@ def _report_parser():
         "--noise-scale",
         type=float,
         default=None,
-        help="noise of SmoothGrad, VarGrad and C-LIME in feature units (default: 0.1 for the "
-        "bundled standardized data, else 0.1 times the median standard deviation of the columns)",
+        help="noise of SmoothGrad, VarGrad and C-LIME, in standard deviations of each column "
+        "(default 0.1), as the library's default units",
     )
     parser.add_argument("--out", default="skexplain-report.html", help="the HTML file written")
     parser.add_argument(
@@ -550,9 +551,7 @@ def report(argv=None, file=None):
             about += "; attributions in standardized feature units"
         else:
             model, X, names, about, score = _user_setup(args, file)
-            scale = args.noise_scale
-            if scale is None:
-                scale = 0.1 * float(np.median(X.std(axis=0))) or 0.1
+            scale = 0.1 if args.noise_scale is None else args.noise_scale
     except _UsageError as error:
         print(f"{parser.prog}: error: {_one_line(error)}", file=sys.stderr)
         sys.exit(2)
@@ -563,21 +562,19 @@ def report(argv=None, file=None):
         name: explainer.fit(X)
         for name, explainer in _explainers(model, args.random_state, scale, args.explainers).items()
     }
-    with warnings.catch_warnings():
-        # A model fitted on a DataFrame is queried with arrays, in the fitted column order.
-        warnings.filterwarnings("ignore", message="X does not have valid feature names")
-        results, attributions = evaluate_explainers(
-            explainers,
-            X,
-            args.metrics,
-            n_jobs=args.n_jobs,
-            random_state=args.random_state,
-            verbose=0 if args.quiet else 1,
-            return_attributions=True,
-        )
+    # A model fitted on a DataFrame is queried with a frame of its columns: no warning to hide.
+    results, attributions = evaluate_explainers(
+        explainers,
+        X,
+        args.metrics,
+        n_jobs=args.n_jobs,
+        random_state=args.random_state,
+        verbose=0 if args.quiet else 1,
+        return_attributions=True,
+    )
     settings = {
         "rows explained": X.shape[0],
-        "noise scale (SmoothGrad, VarGrad, C-LIME)": f"{scale:.4g}",
+        "noise scale (SmoothGrad, VarGrad, C-LIME)": f"{scale:.4g} standard deviations",
         "random state": args.random_state,
         "n_jobs": args.n_jobs,
     }

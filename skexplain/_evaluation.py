@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .base import fit_clone
 from .metrics import MetricSpec, get_metric, metric_scores
-from .utils import import_optional
+from .utils import import_optional, is_frame
 
 __all__ = ["DEFAULT_METRICS", "evaluate_explainers"]
 
@@ -243,9 +243,8 @@ def evaluate_explainers(
         raise TypeError(f"random_state must be an int or None, got {type(random_state).__name__}")
     if random_state is None:
         random_state = int(np.random.SeedSequence().generate_state(1)[0])
-    if hasattr(X, "to_numpy"):
-        X = X.to_numpy()
-    X = np.asarray(X, dtype=np.float64)
+    if not is_frame(X):  # a frame's raw columns are explained as they are (strings included)
+        X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
 

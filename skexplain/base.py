@@ -1,15 +1,15 @@
 """BaseExplainer: the fit/transform contract shared by every explainer."""
 
+import numbers
 from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass, fields
-from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, clone
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._compat import Interval, validate_parameter_constraints
+from ._compat import StrOptions, validate_parameter_constraints
 from ._engine import (
     explain_perturbed,  # re-exported: its documented home
     parallel_rows,
@@ -25,6 +25,17 @@ from .utils import (
 )
 
 __all__ = ["BaseExplainer", "ExplainerTags", "explain_perturbed"]
+
+# The outputs an explainer can explain (skexplain.models.as_model); "auto" is the package default.
+_OUTPUTS = {
+    "auto",
+    "logit",
+    "probability",
+    "log_probability",
+    "decision_function",
+    "predict",
+    "raw",
+}
 
 
 @dataclass(slots=True)
@@ -117,8 +128,15 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metac
     ----------
     model : object, default=None
         The model to explain: a torch module, a fitted scikit-learn estimator or a callable.
-    target : int or None, default=None
-        Output to explain; None explains a single output, or each row's predicted class.
+    target : "predicted", int, label or None, default=None
+        Output to explain: None or "predicted" explains a single output, or each row's
+        predicted class; an int is an output index; any other value is a class label of the
+        model's ``classes_`` (``target="barolo"``). :meth:`explain` takes one target per row.
+    output : str, default="auto"
+        The model output explained, passed to :func:`skexplain.models.as_model`: "auto" (the
+        package default: a classifier's log-odds ``"logit"``, which does not saturate, a
+        regressor's prediction, a torch module's raw output), "logit", "probability",
+        "log_probability", "decision_function" or "predict".
 
     Attributes
     ----------
@@ -144,12 +162,14 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metac
 
     _parameter_constraints = {
         "model": "no_validation",
-        "target": [None, Interval(Integral, 0, None, closed="left")],
+        "target": "no_validation",  # an index, a label or "predicted": see resolve_target
+        "output": [None, StrOptions(_OUTPUTS)],
     }
 
-    def __init__(self, model=None, *, target=None):
+    def __init__(self, model=None, *, target=None, output="auto"):
         self.model = model
         self.target = target
+        self.output = output
 
     # -- contract -------------------------------------------------------------------------------
     def fit(self, X, y=None):
@@ -170,13 +190,19 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metac
         validate_parameter_constraints(
             self._parameter_constraints, self.get_params(deep=False), type(self).__name__
         )
+        target = getattr(self, "target", None)
+        if isinstance(target, numbers.Integral) and not isinstance(target, bool) and target < 0:
+            raise ValueError(
+                f"The 'target' parameter of {type(self).__name__} must be None, 'predicted', a "
+                f"non-negative output index or a class label. Got {target!r} instead."
+            )
         model = self._model_to_fit()
         if model is None:
             raise ValueError(
                 f"{type(self).__name__} needs a model: pass model=<torch module, fitted "
                 "scikit-learn estimator or callable>"
             )
-        adapter = as_model(model)
+        adapter = as_model(model, output=self._adapter_output())
         if is_frame(X):
             codec = ColumnCodec(model_columns=adapter.model_columns).fit(X)
             X = validate_data(self, _float_frame(codec, codec.encode(X), X), dtype=np.float64)
@@ -184,6 +210,7 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metac
             X = validate_data(self, X, dtype=np.float64)
             codec = ColumnCodec(model_columns=adapter.model_columns).fit(X)
         self.codec_ = codec
+        self.feature_scale_ = codec.scale_
         self.model_ = adapter.with_codec(codec)
         if self.__sklearn_tags__().explainer.requires_gradient:
             check_differentiable(self.model_, type(self).__name__)
@@ -228,6 +255,55 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metac
             )
         return attributions
 
+    def explain(self, X, target="predicted"):
+        """Explain every row of X for a target given with the call, e.g. each row's true label.
+
+        ``transform(X)`` explains the explainer's own ``target``; this call takes one for all
+        rows or one per row, as metrics and scorers do (``target=y``).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            The rows to explain.
+        target : "predicted", int, label or array-like of shape (n_samples,), \
+default="predicted"
+            The output of each row: its predicted class, an output index, a class label of
+            the model's ``classes_``, or one index or label per row.
+
+        Returns
+        -------
+        attributions : ndarray or DataFrame of shape (n_samples, n_features)
+            As ``transform`` returns them (a DataFrame after ``set_output(transform="pandas")``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from skexplain import Gradient
+        >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]])
+        >>> y = np.array(["no", "no", "yes", "yes"])
+        >>> clf = LogisticRegression().fit(X, y)
+        >>> explainer = Gradient(model=clf).fit(X)
+        >>> per_row = explainer.explain(X, target=y)  # each row's true label
+        >>> yes, no = explainer.explain(X, target="yes"), explainer.explain(X, target="no")
+        >>> bool(np.allclose(yes, -no))  # binary log-odds: one class's are the other's negated
+        True
+        """
+        check_is_fitted(self)
+        rows = self._validate_rows(X)
+        resolved = self.model_.resolve_target(rows, target)
+        with parallel_rows(getattr(self, "n_jobs", None), getattr(self, "verbose", 0)):
+            attributions = self._explain_raw_columns(rows, resolved)
+        if getattr(self, "_sklearn_output_config", {}).get("transform") == "pandas":
+            import pandas as pd
+
+            return pd.DataFrame(
+                attributions,
+                columns=self.get_feature_names_out(),
+                index=getattr(X, "index", None),
+            )
+        return attributions
+
     def _explain_raw_columns(self, X, target):
         """``_explain``, then the tagged rule for categorical columns and the gradient check."""
         attributions = np.asarray(self._explain(X, target), dtype=np.float64)
@@ -245,6 +321,10 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metac
     def _model_to_fit(self):
         """The model object that ``fit`` adapts; meta-explainers may take a member's."""
         return self.model
+
+    def _adapter_output(self):
+        """The ``output`` given to :func:`~skexplain.models.as_model` in ``fit``."""
+        return getattr(self, "output", "auto")
 
     def _fit(self, X):
         """Store what the method needs from the fitting rows; nothing by default."""

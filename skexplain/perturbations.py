@@ -12,6 +12,7 @@ that ``f(x) - f(x - I)`` is the output change: real-valued for every distributio
 the masks (``I = z * (x - baseline)``), so Input x Gradient and IG are not mis-scaled by ``x``.
 """
 
+import copy
 import inspect
 import numbers
 from abc import ABC, abstractmethod
@@ -53,6 +54,31 @@ def _check_positive(name, value):
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive number, got {value!r}")
     return float(value)
+
+
+def _check_scale(name, value, n_features):
+    """A positive number, or one non-negative number per feature (zero: never perturbed)."""
+    if np.ndim(value) == 0:
+        return _check_positive(name, value)
+    scale = np.asarray(value, dtype=np.float64)
+    if scale.shape != (n_features,) or not np.all(np.isfinite(scale)) or np.any(scale < 0):
+        raise ValueError(
+            f"{name} must be a positive number or {n_features} non-negative numbers, one per "
+            f"feature, got {value!r}"
+        )
+    return scale
+
+
+def _scaled(perturbation, name, factors):
+    """The perturbation with its noise parameter ``name`` times per-feature ``factors``."""
+    if np.all(factors == 1.0):
+        return perturbation  # raw units, no categorical column: nothing changes
+    return _copy_with(perturbation, **{name: getattr(perturbation, name) * factors})
+
+
+def _copy_with(perturbation, **changes):
+    """A shallow copy of a perturbation with some parameters changed."""
+    return copy.copy(perturbation).set_params(**changes)
 
 
 class Perturbation(BaseEstimator, ABC):
@@ -138,6 +164,38 @@ class Perturbation(BaseEstimator, ABC):
         bank = self.draw(n_samples, X.shape[1], random_state)
         return self.apply(X, bank)
 
+    def for_columns(self, codec, units="std"):
+        """Return this perturbation on the raw columns of a table, in the requested units.
+
+        Noise scales and radii are multiplied by each numeric column's standard deviation
+        (``units="std"``, learned in ``fit``) or kept in raw units (``units="raw"``); a
+        categorical column is never noised (its codes are not a scale). Masks given a scalar
+        baseline replace a categorical column by its most frequent category. The base class
+        returns the perturbation itself.
+
+        Parameters
+        ----------
+        codec : ColumnCodec
+            The columns: which are categorical, their standard deviations and baselines.
+        units : {"std", "raw"}, default="std"
+            The unit of the noise parameters.
+
+        Returns
+        -------
+        Perturbation
+            A copy adapted to the columns (or self when nothing changes).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skexplain.perturbations import GaussianNoise
+        >>> from skexplain.utils import ColumnCodec
+        >>> codec = ColumnCodec().fit(np.array([[0.0, 0.0], [2.0, 20.0]]))
+        >>> GaussianNoise(scale=0.1).for_columns(codec).scale
+        array([0.1, 1. ])
+        """
+        return self
+
     def __repr__(self):
         # every parameter, in the order of the signature (scikit-learn's repr sorts them and
         # leaves out the defaults)
@@ -172,6 +230,12 @@ class _MaskPerturbation(Perturbation):
             "baseline": check_baseline(self.baseline, n_features),
         }
 
+    def for_columns(self, codec, units="std"):
+        if np.ndim(self.baseline) != 0 or not codec.has_categorical:
+            return self
+        baseline = np.where(codec.categorical_, codec.baseline_, float(self.baseline))
+        return _copy_with(self, baseline=baseline)
+
     def apply(self, X, bank):
         z = _like(bank["mask"], X)[None]
         b = _like(bank["baseline"], X)[None, None]
@@ -183,8 +247,8 @@ class GaussianNoise(Perturbation):
 
     Parameters
     ----------
-    scale : float, default=0.1
-        Standard deviation of the noise, in feature units.
+    scale : float or array-like of shape (n_features,), default=0.1
+        Standard deviation of the noise, in feature units (one per feature, or one for all).
 
     Examples
     --------
@@ -197,8 +261,11 @@ class GaussianNoise(Perturbation):
     def __init__(self, scale=0.1):
         self.scale = scale
 
+    def for_columns(self, codec, units="std"):
+        return _scaled(self, "scale", codec.noise_factors(units))
+
     def draw(self, n_samples, n_features, random_state=None):
-        scale = _check_positive("scale", self.scale)
+        scale = _check_scale("scale", self.scale, n_features)
         n_samples = check_positive_integer(n_samples, "n_samples")
         rng = check_random_state(random_state)
         return {"noise": scale * rng.standard_normal((n_samples, n_features))}
@@ -216,8 +283,8 @@ class UniformBall(Perturbation):
 
     Parameters
     ----------
-    radius : float, default=0.1
-        Radius of the ball, in feature units.
+    radius : float or array-like of shape (n_features,), default=0.1
+        Radius of the ball, in feature units (one per feature: an ellipsoid or a box).
     norm : {"inf", 2}, default="inf"
         The norm whose ball is sampled.
 
@@ -234,17 +301,20 @@ class UniformBall(Perturbation):
         self.radius = radius
         self.norm = norm
 
+    def for_columns(self, codec, units="std"):
+        return _scaled(self, "radius", codec.noise_factors(units))
+
     def draw(self, n_samples, n_features, random_state=None):
-        radius = _check_positive("radius", self.radius)
+        radius = _check_scale("radius", self.radius, n_features)
         n_samples = check_positive_integer(n_samples, "n_samples")
         rng = check_random_state(random_state)
         if self.norm in ("inf", np.inf):
-            noise = rng.uniform(-radius, radius, size=(n_samples, n_features))
+            noise = radius * rng.uniform(-1.0, 1.0, size=(n_samples, n_features))
         elif self.norm == 2:
             direction = rng.standard_normal((n_samples, n_features))
             direction /= np.linalg.norm(direction, axis=1, keepdims=True)
-            length = radius * rng.random_sample(n_samples) ** (1.0 / n_features)
-            noise = direction * length[:, None]
+            length = rng.random_sample(n_samples) ** (1.0 / n_features)
+            noise = radius * direction * length[:, None]  # an ellipsoid for per-feature radii
         else:
             raise ValueError(f"norm must be 'inf' or 2, got {self.norm!r}")
         return {"noise": noise}
@@ -277,8 +347,11 @@ class NoisyBaseline(Perturbation):
         self.baseline = baseline
         self.scale = scale
 
+    def for_columns(self, codec, units="std"):
+        return _scaled(self, "scale", codec.noise_factors(units))
+
     def draw(self, n_samples, n_features, random_state=None):
-        scale = _check_positive("scale", self.scale)
+        scale = _check_scale("scale", self.scale, n_features)
         n_samples = check_positive_integer(n_samples, "n_samples")
         rng = check_random_state(random_state)
         baseline = check_baseline(self.baseline, n_features)

@@ -380,7 +380,9 @@ def test_robust_weights_lower_avg_sensitivity_than_every_member_on_the_fitting_d
     (fitted, _), kwargs, Q = spy.calls[-1]
     assert isinstance(kwargs["perturbation"], UniformBall)
     assert kwargs["perturbation"].radius == 0.1  # Decker et al.: eps ~ U[-0.1, 0.1]
-    P = kwargs["perturbation"].sample(X, kwargs["n_samples"], random_state=kwargs["random_state"])
+    # the radius is in standard deviations of the columns the members were fitted on
+    ball = kwargs["perturbation"].for_columns(fitted[0].codec_)
+    P = ball.sample(X, kwargs["n_samples"], random_state=kwargs["random_state"])
     for r in range(X.shape[0]):
         rows, draws = X[r : r + 1], P[r : r + 1]
         aggregate = AggregatingExplainer(_members(), model=MODEL, strategy=W[r]).fit(X)

@@ -70,8 +70,8 @@ def test_cli_gives_the_python_api_attributions(files, capsys):
     assert list(written.columns) == ["explainer", "row", *COLUMNS]
     assert list(written["explainer"].unique()) == list(api)
     for name, explainer in api.items():
-        with warnings.catch_warnings():  # an array for a model fitted on a frame: may warn
-            warnings.simplefilter("ignore", UserWarning)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the model fitted on a frame is queried with one
             expected = explainer.fit(X).transform(X)
         got = written[written["explainer"] == name][COLUMNS].to_numpy()
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)

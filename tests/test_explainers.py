@@ -101,7 +101,10 @@ LIMIT = np.cos(X_SIN) * np.exp(-(S**2) / 2)
 
 
 def _explain(Explainer, n_samples, seed, **params):
-    explainer = Explainer(model=SINES, noise_scale=S, n_samples=n_samples, random_state=seed)
+    # Theorem 1's limit is for noise of standard deviation S in input units
+    explainer = Explainer(
+        model=SINES, noise_scale=S, n_samples=n_samples, random_state=seed, units="raw"
+    )
     return explainer.set_params(**params).fit(X_SIN).transform(X_SIN)
 
 
@@ -167,7 +170,14 @@ def test_ridge_clime_converges_to_its_appendix_d_limit(alpha):
 def test_ridge_clime_shrinks_a_linear_models_weights():
     coef = np.array([2.0, -1.0, 0.5, 3.0])
     alpha = 0.1
-    W = CLIME(model=Linear(coef), noise_scale=S, n_samples=20_000, alpha=alpha, random_state=0)
+    W = CLIME(
+        model=Linear(coef),
+        noise_scale=S,
+        n_samples=20_000,
+        alpha=alpha,
+        units="raw",
+        random_state=0,
+    )
     W = W.fit(X_SIN).transform(X_SIN)
     expected = S**2 / (S**2 + alpha) * coef
     np.testing.assert_allclose(W, np.broadcast_to(expected, W.shape), rtol=0.03)
@@ -321,11 +331,11 @@ def test_explanations_are_linear_in_the_model(a, b, Z):
 # -- 6. reproducibility with random_state --------------------------------------------------------
 
 STOCHASTIC = [
-    SmoothGrad(noise_scale=0.3, n_samples=12),
-    SmoothGrad(noise="uniform", noise_scale=0.3, n_samples=12),
-    VarGrad(noise_scale=0.3, n_samples=12),
-    CLIME(noise_scale=0.3, n_samples=40),
-    CLIME(noise_scale=0.3, n_samples=40, alpha=0.1),
+    SmoothGrad(noise_scale=0.3, n_samples=12, units="raw"),
+    SmoothGrad(noise="uniform", noise_scale=0.3, n_samples=12, units="raw"),
+    VarGrad(noise_scale=0.3, n_samples=12, units="raw"),
+    CLIME(noise_scale=0.3, n_samples=40, units="raw"),
+    CLIME(noise_scale=0.3, n_samples=40, alpha=0.1, units="raw"),
 ]
 MODELS = {"callable": SINES, "torch": _tanh_mlp([D, 8, 1], seed=2)}
 
@@ -358,7 +368,8 @@ def test_vargrad_is_the_population_variance_of_the_noisy_gradients():
     c = np.array([1.0, -2.0, 0.5])
     model = as_model(lambda X: (X**3 / 3) @ c, gradient=lambda X: c * X**2)
     X = np.array([[0.3, -1.0, 2.0], [1.5, 0.2, -0.7]])
-    W = VarGrad(model=model, noise_scale=0.4, n_samples=4, random_state=7).fit(X).transform(X)
+    W = VarGrad(model=model, noise_scale=0.4, n_samples=4, units="raw", random_state=7)
+    W = W.fit(X).transform(X)
     Z = GaussianNoise(scale=0.4).sample(X, 4, random_state=7)  # the same bank, drawn again
     gradients = c * Z**2
     expected = ((gradients - gradients.mean(axis=1, keepdims=True)) ** 2).sum(axis=1) / 4

@@ -73,7 +73,8 @@ def _direct_lime(X_train, clf, rows, labels, seed, n_samples, num_features=None,
 def test_lime_equals_lime_classification_mode(cancer, options):
     X, clf = cancer
     rows = X[[0, 20, 300]]
-    W = LimeExplainer(clf, n_samples=500, random_state=7, **options).fit(X).transform(rows)
+    lime = LimeExplainer(clf, n_samples=500, output="probability", random_state=7, **options)
+    W = lime.fit(X).transform(rows)
 
     lime_options = {"feature_selection": "none", **options}
     num_features = lime_options.pop("max_features", None)
@@ -86,7 +87,8 @@ def test_lime_equals_lime_classification_mode(cancer, options):
 def test_lime_fixed_target_on_multiclass(wine):
     X, clf = wine
     rows = X[[0, 80, 170]]  # one row of each class: the explained class is not the predicted one
-    W = LimeExplainer(clf, n_samples=400, target=2, random_state=1).fit(X).transform(rows)
+    lime = LimeExplainer(clf, n_samples=400, target=2, output="probability", random_state=1)
+    W = lime.fit(X).transform(rows)
     expected = _direct_lime(X, clf, rows, [2, 2, 2], 1, 400, feature_selection="none")
     np.testing.assert_allclose(W, expected, rtol=0, atol=1e-10)
 
@@ -99,7 +101,7 @@ def test_kernel_shap_equals_shap(wine, l1_reg):
     X, clf = wine
     rows = X[[3, 90, 150]]
     explainer = KernelShapExplainer(
-        clf, n_samples=150, l1_reg=l1_reg, n_background=15, random_state=11
+        clf, n_samples=150, l1_reg=l1_reg, n_background=15, output="probability", random_state=11
     ).fit(X)
     W = explainer.transform(rows)
 

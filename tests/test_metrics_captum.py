@@ -286,7 +286,12 @@ def test_max_sensitivity_equals_captum_on_the_same_draws(
         theirs_func = _captum_integrated_gradients(module, baseline, 16)
     else:
         explainer = SmoothGrad(
-            model=model, target=ours_target, noise_scale=0.2, n_samples=8, random_state=0
+            model=model,
+            target=ours_target,
+            noise_scale=0.2,
+            n_samples=8,
+            units="raw",
+            random_state=0,
         )
         # The bank SmoothGrad draws on every call: one check_random_state(random_state) per call.
         bank = GaussianNoise(scale=0.2).draw(8, N_FEATURES, np.random.RandomState(0))
@@ -316,7 +321,9 @@ def test_max_sensitivity_equals_captum_on_the_same_draws(
 
 def test_smoothgrad_oracle_reproduces_our_smoothgrad(module, X):
     """The Captum-side SmoothGrad of the test above is our SmoothGrad, not a lookalike."""
-    ours = SmoothGrad(model=module, target=2, noise_scale=0.2, n_samples=8, random_state=0)
+    ours = SmoothGrad(
+        model=module, target=2, noise_scale=0.2, n_samples=8, units="raw", random_state=0
+    )
     bank = GaussianNoise(scale=0.2).draw(8, N_FEATURES, np.random.RandomState(0))
     theirs = _captum_smoothgrad(module, bank)(torch.as_tensor(X), 2)
     np.testing.assert_allclose(ours.fit(X).transform(X), theirs.numpy(), rtol=1e-10)

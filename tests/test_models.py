@@ -216,7 +216,7 @@ def iris_mlp(request):
         module[2].bias.copy_(torch.as_tensor(clf.intercepts_[1]))
     numpy_mlp = NumpyMLP(clf)
     forms = {
-        "sklearn": as_model(clf),
+        "sklearn": as_model(clf, output="probability"),  # the package default is the log-odds
         "torch": as_model(module, output="probability"),
         "callable_exact": as_model(numpy_mlp),
         "callable_fd": as_model(lambda Z: numpy_mlp(Z)),

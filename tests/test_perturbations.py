@@ -338,7 +338,9 @@ def test_perturbation_params_are_tunable_in_a_grid_search():
 
     X = np.random.default_rng(0).uniform(-2, 2, size=(12, 3))
     noise = GaussianNoise(scale=0.1)
-    explainer = InfidelityOptimal(SumOfSines(), perturbation=noise, n_samples=400, random_state=0)
+    explainer = InfidelityOptimal(
+        SumOfSines(), perturbation=noise, n_samples=400, units="raw", random_state=0
+    )
     assert explainer.get_params()["perturbation__scale"] == 0.1
     copy = clone(explainer)
     assert copy.perturbation is not noise and copy.perturbation == noise

@@ -62,7 +62,9 @@ def test_efficiency_for_every_method_and_per_row_targets(params):
     X = rng.normal(size=(120, 5))
     y = np.digitize(X[:, 0] + X[:, 1] * X[:, 2], [-0.5, 0.5])
     model = LogisticRegression().fit(X, y)
-    explainer = ShapleyExplainer(model, n_background=20, random_state=0, **params).fit(X)
+    explainer = ShapleyExplainer(
+        model, n_background=20, output="probability", random_state=0, **params
+    ).fit(X)
     phi = explainer.transform(X[:25])
     proba = model.predict_proba(X[:25])
     predicted = proba.argmax(axis=1)

@@ -21,13 +21,16 @@ class NoiseExplainer(BaseExplainer):
         "noise": [StrOptions({"gaussian", "uniform"})],
         "noise_scale": [Interval(Real, 0, None, closed="neither")],
         "n_samples": [Interval(Integral, 1, None, closed="left")],
+        "units": [StrOptions({"std", "raw"})],
         "random_state": ["random_state"],
     }
 
     def _perturbation(self):
         if self.noise == "gaussian":
-            return GaussianNoise(scale=self.noise_scale)
-        return UniformBall(radius=self.noise_scale, norm=2)
+            perturbation = GaussianNoise(scale=self.noise_scale)
+        else:
+            perturbation = UniformBall(radius=self.noise_scale, norm=2)
+        return perturbation.for_columns(self.codec_, self.units)
 
     def _noise_bank(self):
         """One bank of draws per call, shared by every row (common random numbers)."""

@@ -28,21 +28,34 @@ class CLIME(NoiseExplainer):
         The model to explain: a torch module, a fitted scikit-learn estimator or a callable.
     noise : {"gaussian", "uniform"}, default="gaussian"
     noise_scale : float, default=0.1
-        Standard deviation (gaussian) or radius (uniform) of the noise, in feature units.
+        Standard deviation (gaussian) or radius (uniform) of the noise, in the unit ``units``.
+    units : {"std", "raw"}, default="std"
+        Unit of ``noise_scale``: the standard deviation of each numeric column in the fitting
+        rows (``feature_scale_``), so that one number suits columns of any spread, or the raw
+        units of the columns. Categorical columns of a frame are never noised.
     n_samples : int, default=1000
         Noisy copies per row; Agarwal et al. find C-LIME close to SmoothGrad by 100-1000.
         Ordinary least squares needs at least ``n_features + 1`` of them; with fewer (and
         ``alpha=0``) the slope is the minimum-norm one and a warning says so.
     alpha : float, default=0.0
         Ridge penalty on the slopes, on the scale of Appendix D (added to the covariance).
-    target : int or None, default=None
-        Output to explain; None explains a single output, or each row's predicted class.
+    target : "predicted", int, label or None, default=None
+        Output to explain: None or "predicted" explains a single output, or each row's
+        predicted class; an int is an output index; any other value is a class label of the
+        model's ``classes_`` (``target="barolo"``). :meth:`explain` takes one target per row.
+    output : str, default="auto"
+        The model output explained, passed to :func:`skexplain.models.as_model`: "auto" (the
+        package default: a classifier's log-odds ``"logit"``, which does not saturate, a
+        regressor's prediction, a torch module's raw output), "logit", "probability",
+        "log_probability", "decision_function" or "predict".
     random_state : int, RandomState instance or None, default=None
         Seed of the noise draws; an int makes ``transform`` repeatable.
 
     Attributes
     ----------
     model_ : ModelAdapter
+    feature_scale_ : ndarray of shape (n_features,)
+        Standard deviation of each column in the fitting rows, the unit of ``noise_scale``.
     n_features_in_ : int
 
     References
@@ -76,14 +89,17 @@ class CLIME(NoiseExplainer):
         *,
         noise="gaussian",
         noise_scale=0.1,
+        units="std",
         n_samples=1000,
         alpha=0.0,
         target=None,
+        output="auto",
         random_state=None,
     ):
-        super().__init__(model, target=target)
+        super().__init__(model, target=target, output=output)
         self.noise = noise
         self.noise_scale = noise_scale
+        self.units = units
         self.n_samples = n_samples
         self.alpha = alpha
         self.random_state = random_state

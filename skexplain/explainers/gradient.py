@@ -13,8 +13,15 @@ class Gradient(BaseExplainer):
     model : object, default=None
         The model to explain: a torch module, a fitted scikit-learn estimator or a callable
         (see :func:`skexplain.models.as_model`).
-    target : int or None, default=None
-        Output to explain; None explains a single output, or each row's predicted class.
+    target : "predicted", int, label or None, default=None
+        Output to explain: None or "predicted" explains a single output, or each row's
+        predicted class; an int is an output index; any other value is a class label of the
+        model's ``classes_`` (``target="barolo"``). :meth:`explain` takes one target per row.
+    output : str, default="auto"
+        The model output explained, passed to :func:`skexplain.models.as_model`: "auto" (the
+        package default: a classifier's log-odds ``"logit"``, which does not saturate, a
+        regressor's prediction, a torch module's raw output), "logit", "probability",
+        "log_probability", "decision_function" or "predict".
 
     Attributes
     ----------
@@ -38,8 +45,8 @@ class Gradient(BaseExplainer):
     _requires_gradient = True
     _categorical = "occlusion"
 
-    def __init__(self, model=None, *, target=None):
-        super().__init__(model, target=target)
+    def __init__(self, model=None, *, target=None, output="auto"):
+        super().__init__(model, target=target, output=output)
 
     def _explain(self, X, target):
         return self.model_.gradient(X, target)
@@ -52,8 +59,15 @@ class InputXGradient(Gradient):
     ----------
     model : object, default=None
         The model to explain (see :func:`skexplain.models.as_model`).
-    target : int or None, default=None
-        Output to explain; None explains a single output, or each row's predicted class.
+    target : "predicted", int, label or None, default=None
+        Output to explain: None or "predicted" explains a single output, or each row's
+        predicted class; an int is an output index; any other value is a class label of the
+        model's ``classes_`` (``target="barolo"``). :meth:`explain` takes one target per row.
+    output : str, default="auto"
+        The model output explained, passed to :func:`skexplain.models.as_model`: "auto" (the
+        package default: a classifier's log-odds ``"logit"``, which does not saturate, a
+        regressor's prediction, a torch module's raw output), "logit", "probability",
+        "log_probability", "decision_function" or "predict".
 
     Attributes
     ----------

@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._compat import Interval
+from .._compat import Interval, StrOptions
 from ..base import BaseExplainer
 from ..perturbations import GaussianNoise, Perturbation, check_perturbation
 
@@ -37,8 +37,19 @@ class InfidelityOptimal(BaseExplainer):
         Draws per row.
     alpha : float, default=0.0
         Ridge added to ``E[I I^T]``.
-    target : int or None, default=None
-        Output to explain; None explains a single output, or each row's predicted class.
+    units : {"std", "raw"}, default="std"
+        Unit of the perturbation's noise scale or radius: each numeric column's standard
+        deviation in the fitting rows, or raw units. Masks given a scalar baseline replace a
+        categorical column of a frame by its most frequent category.
+    target : "predicted", int, label or None, default=None
+        Output to explain: None or "predicted" explains a single output, or each row's
+        predicted class; an int is an output index; any other value is a class label of the
+        model's ``classes_`` (``target="barolo"``). :meth:`explain` takes one target per row.
+    output : str, default="auto"
+        The model output explained, passed to :func:`skexplain.models.as_model`: "auto" (the
+        package default: a classifier's log-odds ``"logit"``, which does not saturate, a
+        regressor's prediction, a torch module's raw output), "logit", "probability",
+        "log_probability", "decision_function" or "predict".
     random_state : int, RandomState instance or None, default=None
         Seed of the noise draws; an int makes ``transform`` repeatable.
 
@@ -46,6 +57,7 @@ class InfidelityOptimal(BaseExplainer):
     ----------
     model_ : ModelAdapter
     perturbation_ : Perturbation
+        The perturbation in the columns' units.
     n_features_in_ : int
 
     Examples
@@ -65,6 +77,7 @@ class InfidelityOptimal(BaseExplainer):
         "perturbation": [None, Perturbation, str],
         "n_samples": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "units": [StrOptions({"std", "raw"})],
         "random_state": ["random_state"],
     }
 
@@ -75,18 +88,21 @@ class InfidelityOptimal(BaseExplainer):
         perturbation=None,
         n_samples=1000,
         alpha=0.0,
+        units="std",
         target=None,
+        output="auto",
         random_state=None,
     ):
-        super().__init__(model, target=target)
+        super().__init__(model, target=target, output=output)
         self.perturbation = perturbation
         self.n_samples = n_samples
         self.alpha = alpha
+        self.units = units
         self.random_state = random_state
 
     def _fit(self, X):
         perturbation = GaussianNoise(scale=0.1) if self.perturbation is None else self.perturbation
-        self.perturbation_ = check_perturbation(perturbation)
+        self.perturbation_ = check_perturbation(perturbation).for_columns(self.codec_, self.units)
         # Draw once now so that bad perturbation settings fail in fit, not in transform.
         self.perturbation_.draw(1, X.shape[1], 0)
 

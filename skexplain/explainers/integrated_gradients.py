@@ -49,8 +49,15 @@ class IntegratedGradients(BaseExplainer):
         Multiply the path-averaged gradient by ``x - b`` (the "global" attribution, which is
         complete). With False, return the path-averaged gradient itself, the "local" form that
         Yeh et al. (2019, Table 1) compare with the gradient (Captum's option of the same name).
-    target : int or None, default=None
-        Output to explain; None explains a single output, or each row's predicted class.
+    target : "predicted", int, label or None, default=None
+        Output to explain: None or "predicted" explains a single output, or each row's
+        predicted class; an int is an output index; any other value is a class label of the
+        model's ``classes_`` (``target="barolo"``). :meth:`explain` takes one target per row.
+    output : str, default="auto"
+        The model output explained, passed to :func:`skexplain.models.as_model`: "auto" (the
+        package default: a classifier's log-odds ``"logit"``, which does not saturate, a
+        regressor's prediction, a torch module's raw output), "logit", "probability",
+        "log_probability", "decision_function" or "predict".
 
     Attributes
     ----------
@@ -98,8 +105,9 @@ class IntegratedGradients(BaseExplainer):
         method="gausslegendre",
         multiply_by_inputs=True,
         target=None,
+        output="auto",
     ):
-        super().__init__(model, target=target)
+        super().__init__(model, target=target, output=output)
         self.baseline = baseline
         self.n_steps = n_steps
         self.method = method

@@ -90,8 +90,15 @@ class KernelShapExplainer(BaseExplainer):
         size, and it is deterministic (shap fixes the k-means seed).
     link : {"identity", "logit"}, default="identity"
         The link under which attributions are additive; "logit" suits probabilities.
-    target : int or None, default=None
-        Output to explain; None explains a single output, or each row's predicted class.
+    target : "predicted", int, label or None, default=None
+        Output to explain: None or "predicted" explains a single output, or each row's
+        predicted class; an int is an output index; any other value is a class label of the
+        model's ``classes_`` (``target="barolo"``). :meth:`explain` takes one target per row.
+    output : str, default="auto"
+        The model output explained, passed to :func:`skexplain.models.as_model`: "auto" (the
+        package default: a classifier's log-odds ``"logit"``, which does not saturate, a
+        regressor's prediction, a torch module's raw output), "logit", "probability",
+        "log_probability", "decision_function" or "predict".
     random_state : int, RandomState instance or None, default=None
         Seeds shap's sampling of coalitions (unused when all are enumerated). shap draws from
         numpy's global random state: each row is explained with that state seeded afresh with
@@ -174,11 +181,12 @@ class KernelShapExplainer(BaseExplainer):
         n_background=100,
         link="identity",
         target=None,
+        output="auto",
         random_state=None,
         n_jobs=None,
         verbose=0,
     ):
-        super().__init__(model, target=target)
+        super().__init__(model, target=target, output=output)
         self.n_samples = n_samples
         self.l1_reg = l1_reg
         self.n_background = n_background

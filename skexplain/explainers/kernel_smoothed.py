@@ -24,11 +24,18 @@ class KernelSmoothed(NoiseExplainer):
     noise : {"gaussian", "uniform"}, default="gaussian"
         The smoothing kernel: gaussian, or uniform in a euclidean ball.
     noise_scale : float, default=0.1
-        Standard deviation (gaussian) or radius (uniform) of the kernel, in feature units.
+        Standard deviation (gaussian) or radius (uniform) of the kernel, in the unit ``units``.
+    units : {"std", "raw"}, default="std"
+        Unit of ``noise_scale``: the standard deviation of each numeric column in the fitting
+        rows (``feature_scale_``), so that one number suits columns of any spread, or the raw
+        units of the columns. Categorical columns of a frame are never noised.
     n_samples : int, default=50
         Copies per row.
-    target : int or None, default=None
+    target : "predicted", int, label or None, default=None
         Output to explain, for an ``explainer`` without a target of its own.
+    output : str, default="auto"
+        The model output explained (see :class:`Gradient`), for an ``explainer`` without a
+        model of its own.
     random_state : int, RandomState instance or None, default=None
         Seed of the noise draws; an int makes ``transform`` repeatable.
 
@@ -37,6 +44,8 @@ class KernelSmoothed(NoiseExplainer):
     explainer_ : explainer
         The fitted clone of ``explainer``.
     model_ : ModelAdapter
+    feature_scale_ : ndarray of shape (n_features,)
+        Standard deviation of each column in the fitting rows, the unit of ``noise_scale``.
     n_features_in_ : int
 
     Examples
@@ -63,14 +72,17 @@ class KernelSmoothed(NoiseExplainer):
         model=None,
         noise="gaussian",
         noise_scale=0.1,
+        units="std",
         n_samples=50,
         target=None,
+        output="auto",
         random_state=None,
     ):
-        super().__init__(model, target=target)
+        super().__init__(model, target=target, output=output)
         self.explainer = explainer
         self.noise = noise
         self.noise_scale = noise_scale
+        self.units = units
         self.n_samples = n_samples
         self.random_state = random_state
 

@@ -54,8 +54,15 @@ class LimeExplainer(BaseExplainer):
     max_features : int or None, default=None
         Number of features in the surrogate (lime's ``num_features``); the others get
         attribution 0. None keeps all features.
-    target : int or None, default=None
-        Output to explain; None explains a single output, or each row's predicted class.
+    target : "predicted", int, label or None, default=None
+        Output to explain: None or "predicted" explains a single output, or each row's
+        predicted class; an int is an output index; any other value is a class label of the
+        model's ``classes_`` (``target="barolo"``). :meth:`explain` takes one target per row.
+    output : str, default="auto"
+        The model output explained, passed to :func:`skexplain.models.as_model`: "auto" (the
+        package default: a classifier's log-odds ``"logit"``, which does not saturate, a
+        regressor's prediction, a torch module's raw output), "logit", "probability",
+        "log_probability", "decision_function" or "predict".
     random_state : int, RandomState instance or None, default=None
         Seeds lime's sampling. Every row is explained by lime seeded afresh with the same seed,
         so a row's attributions do not depend on the other rows of the batch and ``transform``
@@ -129,11 +136,12 @@ class LimeExplainer(BaseExplainer):
         feature_selection="none",
         max_features=None,
         target=None,
+        output="auto",
         random_state=None,
         n_jobs=None,
         verbose=0,
     ):
-        super().__init__(model, target=target)
+        super().__init__(model, target=target, output=output)
         self.n_samples = n_samples
         self.kernel_width = kernel_width
         self.discretize_continuous = discretize_continuous

@@ -138,11 +138,15 @@ class ShapleyExplainer(BaseExplainer):
         exact Shapley-kernel mass. "leverage" gives every remaining size the same number of
         coalitions (they are proportional to the regression's leverage scores; Musco & Witter
         2025), "kernel" shares in proportion to the Shapley kernel (as optimized KernelSHAP).
-    output : str or None, default=None
-        The explained output, passed to :func:`skexplain.models.as_model` (for example
-        "probability" or "decision_function" for a classifier).
-    target : int or None, default=None
-        Output to explain; None explains a single output, or each row's predicted class.
+    target : "predicted", int, label or None, default=None
+        Output to explain: None or "predicted" explains a single output, or each row's
+        predicted class; an int is an output index; any other value is a class label of the
+        model's ``classes_`` (``target="barolo"``). :meth:`explain` takes one target per row.
+    output : str, default="auto"
+        The model output explained, passed to :func:`skexplain.models.as_model`: "auto" (the
+        package default: a classifier's log-odds ``"logit"``, which does not saturate, a
+        regressor's prediction, a torch module's raw output), "logit", "probability",
+        "log_probability", "decision_function" or "predict".
     random_state : int, RandomState instance or None, default=None
         Seeds the background sample and the design, both drawn once at ``fit``.
     batch_size : int or None, default=None
@@ -197,7 +201,6 @@ class ShapleyExplainer(BaseExplainer):
         "method": [StrOptions({"auto", "exact", "kernel", "permutation"})],
         "n_samples": [StrOptions({"auto"}), Interval(Integral, 2, None, closed="left")],
         "sampling": [StrOptions({"leverage", "kernel"})],
-        "output": [None, str],
         "random_state": ["random_state"],
         "batch_size": [None, Interval(Integral, 1, None, closed="left")],
         "n_jobs": [None, Integral],
@@ -213,20 +216,19 @@ class ShapleyExplainer(BaseExplainer):
         method="auto",
         n_samples="auto",
         sampling="leverage",
-        output=None,
         target=None,
+        output="auto",
         random_state=None,
         batch_size=None,
         n_jobs=None,
         verbose=0,
     ):
-        super().__init__(model, target=target)
+        super().__init__(model, target=target, output=output)
         self.background = background
         self.n_background = n_background
         self.method = method
         self.n_samples = n_samples
         self.sampling = sampling
-        self.output = output
         self.random_state = random_state
         self.batch_size = batch_size
         self.n_jobs = n_jobs

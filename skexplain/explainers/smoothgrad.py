@@ -18,11 +18,22 @@ class SmoothGrad(NoiseExplainer):
     noise : {"gaussian", "uniform"}, default="gaussian"
         Gaussian noise, or uniform noise in a euclidean ball (Tadesse et al. 2024, eq. 17).
     noise_scale : float, default=0.1
-        Standard deviation (gaussian) or radius (uniform) of the noise, in feature units.
+        Standard deviation (gaussian) or radius (uniform) of the noise, in the unit ``units``.
+    units : {"std", "raw"}, default="std"
+        Unit of ``noise_scale``: the standard deviation of each numeric column in the fitting
+        rows (``feature_scale_``), so that one number suits columns of any spread, or the raw
+        units of the columns. Categorical columns of a frame are never noised.
     n_samples : int, default=50
         Noisy copies per row (Smilkov et al. 2017 use 50).
-    target : int or None, default=None
-        Output to explain; None explains a single output, or each row's predicted class.
+    target : "predicted", int, label or None, default=None
+        Output to explain: None or "predicted" explains a single output, or each row's
+        predicted class; an int is an output index; any other value is a class label of the
+        model's ``classes_`` (``target="barolo"``). :meth:`explain` takes one target per row.
+    output : str, default="auto"
+        The model output explained, passed to :func:`skexplain.models.as_model`: "auto" (the
+        package default: a classifier's log-odds ``"logit"``, which does not saturate, a
+        regressor's prediction, a torch module's raw output), "logit", "probability",
+        "log_probability", "decision_function" or "predict".
     random_state : int, RandomState instance or None, default=None
         Seeds the noise; one bank of draws is shared by all rows of a call, so ``transform``
         returns the same answer each call with an integer seed.
@@ -30,6 +41,8 @@ class SmoothGrad(NoiseExplainer):
     Attributes
     ----------
     model_ : ModelAdapter
+    feature_scale_ : ndarray of shape (n_features,)
+        Standard deviation of each column in the fitting rows, the unit of ``noise_scale``.
     n_features_in_ : int
 
     References
@@ -59,13 +72,16 @@ class SmoothGrad(NoiseExplainer):
         *,
         noise="gaussian",
         noise_scale=0.1,
+        units="std",
         n_samples=50,
         target=None,
+        output="auto",
         random_state=None,
     ):
-        super().__init__(model, target=target)
+        super().__init__(model, target=target, output=output)
         self.noise = noise
         self.noise_scale = noise_scale
+        self.units = units
         self.n_samples = n_samples
         self.random_state = random_state
 
@@ -93,17 +109,30 @@ class VarGrad(SmoothGrad):
         The model to explain: a torch module, a fitted scikit-learn estimator or a callable.
     noise : {"gaussian", "uniform"}, default="gaussian"
     noise_scale : float, default=0.1
-        Standard deviation (gaussian) or radius (uniform) of the noise, in feature units.
+        Standard deviation (gaussian) or radius (uniform) of the noise, in the unit ``units``.
+    units : {"std", "raw"}, default="std"
+        Unit of ``noise_scale``: the standard deviation of each numeric column in the fitting
+        rows (``feature_scale_``), so that one number suits columns of any spread, or the raw
+        units of the columns. Categorical columns of a frame are never noised.
     n_samples : int, default=50
         Noisy copies per row.
-    target : int or None, default=None
-        Output to explain; None explains a single output, or each row's predicted class.
+    target : "predicted", int, label or None, default=None
+        Output to explain: None or "predicted" explains a single output, or each row's
+        predicted class; an int is an output index; any other value is a class label of the
+        model's ``classes_`` (``target="barolo"``). :meth:`explain` takes one target per row.
+    output : str, default="auto"
+        The model output explained, passed to :func:`skexplain.models.as_model`: "auto" (the
+        package default: a classifier's log-odds ``"logit"``, which does not saturate, a
+        regressor's prediction, a torch module's raw output), "logit", "probability",
+        "log_probability", "decision_function" or "predict".
     random_state : int, RandomState instance or None, default=None
         Seed of the noise draws; an int makes ``transform`` repeatable.
 
     Attributes
     ----------
     model_ : ModelAdapter
+    feature_scale_ : ndarray of shape (n_features,)
+        Standard deviation of each column in the fitting rows, the unit of ``noise_scale``.
     n_features_in_ : int
 
     Notes

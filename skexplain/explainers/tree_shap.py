@@ -181,8 +181,10 @@ class TreeShapExplainer(BaseExplainer):
         "native" uses XGBoost's / LightGBM's own path-dependent contributions (needs
         ``feature_perturbation="tree_path_dependent"`` and such a model); "shap" uses shap's
         TreeExplainer; "auto" picks native where it applies.
-    target : int or None, default=None
-        Output to explain; None explains a single output, or each row's predicted class.
+    target : "predicted", int, label or None, default=None
+        Output to explain: None or "predicted" explains a single output, or each row's
+        predicted class; an int is an output index; any other value is a class label of the
+        model's ``classes_`` (``target="barolo"``). :meth:`explain` takes one target per row.
     random_state : int, RandomState instance or None, default=None
         Seeds the background sample.
 
@@ -245,13 +247,16 @@ class TreeShapExplainer(BaseExplainer):
         target=None,
         random_state=None,
     ):
-        super().__init__(model, target=target)
+        super().__init__(model, target=target, output=output)
         self.background = background
         self.n_background = n_background
         self.feature_perturbation = feature_perturbation
         self.output = output
         self.algorithm = algorithm
         self.random_state = random_state
+
+    def _adapter_output(self):
+        return "auto"  # output is the trees' own ("raw" margin or "probability"), not the adapter's
 
     def _fit(self, X):
         prefix, tree = _split_pipeline(self._model_to_fit())

@@ -10,6 +10,8 @@ import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..models import as_model
 from .faithfulness import deletion_auc, faithfulness_correlation, insertion_auc, sensitivity_n
 from .infidelity import _infidelity_quadratic_form, infidelity
@@ -568,7 +570,11 @@ def metric_scores(
             )
         return spec.function(explainer, rows, **kwargs)
     if attributions is None:
-        attributions = explaining.transform(rows)
+        target = kwargs.get("target")
+        if np.ndim(target) == 1 and hasattr(explaining, "explain"):
+            attributions = explaining.explain(rows, target=target)  # one target per row
+        else:
+            attributions = explaining.transform(rows)
     if spec.kind == "model":
         adapter = getattr(explainer, "model_", None)
         if adapter is None:

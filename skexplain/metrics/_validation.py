@@ -7,7 +7,9 @@ import numpy as np
 from sklearn.utils import check_array
 
 from .._compat import HasMethods, Interval, StrOptions, validate_params
+from ..models import ModelAdapter, as_model
 from ..perturbations import Perturbation
+from ..utils import ColumnCodec, is_frame
 
 _FRACTION = [Interval(Real, 0, 1, closed="right")]
 _POSITIVE = [Interval(Real, 0, None, closed="neither")]
@@ -41,6 +43,21 @@ _CONSTRAINTS = {
     "feature_similarity": ["array-like"],
     "n_jobs": [Integral, None],
     "verbose": ["verbose"],
+    "units": [StrOptions({"std", "raw"})],
+    "output": [
+        None,
+        StrOptions(
+            {
+                "auto",
+                "logit",
+                "probability",
+                "log_probability",
+                "decision_function",
+                "predict",
+                "raw",
+            }
+        ),
+    ],
 }
 
 
@@ -64,6 +81,56 @@ def validate_metric_params(function=None, **overrides):
     return decorate if function is None else decorate(function)
 
 
+def _fitted_codec(codec, X):
+    """``codec`` if it was learned from rows and fits the columns of X, else None."""
+    if codec is None or getattr(codec, "n_fit_rows_", 0) == 0:
+        return None
+    if is_frame(X) and list(X.columns) != codec.columns_:
+        return None
+    return codec
+
+
+def encode_rows(X, codec=None, model_columns=None):
+    """``(X as floats, codec)``: a frame's raw columns encoded, an array validated.
+
+    ``codec`` (an explainer's, learned in its ``fit``) is used when it fits X; otherwise one
+    is learned from X itself, so the units and baselines of the defaults come from these rows.
+    """
+    codec = _fitted_codec(codec, X)
+    if codec is None:
+        if not is_frame(X):
+            X = check_array(X, dtype=np.float64, input_name="X")
+        codec = ColumnCodec(model_columns=model_columns).fit(X)
+    Z = check_array(codec.encode(X), dtype=np.float64, input_name="X")
+    return Z, codec
+
+
+def check_model_X(model, X, output="auto"):
+    """``(adapter, X as floats, codec)``: the model queried with frames of its own columns."""
+    if (
+        isinstance(model, ModelAdapter)
+        and output not in (None, "auto", model.output)
+        and hasattr(model, "estimator")
+    ):
+        # an explainer's adapter asked for another output of the same estimator
+        adapter = as_model(model.estimator, output=output)
+        if model.codec is not None:
+            adapter = adapter.with_codec(model.codec)
+    else:
+        adapter = as_model(model, output=output)
+    Z, codec = encode_rows(X, adapter.codec, adapter.model_columns)
+    if codec is not adapter.codec:
+        adapter = adapter.with_codec(codec)
+    return adapter, Z, codec
+
+
+def check_explainer_X(explainer, X):
+    """``(X as floats, codec)`` for a fitted explainer: its codec, learned in its fit."""
+    if isinstance(explainer, (list, tuple)) and explainer:
+        explainer = explainer[0]  # members fitted on the same rows (an aggregator's)
+    return encode_rows(X, getattr(explainer, "codec_", None))
+
+
 def check_X_attributions(X, attributions, *, stacked=False):
     """Validate ``X`` (n, d) and ``attributions`` (n, d), or (n, k, d) when ``stacked``."""
     X = check_array(X, dtype=np.float64, input_name="X")
@@ -78,3 +145,18 @@ def check_X_attributions(X, attributions, *, stacked=False):
     if not np.all(np.isfinite(A)):
         raise ValueError("attributions contain NaN or inf")
     return X, A
+
+
+def column_baseline(baseline, codec, n_features):
+    """The masks' baseline per column: as given, categorical columns at their mode for a scalar."""
+    from ..utils import check_baseline
+
+    if isinstance(baseline, str):
+        if baseline != "mean":
+            raise ValueError(f"baseline must be a number, an array or 'mean', got {baseline!r}")
+        return codec.baseline_.copy()  # each number's mean, each category's mode
+    scalar = np.ndim(baseline) == 0
+    baseline = check_baseline(baseline, n_features)
+    if scalar and codec.has_categorical:
+        baseline = np.where(codec.categorical_, codec.baseline_, baseline)
+    return baseline

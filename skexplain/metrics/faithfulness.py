@@ -8,12 +8,16 @@ the mean output as the top-ranked features are inserted into the baseline, or de
 """
 
 import numpy as np
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_random_state
 
-from ..models import as_model
-from ..utils import check_baseline, subset_masks
+from ..utils import subset_masks
 from ._rows import row_metric
-from ._validation import check_X_attributions, validate_metric_params
+from ._validation import (
+    check_model_X,
+    check_X_attributions,
+    column_baseline,
+    validate_metric_params,
+)
 
 __all__ = ["faithfulness_correlation", "sensitivity_n", "insertion_auc", "deletion_auc"]
 
@@ -43,13 +47,15 @@ def _pearson(a, b):
 _CONSTANT = 1e-12
 
 
-def _subset_correlation(model, X, attributions, size, baseline, n_samples, target, random_state):
-    model = as_model(model)
+def _subset_correlation(
+    model, X, attributions, size, baseline, n_samples, target, random_state, output
+):
+    model, X, codec = check_model_X(model, X, output)
     X, A = check_X_attributions(X, attributions)
     n, d = X.shape
     if not 1 <= size <= d:
         raise ValueError(f"the subset size must be between 1 and {d} features, got {size}")
-    baseline = check_baseline(baseline, d)
+    baseline = column_baseline(baseline, codec, d)
     masks = subset_masks(np.full(n_samples, size), d, check_random_state(random_state))
     target = model.resolve_target(X, target)
     fx = model.predict(X, target)
@@ -77,6 +83,7 @@ def faithfulness_correlation(
     baseline=0.0,
     n_samples=100,
     target=None,
+    output="auto",
     random_state=None,
     n_jobs=None,
     verbose=0,
@@ -97,12 +104,21 @@ def faithfulness_correlation(
         Their attributions, one per feature.
     subset_fraction : float in (0, 1], default=0.2
         Size of the random subsets, as a share of the features.
-    baseline : float or array-like of shape (n_features,), default=0.0
-        Value that replaces a removed feature.
+    baseline : float, array-like of shape (n_features,) or "mean", default=0.0
+        Value that replaces a removed feature. With a scalar, a categorical column of a frame
+        is replaced by its most frequent category; an array gives every column's (encoded)
+        value; "mean" is each numeric column's mean and each categorical column's mode in the
+        explainer's fitting rows (or in X).
     n_samples : int, default=100
         Random subsets per row (one set of subsets shared by every row).
-    target : int or None, default=None
-        Output to explain; None explains a single output, or each row's predicted class.
+    target : "predicted", int, label, array-like of shape (n_samples,) or None, default=None
+        Output to explain: None or "predicted" is a single output, or each row's predicted
+        class; an output index; a class label (``"barolo"``); or one index or label per row
+        (such as the true labels ``y``).
+    output : str, default="auto"
+        The model output scored when ``model`` is not an adapter set to it already: "auto" (the
+        package default: a classifier's log-odds), "logit", "probability", "log_probability",
+        "decision_function" or "predict".
     random_state : int, RandomState instance or None, default=None
         Seed of the random draws; an int makes the scores repeatable.
     n_jobs : int or None, default=None
@@ -126,10 +142,10 @@ def faithfulness_correlation(
     >>> faithfulness_correlation(f, X, f.gradient(X) * X, random_state=0).round(6)
     array([1.])
     """
-    d = check_array(X, dtype=np.float64, input_name="X").shape[1]
+    d = np.shape(X)[1]
     size = max(1, int(round(subset_fraction * d)))
     return _subset_correlation(
-        model, X, attributions, size, baseline, n_samples, target, random_state
+        model, X, attributions, size, baseline, n_samples, target, random_state, output
     )
 
 
@@ -144,6 +160,7 @@ def sensitivity_n(
     baseline=0.0,
     n_samples=100,
     target=None,
+    output="auto",
     random_state=None,
     n_jobs=None,
     verbose=0,
@@ -164,12 +181,21 @@ def sensitivity_n(
         Their attributions, one per feature.
     n_features : int
         The subset size ``n``.
-    baseline : float or array-like of shape (n_features,), default=0.0
-        Value that replaces a removed feature.
+    baseline : float, array-like of shape (n_features,) or "mean", default=0.0
+        Value that replaces a removed feature. With a scalar, a categorical column of a frame
+        is replaced by its most frequent category; an array gives every column's (encoded)
+        value; "mean" is each numeric column's mean and each categorical column's mode in the
+        explainer's fitting rows (or in X).
     n_samples : int, default=100
         Random subsets per row (one set shared by every row).
-    target : int or None, default=None
-        Output to explain; None explains a single output, or each row's predicted class.
+    target : "predicted", int, label, array-like of shape (n_samples,) or None, default=None
+        Output to explain: None or "predicted" is a single output, or each row's predicted
+        class; an output index; a class label (``"barolo"``); or one index or label per row
+        (such as the true labels ``y``).
+    output : str, default="auto"
+        The model output scored when ``model`` is not an adapter set to it already: "auto" (the
+        package default: a classifier's log-odds), "logit", "probability", "log_probability",
+        "decision_function" or "predict".
     random_state : int, RandomState instance or None, default=None
         Seed of the random draws; an int makes the scores repeatable.
     n_jobs : int or None, default=None
@@ -194,7 +220,7 @@ def sensitivity_n(
     array([1.])
     """
     return _subset_correlation(
-        model, X, attributions, int(n_features), baseline, n_samples, target, random_state
+        model, X, attributions, int(n_features), baseline, n_samples, target, random_state, output
     )
 
 
@@ -215,12 +241,12 @@ def curve_counts(n_steps, step=1):
     return counts
 
 
-def _curve(model, X, attributions, fraction, step, baseline, target, insert):
-    model = as_model(model)
+def _curve(model, X, attributions, fraction, step, baseline, target, insert, output):
+    model, X, codec = check_model_X(model, X, output)
     X, A = check_X_attributions(X, attributions)
     n, d = X.shape
     counts = curve_counts(n_curve_steps(fraction, d), step)
-    baseline = check_baseline(baseline, d)
+    baseline = column_baseline(baseline, codec, d)
     # rank[i, j] = position of feature j in row i's attributions, largest first (stable for ties)
     rank = np.empty((n, d), dtype=np.int64)
     np.put_along_axis(rank, np.argsort(-A, axis=1, kind="stable"), np.arange(d)[None], axis=1)
@@ -254,6 +280,7 @@ def insertion_auc(
     step=1,
     baseline=0.0,
     target=None,
+    output="auto",
     n_jobs=None,
     verbose=0,
 ):
@@ -276,10 +303,19 @@ def insertion_auc(
         Share of the features inserted, the top-ranked first.
     step : int, default=1
         Features added per step.
-    baseline : float or array-like of shape (n_features,), default=0.0
-        Value that replaces a removed feature.
-    target : int or None, default=None
-        Output to explain; None explains a single output, or each row's predicted class.
+    baseline : float, array-like of shape (n_features,) or "mean", default=0.0
+        Value that replaces a removed feature. With a scalar, a categorical column of a frame
+        is replaced by its most frequent category; an array gives every column's (encoded)
+        value; "mean" is each numeric column's mean and each categorical column's mode in the
+        explainer's fitting rows (or in X).
+    target : "predicted", int, label, array-like of shape (n_samples,) or None, default=None
+        Output to explain: None or "predicted" is a single output, or each row's predicted
+        class; an output index; a class label (``"barolo"``); or one index or label per row
+        (such as the true labels ``y``).
+    output : str, default="auto"
+        The model output scored when ``model`` is not an adapter set to it already: "auto" (the
+        package default: a classifier's log-odds), "logit", "probability", "log_probability",
+        "decision_function" or "predict".
     n_jobs : int or None, default=None
         Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
         ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
@@ -301,7 +337,9 @@ def insertion_auc(
     >>> insertion_auc(f, X, [[3.0, 2.0, 1.0, 0.0]])  # inserting 3, then 3 + 2: mean 4
     array([4.])
     """
-    return _curve(model, X, attributions, fraction, step, baseline, target, insert=True)
+    return _curve(
+        model, X, attributions, fraction, step, baseline, target, insert=True, output=output
+    )
 
 
 @row_metric
@@ -315,6 +353,7 @@ def deletion_auc(
     step=1,
     baseline=0.0,
     target=None,
+    output="auto",
     n_jobs=None,
     verbose=0,
 ):
@@ -335,10 +374,19 @@ def deletion_auc(
         Share of the features deleted, the top-ranked first.
     step : int, default=1
         Features deleted per step.
-    baseline : float or array-like of shape (n_features,), default=0.0
-        Value that replaces a removed feature.
-    target : int or None, default=None
-        Output to explain; None explains a single output, or each row's predicted class.
+    baseline : float, array-like of shape (n_features,) or "mean", default=0.0
+        Value that replaces a removed feature. With a scalar, a categorical column of a frame
+        is replaced by its most frequent category; an array gives every column's (encoded)
+        value; "mean" is each numeric column's mean and each categorical column's mode in the
+        explainer's fitting rows (or in X).
+    target : "predicted", int, label, array-like of shape (n_samples,) or None, default=None
+        Output to explain: None or "predicted" is a single output, or each row's predicted
+        class; an output index; a class label (``"barolo"``); or one index or label per row
+        (such as the true labels ``y``).
+    output : str, default="auto"
+        The model output scored when ``model`` is not an adapter set to it already: "auto" (the
+        package default: a classifier's log-odds), "logit", "probability", "log_probability",
+        "decision_function" or "predict".
     n_jobs : int or None, default=None
         Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
         ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
@@ -360,4 +408,6 @@ def deletion_auc(
     >>> deletion_auc(f, X, [[3.0, 2.0, 1.0, 0.0]])  # 6 - 3, then 6 - 5: mean 2
     array([2.])
     """
-    return _curve(model, X, attributions, fraction, step, baseline, target, insert=False)
+    return _curve(
+        model, X, attributions, fraction, step, baseline, target, insert=False, output=output
+    )

@@ -2,10 +2,9 @@
 
 import numpy as np
 
-from ..models import as_model
-from ..perturbations import GaussianNoise, perturbed_copies
+from ..perturbations import GaussianNoise, check_perturbation, perturbed_copies
 from ._rows import row_metric
-from ._validation import check_X_attributions, validate_metric_params
+from ._validation import check_model_X, check_X_attributions, validate_metric_params
 
 __all__ = ["infidelity"]
 
@@ -25,6 +24,8 @@ def infidelity(
     random_state=None,
     return_quadratic=False,
     binary_masks=False,
+    units="std",
+    output="auto",
     n_jobs=None,
     verbose=0,
 ):
@@ -41,8 +42,10 @@ def infidelity(
         The explained rows.
     attributions : array-like of shape (n_samples, n_features)
         Their attributions; ``(n_samples, k, n_features)`` with ``return_quadratic=True``.
-    target : int or None, default=None
-        Explained output; None is the single output or each row's predicted class.
+    target : "predicted", int, label, array-like of shape (n_samples,) or None, default=None
+        Output to explain: None or "predicted" is a single output, or each row's predicted
+        class; an output index; a class label (``"barolo"``); or one index or label per row
+        (such as the true labels ``y``).
     perturbation : Perturbation or str, default=None
         Distribution of the perturbed inputs; None means ``GaussianNoise(scale=0.1)``. See
         :mod:`skexplain.perturbations` (Yeh et al. use the noisy baseline, square removal and
@@ -62,6 +65,15 @@ def infidelity(
         "global" attributions that already carry the factor ``x - baseline`` (IG, SHAP,
         Input x Gradient, normalized attributions). Then ``I^T phi`` is the attributions' sum
         over the removed features, as in :func:`faithfulness_correlation`.
+    units : {"std", "raw"}, default="std"
+        Unit of the perturbation's noise scale or radius: each numeric column's standard
+        deviation (learned from the rows of the explainer's ``fit`` when ``model`` is its
+        ``model_``, else from X), or raw units. Categorical columns are never noised, and masks
+        with a scalar baseline replace them by their most frequent category.
+    output : str, default="auto"
+        The model output scored when ``model`` is not an adapter set to it already: "auto" (the
+        package default: a classifier's log-odds), "logit", "probability", "log_probability",
+        "decision_function" or "predict".
     return_quadratic : bool, default=False
         Return ``E[Gamma^T Gamma]``, shape ``(n_samples, k, k)``, for stacked attributions of ``k``
         explainers, with ``Gamma = I^T Phi - D 1^T``: infidelity of the convex combination
@@ -87,7 +99,7 @@ def infidelity(
     >>> infidelity(f, X, np.array([[1.0, 2.0, 3.0]] * 2), random_state=0).round(12)  # exact
     array([0., 0.])
     """
-    model = as_model(model)
+    model, X, codec = check_model_X(model, X, output)
     X, A = check_X_attributions(X, attributions, stacked=return_quadratic)
     if normalize and return_quadratic:
         raise ValueError("normalize=True is not a quadratic form: use one or the other")
@@ -97,6 +109,7 @@ def infidelity(
     stacked_native = model.to_native(stacked)
     if perturbation is None:
         perturbation = GaussianNoise(scale=0.1)
+    perturbation = check_perturbation(perturbation).for_columns(codec, units)
     expand, m = perturbed_copies(X, perturbation, perturbations, n_samples, random_state)
 
     def reduce(V, Z, Xc, rows):

@@ -12,9 +12,8 @@ from sklearn.utils import check_array
 
 from .. import _engine
 from ..kernels import pairwise_kernel
-from ..models import as_model
 from ._rows import row_metric
-from ._validation import check_X_attributions, validate_metric_params
+from ._validation import check_model_X, check_X_attributions, validate_metric_params
 
 __all__ = [
     "gradient_matching_loss",
@@ -27,7 +26,7 @@ __all__ = [
 
 @row_metric
 @validate_metric_params
-def gradient_matching_loss(model, X, W, *, target=None, n_jobs=None, verbose=0):
+def gradient_matching_loss(model, X, W, *, target=None, output="auto", n_jobs=None, verbose=0):
     """Return the gradient-matching loss ``||W_n - grad f(x_n)||^2`` of every row.
 
     The faithfulness term of Tadesse et al. (2024) for a differentiable model.
@@ -40,8 +39,14 @@ def gradient_matching_loss(model, X, W, *, target=None, n_jobs=None, verbose=0):
         The explained rows.
     W : array-like of shape (n_samples, n_features)
         Their attributions.
-    target : int or None, default=None
-        Output to explain; None explains a single output, or each row's predicted class.
+    target : "predicted", int, label, array-like of shape (n_samples,) or None, default=None
+        Output to explain: None or "predicted" is a single output, or each row's predicted
+        class; an output index; a class label (``"barolo"``); or one index or label per row
+        (such as the true labels ``y``).
+    output : str, default="auto"
+        The model output scored when ``model`` is not an adapter set to it already: "auto" (the
+        package default: a classifier's log-odds), "logit", "probability", "log_probability",
+        "decision_function" or "predict".
     n_jobs : int or None, default=None
         Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
         ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
@@ -61,7 +66,7 @@ def gradient_matching_loss(model, X, W, *, target=None, n_jobs=None, verbose=0):
     >>> gradient_matching_loss(Linear([1.0, 2.0]), np.zeros((1, 2)), [[1.0, 0.0]])
     array([4.])
     """
-    model = as_model(model)
+    model, X, _ = check_model_X(model, X, output)
     X, W = check_X_attributions(X, W)
     target = model.resolve_target(X, target)
     return ((W - model.gradient(X, target)) ** 2).sum(axis=1)
@@ -69,7 +74,7 @@ def gradient_matching_loss(model, X, W, *, target=None, n_jobs=None, verbose=0):
 
 @row_metric
 @validate_metric_params
-def function_matching_loss(model, X, W, *, target=None, n_jobs=None, verbose=0):
+def function_matching_loss(model, X, W, *, target=None, output="auto", n_jobs=None, verbose=0):
     """Return the function-matching loss ``(f(x_n) - W_n^T x_n)^2`` of every row.
 
     The faithfulness term of Tadesse et al. (2024) that only needs the model's outputs.
@@ -82,8 +87,14 @@ def function_matching_loss(model, X, W, *, target=None, n_jobs=None, verbose=0):
         The explained rows.
     W : array-like of shape (n_samples, n_features)
         Their attributions.
-    target : int or None, default=None
-        Output to explain; None explains a single output, or each row's predicted class.
+    target : "predicted", int, label, array-like of shape (n_samples,) or None, default=None
+        Output to explain: None or "predicted" is a single output, or each row's predicted
+        class; an output index; a class label (``"barolo"``); or one index or label per row
+        (such as the true labels ``y``).
+    output : str, default="auto"
+        The model output scored when ``model`` is not an adapter set to it already: "auto" (the
+        package default: a classifier's log-odds), "logit", "probability", "log_probability",
+        "decision_function" or "predict".
     n_jobs : int or None, default=None
         Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
         ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
@@ -103,7 +114,7 @@ def function_matching_loss(model, X, W, *, target=None, n_jobs=None, verbose=0):
     >>> function_matching_loss(Linear([1.0, 2.0]), np.ones((1, 2)), [[1.0, 1.0]])
     array([1.])
     """
-    model = as_model(model)
+    model, X, _ = check_model_X(model, X, output)
     X, W = check_X_attributions(X, W)
     target = model.resolve_target(X, target)
     return (model.predict(X, target) - (W * X).sum(axis=1)) ** 2

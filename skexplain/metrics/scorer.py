@@ -78,7 +78,16 @@ class ExplanationScorer:
         return MetricSpec(self.name, self.metric, self.kind, self.sign == 1)
 
     def __call__(self, estimator, X, y=None):
-        scores = metric_scores(self._spec(), estimator, X, self.kwargs)
+        kwargs = self.kwargs
+        if isinstance(kwargs.get("target"), str) and kwargs["target"] == "y":
+            # each row explained and scored for its own label (GridSearchCV's fit(X, y))
+            if y is None:
+                raise ValueError(
+                    "target='y' explains each row's label y, but the scorer got no y: pass y to "
+                    "fit (GridSearchCV) or to the scorer"
+                )
+            kwargs = {**kwargs, "target": np.asarray(y)}
+        scores = metric_scores(self._spec(), estimator, X, kwargs)
         if isinstance(scores, dict):
             return {k: self.sign * float(np.nanmean(v)) for k, v in scores.items()}
         return self.sign * float(np.nanmean(scores))
@@ -106,8 +115,10 @@ def make_explanation_scorer(metric, *, explainer=None, greater_is_better=None, *
     greater_is_better : bool or None, default=None
         For callables (default True). Named metrics know their direction: losses are negated.
     **kwargs
-        Passed to the metric. ``target`` defaults to the explainer's; ``random_state`` defaults to
-        0 so that every candidate and fold is scored on the same draws.
+        Passed to the metric. ``target`` defaults to the explainer's; ``target="y"`` explains and
+        scores each row for its label ``y`` (the ``y`` given to ``GridSearchCV.fit`` or to the
+        scorer); ``random_state`` defaults to 0 so that every candidate and fold is scored on
+        the same draws.
 
     Returns
     -------

@@ -16,22 +16,26 @@ explainers score the same either way.
 """
 
 import numpy as np
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_random_state
 
 from .._compat import HasMethods
 from .._engine import explain_perturbed
-from ..perturbations import UniformBall, perturbed_copies
+from ..perturbations import UniformBall, check_perturbation, perturbed_copies
 from ..utils import check_target
 from ._rows import row_metric
-from ._validation import validate_metric_params
+from ._validation import check_explainer_X, validate_metric_params
 
 __all__ = ["max_sensitivity", "avg_sensitivity", "local_lipschitz", "relative_input_stability"]
 
 
-def _draws(X, perturbation, perturbations, n_samples, rng, default_radius):
-    """``(expand, m)``: explicit copies of X, or a bank (default: an L-inf ball) for every row."""
+def _draws(X, perturbation, perturbations, n_samples, rng, default_radius, codec, units):
+    """``(expand, m)``: explicit copies of X, or a bank (default: an L-inf ball) for every row.
+
+    Noise scales and radii are in the units ``units`` of the columns of ``codec``.
+    """
     if perturbation is None:
         perturbation = UniformBall(radius=default_radius, norm="inf")
+    perturbation = check_perturbation(perturbation).for_columns(codec, units)
     return perturbed_copies(X, perturbation, perturbations, n_samples, rng)
 
 
@@ -58,6 +62,7 @@ def max_sensitivity(
     relative=False,
     explainer_noise="common",
     random_state=None,
+    units="std",
     n_jobs=None,
     verbose=0,
 ):
@@ -92,6 +97,10 @@ def max_sensitivity(
         drawn afresh for each (the papers' code); see the module notes.
     random_state : int, RandomState instance or None, default=None
         Seed of the random draws; an int makes the scores repeatable.
+    units : {"std", "raw"}, default="std"
+        Unit of ``radius`` (and of a given perturbation's scale): each numeric column's standard
+        deviation in the explainer's fitting rows, or raw units. Categorical columns of a
+        frame are never noised.
     n_jobs : int or None, default=None
         Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
         ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
@@ -114,9 +123,9 @@ def max_sensitivity(
     >>> max_sensitivity(explainer, X, random_state=0)  # a linear model's gradient never moves
     array([0., 0.])
     """
-    X = check_array(X, dtype=np.float64, input_name="X")
+    X, codec = check_explainer_X(explainer, X)
     rng = check_random_state(random_state)
-    draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius)
+    draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius, codec, units)
     fresh = _fresh_noise(explainer_noise, rng)
 
     def statistic(values, Z, Xc, rows):
@@ -142,6 +151,7 @@ def avg_sensitivity(
     relative=False,
     explainer_noise="common",
     random_state=None,
+    units="std",
     return_quadratic=False,
     postprocess=None,
     target=None,
@@ -175,6 +185,10 @@ def avg_sensitivity(
         drawn afresh for each (the papers' code); see the module notes.
     random_state : int, RandomState instance or None, default=None
         Seed of the random draws; an int makes the scores repeatable.
+    units : {"std", "raw"}, default="std"
+        Unit of ``radius`` (and of a given perturbation's scale): each numeric column's standard
+        deviation in the explainer's fitting rows, or raw units. Categorical columns of a
+        frame are never noised.
     return_quadratic : bool, default=False
         Return ``E[Gamma^T Gamma]``, shape ``(n_samples, k, k)``, with ``Gamma`` the ``d x k``
         matrix of the members' changes ``phi_i(x) - phi_i(x + eps)``: the metric of the convex
@@ -217,9 +231,9 @@ def avg_sensitivity(
     lacking = [type(e).__name__ for e in explainers if not hasattr(e, "transform")]
     if lacking:
         raise TypeError(f"explainers must have a transform method, got {lacking}")
-    X = check_array(X, dtype=np.float64, input_name="X")
+    X, codec = check_explainer_X(explainer, X)
     rng = check_random_state(random_state)
-    draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius)
+    draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius, codec, units)
     fresh = _fresh_noise(explainer_noise, rng)
 
     def statistic(values, Z, Xc, rows):
@@ -232,6 +246,8 @@ def avg_sensitivity(
             gamma = gamma / np.sqrt(scale)[:, None, :, None]
         return np.einsum("cmkd,cmld->ckl", gamma, gamma) / m
 
+    if target is not None and hasattr(explainers[0], "model_"):
+        target = explainers[0].model_.resolve_target(X, target)  # labels as indices
     target = check_target(target, X.shape[0])  # an index, or one per row
     Q = explain_perturbed(explainers, X, draws, m, statistic, target=target, fresh_noise=fresh)
     return Q if return_quadratic else Q[:, 0, 0]
@@ -249,6 +265,7 @@ def local_lipschitz(
     radius=0.1,
     explainer_noise="common",
     random_state=None,
+    units="std",
     n_jobs=None,
     verbose=0,
 ):
@@ -275,6 +292,10 @@ def local_lipschitz(
         drawn afresh for each (the papers' code); see the module notes.
     random_state : int, RandomState instance or None, default=None
         Seed of the random draws; an int makes the scores repeatable.
+    units : {"std", "raw"}, default="std"
+        Unit of ``radius`` (and of a given perturbation's scale): each numeric column's standard
+        deviation in the explainer's fitting rows, or raw units. Categorical columns of a
+        frame are never noised.
     n_jobs : int or None, default=None
         Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
         ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
@@ -297,9 +318,9 @@ def local_lipschitz(
     >>> local_lipschitz(explainer, X, random_state=0).round(6)
     array([2.])
     """
-    X = check_array(X, dtype=np.float64, input_name="X")
+    X, codec = check_explainer_X(explainer, X)
     rng = check_random_state(random_state)
-    draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius)
+    draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius, codec, units)
     fresh = _fresh_noise(explainer_noise, rng)
 
     def statistic(values, Z, Xc, rows):
@@ -326,6 +347,7 @@ def relative_input_stability(
     same_prediction=True,
     explainer_noise="common",
     random_state=None,
+    units="std",
     n_jobs=None,
     verbose=0,
 ):
@@ -360,6 +382,10 @@ def relative_input_stability(
         drawn afresh for each (the papers' code); see the module notes.
     random_state : int, RandomState instance or None, default=None
         Seed of the random draws; an int makes the scores repeatable.
+    units : {"std", "raw"}, default="std"
+        Unit of ``radius`` (and of a given perturbation's scale): each numeric column's standard
+        deviation in the explainer's fitting rows, or raw units. Categorical columns of a
+        frame are never noised.
     n_jobs : int or None, default=None
         Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
         ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
@@ -382,9 +408,9 @@ def relative_input_stability(
     >>> relative_input_stability(explainer, X, random_state=0).round(6)
     array([1.])
     """
-    X = check_array(X, dtype=np.float64, input_name="X")
+    X, codec = check_explainer_X(explainer, X)
     rng = check_random_state(random_state)
-    draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius)
+    draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius, codec, units)
     fresh = _fresh_noise(explainer_noise, rng)
 
     def _guard(values):

@@ -35,10 +35,13 @@ def as_model(obj, *, output=None, gradient=None, device="auto", batch_size=None)
         if it has a callable ``gradient`` attribute (as the functions of
         :mod:`skexplain.functions` do), that gives its exact gradient.
     output : str or None, default=None
-        The output to explain. Torch modules: ``"raw"`` (default), ``"probability"`` (softmax, or
-        sigmoid for one output) or ``"log_probability"``. scikit-learn estimators:
-        ``"probability"`` (default when ``predict_proba`` exists), ``"log_probability"``,
-        ``"decision_function"`` or ``"predict"``. Callables: ``"raw"``.
+        The output to explain; None and ``"auto"`` (the package-wide default) choose per model.
+        Torch modules: ``"raw"`` (auto), ``"probability"`` (softmax, or sigmoid for one output)
+        or ``"log_probability"``. scikit-learn estimators: ``"logit"`` (auto when
+        ``predict_proba`` exists: the log-odds ``log(p / (1 - p))`` of the explained class, which
+        does not saturate, so a confident classifier keeps informative gradients),
+        ``"probability"``, ``"log_probability"``, ``"decision_function"`` (auto without
+        ``predict_proba``) or ``"predict"``. Callables: ``"raw"``.
     gradient : callable or None, default=None
         Exact gradient of a callable model, ``gradient(X) -> (n, d)`` or ``(n, k, d)``.
     device : str or torch.device, default="auto"
@@ -62,6 +65,8 @@ def as_model(obj, *, output=None, gradient=None, device="auto", batch_size=None)
     array([[ 2., -4.]])
     """
     if isinstance(obj, ModelAdapter):
+        if output in ("auto", getattr(obj, "output", None)):
+            output = None
         if output is not None or gradient is not None or batch_size is not None:
             raise ValueError("obj is already a ModelAdapter: pass its options to as_model once")
         return obj
@@ -70,6 +75,7 @@ def as_model(obj, *, output=None, gradient=None, device="auto", batch_size=None)
 
         if gradient is not None:
             raise ValueError("gradient is only used for callables; torch modules use autograd")
+        output = None if output == "auto" else output
         return TorchModel(obj, output=output, device=device, batch_size=batch_size)
     if hasattr(obj, "fit") and (hasattr(obj, "predict") or hasattr(obj, "predict_proba")):
         from sklearn.utils.validation import check_is_fitted
@@ -82,6 +88,7 @@ def as_model(obj, *, output=None, gradient=None, device="auto", batch_size=None)
         if gradient is None:
             candidate = getattr(obj, "gradient", None)
             gradient = candidate if callable(candidate) else None
+        output = None if output == "auto" else output
         return CallableModel(obj, gradient=gradient, output=output, batch_size=batch_size)
     raise TypeError(
         "model must be a torch.nn.Module, a fitted scikit-learn estimator, a callable or a "

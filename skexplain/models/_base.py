@@ -13,6 +13,7 @@ Explainers and metrics supply the perturbation and the reduction. The
 adapters of each kind of model live in their own modules; this one knows none of them.
 """
 
+import numbers
 import sys
 from abc import ABC, abstractmethod
 
@@ -255,19 +256,28 @@ class ModelAdapter(ABC):
         target = self._check_target(target, X.shape[0])
         return self._chunked(X, self._gradient_native, target)
 
+    @property
+    def classes_(self):
+        """The labels of the model's outputs (a classifier's ``classes_``), or None."""
+        return None
+
     def resolve_target(self, X, target=None):
         """Turn a ``target`` specification into one output index per row, or None.
 
-        ``None`` means the single output of a single-output model, or, for a model with several
-        outputs (a classifier), the output the model ranks highest at each row of ``X``: the
-        predicted class. That index is then kept for every perturbed copy of the row.
+        ``None`` or ``"predicted"`` means the single output of a single-output model, or, for a
+        classifier, the class the model ranks highest at each row of ``X``: the predicted
+        class, then kept for every perturbed copy of the row. A model with several outputs that
+        is not a classifier (a multi-output regressor) needs an explicit target. An integer is
+        an output index; any other scalar is a class label of ``classes_`` (``"barolo"``); an
+        array gives one target per row (integers: indices; other values: labels, such as
+        the true labels ``y``).
 
         Parameters
         ----------
         X : array-like of shape (n, d)
             The rows being explained.
-        target : None, int or ndarray of shape (n,), default=None
-            The specification: None, an output index, or one index per row.
+        target : None, "predicted", int, label or array-like of shape (n,), default=None
+            The specification.
 
         Returns
         -------
@@ -275,12 +285,45 @@ class ModelAdapter(ABC):
             One output index per row, or None for a single-output model.
         """
         X = _as_2d(X)
-        if target is None:
+        if target is None or (isinstance(target, str) and target == "predicted"):
             outputs = self.predict_all(X)
             if outputs.shape[1] == 1:
                 return None
+            if not self._outputs_are_classes:
+                raise ValueError(
+                    f"the model has {outputs.shape[1]} outputs and is not a classifier, so "
+                    "there is no predicted class to explain: pass target=<output index>"
+                )
             return np.argmax(outputs, axis=1)
-        return self._check_target(target, X.shape[0])
+        return self._check_target(self._label_indices(target), X.shape[0])
+
+    # Whether "predicted" means the largest output (a classifier's scores, a network's logits).
+    _outputs_are_classes = True
+
+    def _label_indices(self, target):
+        """Class labels (a scalar or per-row array of non-integers) as output indices."""
+        if isinstance(target, numbers.Integral) and not isinstance(target, bool):
+            return target
+        values = np.asarray(target)
+        if values.ndim == 1 and np.issubdtype(values.dtype, np.integer):
+            return values
+        classes = self.classes_
+        if classes is None:
+            raise ValueError(
+                f"target {target!r} is a label, but the model has no classes_ to look it up "
+                "in: pass an output index"
+            )
+        classes = np.asarray(classes)
+        flat = np.atleast_1d(values).astype(object)
+        lookup = {label: index for index, label in enumerate(classes.tolist())}
+        unknown = [v for v in flat.tolist() if v not in lookup]
+        if unknown:
+            raise ValueError(
+                f"target {sorted(set(map(str, unknown)))[:5]} not among the model's classes "
+                f"{classes.tolist()}"
+            )
+        indices = np.array([lookup[v] for v in flat.tolist()], dtype=np.int64)
+        return int(indices[0]) if values.ndim == 0 else indices
 
     def query_perturbed(self, X, target, expand, reduce, *, n_per_row, kind="gradient"):
         """Evaluate the model on perturbed copies of every row and reduce them per row.

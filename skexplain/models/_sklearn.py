@@ -5,23 +5,26 @@ import numpy as np
 from ..utils import ColumnCodec
 from ._numpy import _NumpyModel
 
-_SKLEARN_OUTPUTS = ("probability", "log_probability", "decision_function", "predict")
+_SKLEARN_OUTPUTS = ("logit", "probability", "log_probability", "decision_function", "predict")
 
 
 class SklearnModel(_NumpyModel):
     """Adapter for a fitted scikit-learn estimator (or Pipeline).
 
-    The explained output is a ``predict_proba`` column (classifiers, by default), a
-    ``decision_function`` column or ``predict``. Gradients are exact for linear models explained
-    through ``decision_function`` or ``predict``, and batched central finite differences otherwise.
+    The explained output is, for classifiers by default, the log-odds of a class,
+    ``log(p / (1 - p))`` (``"logit"``, the package-wide default: unlike a probability it does not
+    saturate, so a confident classifier keeps informative gradients), or a ``predict_proba``
+    column, its log, a ``decision_function`` column or ``predict``. Gradients are exact for
+    linear models explained through ``decision_function`` or ``predict``, and batched central
+    finite differences otherwise.
 
     Parameters
     ----------
     estimator : estimator object
         A fitted scikit-learn estimator.
-    output : {"probability", "log_probability", "decision_function", "predict"} or None, \
-            default=None
-        The explained output; None picks ``"probability"`` when the estimator has
+    output : {"auto", "logit", "probability", "log_probability", "decision_function", \
+"predict"} or None, default=None
+        The explained output; None or "auto" picks ``"logit"`` when the estimator has
         ``predict_proba``, else ``"decision_function"``, else ``"predict"``.
     batch_size : int or None, default=None
         Model evaluations per query chunk; None uses 8192.
@@ -43,21 +46,21 @@ class SklearnModel(_NumpyModel):
 
     def __init__(self, estimator, *, output=None, batch_size=None):
         super().__init__(batch_size)
-        if output is None:
-            if hasattr(estimator, "predict_proba"):
-                output = "probability"
-            elif hasattr(estimator, "decision_function"):
-                output = "decision_function"
+        if output in (None, "auto"):
+            if hasattr(estimator, "predict_proba") or hasattr(estimator, "decision_function"):
+                output = "logit" if hasattr(estimator, "predict_proba") else "decision_function"
             else:
                 output = "predict"
         if output not in _SKLEARN_OUTPUTS:
             raise ValueError(
-                f"output must be one of {_SKLEARN_OUTPUTS} for a scikit-learn estimator, "
-                f"got {output!r}"
+                f"output must be one of {_SKLEARN_OUTPUTS} or 'auto' for a scikit-learn "
+                f"estimator, got {output!r}"
             )
-        method = {"probability": "predict_proba", "log_probability": "predict_log_proba"}.get(
-            output, output
-        )
+        method = {
+            "probability": "predict_proba",
+            "log_probability": "predict_log_proba",
+            "logit": "predict_proba",
+        }.get(output, output)
         if not hasattr(estimator, method):
             raise ValueError(
                 f"output={output!r} needs the estimator's {method} method, which "
@@ -75,6 +78,18 @@ class SklearnModel(_NumpyModel):
     _accepts_frames = True
 
     @property
+    def _outputs_are_classes(self):
+        # predict of a multi-output regressor: no "largest output" to pick (issue 12, cause 4)
+        return self.output != "predict"
+
+    @property
+    def classes_(self):
+        """The class labels of a classifier's outputs, or None."""
+        if self.output == "predict":
+            return None
+        return getattr(self.estimator, "classes_", None)
+
+    @property
     def model_columns(self):
         """The column names the estimator was fitted on (``feature_names_in_``), or None."""
         names = getattr(self.estimator, "feature_names_in_", None)
@@ -90,7 +105,28 @@ class SklearnModel(_NumpyModel):
         return not (isinstance(self.estimator, LinearModel) and self.output == "predict")
 
     def _call(self, X):
+        if self.output == "logit":
+            return self._log_odds(X)
         return getattr(self.estimator, self._method)(X)
+
+    def _log_odds(self, X):
+        """``log p_k - log(1 - p_k)`` for every class k, without cancellation near p_k = 1.
+
+        A binary classifier with ``decision_function`` gives it directly (``[-d, d]``, exact
+        for logistic models). Otherwise ``1 - p_k`` is summed from the other classes'
+        probabilities, which keep their relative precision when tiny, so a saturated
+        classifier (``p`` within 1e-12 of 1) still has finite, informative log-odds.
+        """
+        estimator = self.estimator
+        classes = getattr(estimator, "classes_", None)
+        if classes is not None and len(classes) == 2 and hasattr(estimator, "decision_function"):
+            d = np.asarray(estimator.decision_function(X), dtype=np.float64).reshape(-1)
+            return np.stack([-d, d], axis=1)
+        P = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+        k = P.shape[1]
+        others = P @ (1.0 - np.eye(k))  # sum over j != k, no subtraction from 1
+        tiny = np.finfo(np.float64).tiny
+        return np.log(np.maximum(P, tiny)) - np.log(np.maximum(others, tiny))
 
     def _exact_gradient(self, X, target):
         from sklearn.linear_model._base import LinearClassifierMixin, LinearModel

@@ -100,8 +100,15 @@ class PropertyOptimizedExplainer(BaseExplainer):
         Relative tolerance of the iterative solvers.
     max_iter : int, default=2000
         Iteration limit of the iterative solvers (conjugate gradients, proximal method).
-    target : int or None, default=None
-        Output to explain; None explains a single output, or each row's predicted class.
+    target : "predicted", int, label or None, default=None
+        Output to explain: None or "predicted" explains a single output, or each row's
+        predicted class; an int is an output index; any other value is a class label of the
+        model's ``classes_`` (``target="barolo"``). :meth:`explain` takes one target per row.
+    output : str, default="auto"
+        The model output explained, passed to :func:`skexplain.models.as_model`: "auto" (the
+        package default: a classifier's log-odds ``"logit"``, which does not saturate, a
+        regressor's prediction, a torch module's raw output), "logit", "probability",
+        "log_probability", "decision_function" or "predict".
     random_state : int, RandomState instance or None, default=None
         Chooses the inducing points.
     device : str or torch.device, default="auto"
@@ -199,10 +206,11 @@ class PropertyOptimizedExplainer(BaseExplainer):
         tol=1e-8,
         max_iter=2000,
         target=None,
+        output="auto",
         random_state=None,
         device="auto",
     ):
-        super().__init__(model, target=target)
+        super().__init__(model, target=target, output=output)
         self.lambda_faithful = lambda_faithful
         self.lambda_robust = lambda_robust
         self.lambda_smooth = lambda_smooth

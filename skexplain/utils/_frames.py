@@ -84,8 +84,8 @@ class ColumnCodec:
     dtypes_ : list
         The original dtype of each column (None for arrays).
     scale_ : ndarray of shape (n_features,)
-        Standard deviation of each numeric column in the fitting rows (1 where it is zero or
-        the column is categorical): the unit of noise scales and radii.
+        Standard deviation of each numeric column in the fitting rows (1 where it is zero, e.g.
+        a single fitting row, or the column is categorical): the unit of noise scales and radii.
     baseline_ : ndarray of shape (n_features,)
         Mean of each numeric column and the code of the most frequent category of each
         categorical column.
@@ -133,7 +133,19 @@ class ColumnCodec:
             baseline[j] = float(np.argmax(counts))
         self.scale_ = scale
         self.baseline_ = baseline
+        self.n_fit_rows_ = Z.shape[0]
         return self
+
+    def noise_factors(self, units):
+        """What a noise scale or radius is multiplied by, per column.
+
+        ``"std"``: each numeric column's standard deviation; ``"raw"``: 1; categorical columns
+        0 (never noised).
+        """
+        if units not in ("std", "raw"):
+            raise ValueError(f"units must be 'std' or 'raw', got {units!r}")
+        factors = self.scale_ if units == "std" else np.ones(self.categorical_.size)
+        return np.where(self.categorical_, 0.0, factors)
 
     @property
     def has_categorical(self):
