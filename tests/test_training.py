@@ -199,6 +199,8 @@ def _compare(
                 finetune_epochs=finetune_epochs,
                 lambda_insertion=value,
                 lambda_deletion=value,
+                lambda_l2=0.0,  # the paper's mechanism at the paper's tabular learning rate,
+                learning_rate=0.01,  # not the classifier's defaults (tested further down)
                 **common,
             ).fit(X_train, y_train)
             phi = clf.explain(X_test)
@@ -336,6 +338,74 @@ def test_idexpo_keeps_accuracy_five_seeds(explainer):
     means = _five_seeds(explainer)
     numbers = f"CE-only {means[0.0].round(4)}, ID-ExpO {means[0.1].round(4)} (acc, ins, 1-del)"
     assert means[0.1][0] >= means[0.0][0] - 0.02, numbers
+
+
+# -- (c') the defaults: the paper's and the released configuration's ------------------------
+def test_l2_term_is_the_mean_square_of_the_attributions():
+    """lambda_l2 weighs ||phi||^2 / n_features (the released code's ||phi||^2 / numel)."""
+    X_train, _, y_train, _ = _breast_cancer(0)
+    clf = IDExpOClassifier(**{**TINY, "explainer": "gradient"}).fit(X_train, y_train)
+    X, y = clf._tensor(X_train[:16]), torch.as_tensor(y_train[:16])
+    b = clf._tensor(np.zeros(X.shape[1]))
+    generator = torch.Generator().manual_seed(0)
+    with_l2 = clf.set_params(lambda_insertion=0.0, lambda_deletion=0.0, lambda_l2=2.0)
+    loss = with_l2._loss(clf.module_, X, y, b, 3, generator)
+    ce = torch.nn.functional.cross_entropy(clf.module_(X), y)
+    phi = clf._explain(clf.module_, X, y, None, b, create_graph=False)
+    torch.testing.assert_close(loss, ce + 2.0 * (phi**2).sum(dim=1).mean() / X.shape[1])
+
+
+def test_learning_rate_auto_is_the_papers_tabular_and_image_rate():
+    X_train, _, y_train, _ = _breast_cancer(0)
+    tabular = IDExpOClassifier(**TINY).fit(X_train[:64], y_train[:64])
+    assert tabular._learning_rate() == 1e-3
+    X, y = load_digits(n_class=2, return_X_y=True)
+    images = IDExpOClassifier(
+        explainer="gradcam",
+        image_shape=(8, 8),
+        hidden_layer_sizes=(8,),
+        pretrain_epochs=1,
+        finetune_epochs=0,
+        random_state=0,
+    ).fit(X[:40] / 16, y[:40])
+    assert images._learning_rate() == 1e-4
+    assert IDExpOClassifier(learning_rate=0.05)._learning_rate() == 0.05
+
+
+_DEFAULTS = {}
+
+
+def _defaults_against_ce_only(seeds=(0, 1, 2)):
+    """``IDExpOClassifier()`` as a new user runs it on breast_cancer, against the same classifier
+    with all lambdas 0 (cross-entropy-only fine-tuning); test accuracy, insertion and 1-deletion
+    (S = 50%), means over seeds (cached)."""
+    if not _DEFAULTS:
+        for name, params in (("ID-ExpO", {}), ("CE-only", dict(lambda_insertion=0.0))):
+            if name == "CE-only":
+                params.update(lambda_deletion=0.0, lambda_l2=0.0)
+            rows = []
+            for seed in seeds:
+                X_train, X_test, y_train, y_test = _breast_cancer(seed)
+                clf = IDExpOClassifier(random_state=seed, **params).fit(X_train, y_train)
+                phi = clf.explain(X_test)
+                rows.append(
+                    (
+                        clf.score(X_test, y_test),
+                        insertion_auc(clf, X_test, phi, fraction=0.5).mean(),
+                        1 - deletion_auc(clf, X_test, phi, fraction=0.5).mean(),
+                    )
+                )
+            _DEFAULTS[name] = np.mean(rows, axis=0)
+    return _DEFAULTS
+
+
+@pytest.mark.slow
+def test_defaults_keep_accuracy_and_raise_insertion_and_one_minus_deletion():
+    means = _defaults_against_ce_only()
+    ce, idexpo = means["CE-only"], means["ID-ExpO"]
+    numbers = f"CE-only {ce.round(4)}, ID-ExpO {idexpo.round(4)} (acc, ins, 1-del)"
+    assert idexpo[0] >= ce[0] - 0.02, numbers
+    assert idexpo[1] > ce[1] and idexpo[2] > ce[2], numbers
 
 
 # -- (d) scikit-learn compatibility -----------------------------------------------------------
