@@ -16,6 +16,7 @@ from .utils import check_image_shape, squared_distances
 
 __all__ = [
     "pairwise_kernel",
+    "precision_weights",
     "knn_kernel_graph",
     "nearest_neighbors",
     "neighbor_recall",
@@ -66,6 +67,44 @@ def pairwise_kernel(X, Y=None, *, kernel="gaussian", length_scale=1.0):
     X = np.asarray(X, dtype=np.float64)
     Y = X if Y is None else np.asarray(Y, dtype=np.float64)
     return kernel_of_squared_distance(squared_distances(X, Y), kernel, length_scale)
+
+
+def precision_weights(X, *, kernel="gaussian", length_scale=1.0):
+    """Robustness weights ``S = -pinv(K)``: the negated precision of the rows' kernel matrix.
+
+    Tadesse et al.'s corrected robustness loss (the authors' erratum and released code, and the
+    GP form of their Prop. 1) weighs the pair ``(n, n')`` by ``-(K^+)_{nn'}`` instead of the
+    kernel ``K_{nn'}`` itself; about half of these weights are negative. The pseudo-inverse is
+    numpy's (as in the released code); the diagonal, which no pairwise difference uses, is set to
+    0. Dense and cubic in the number of rows.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+        Rows.
+    kernel : {"gaussian", "threshold"}, default="gaussian"
+        The kernel whose precision is taken (see :func:`pairwise_kernel`).
+    length_scale : float, default=1.0
+        Its length scale.
+
+    Returns
+    -------
+    ndarray of shape (n, n)
+        Symmetric weights with a zero diagonal.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skexplain.kernels import precision_weights
+    >>> S = precision_weights(np.array([[0.0], [1.0], [2.0]]))
+    >>> bool(np.allclose(S, S.T)), bool((S < 0).any())
+    (True, True)
+    """
+    K = pairwise_kernel(X, kernel=kernel, length_scale=length_scale)
+    S = -np.linalg.pinv(K)
+    S = 0.5 * (S + S.T)  # exactly symmetric
+    np.fill_diagonal(S, 0.0)
+    return S
 
 
 def kernel_of_squared_distance(squared, kernel, length_scale):

@@ -226,6 +226,7 @@ def test_inductive_gp_marginalizes_the_constant_mean_as_prop_1_says():
         lambda_robust=lam_r,
         length_scale=ls,
         setting="inductive",
+        query_gradient=False,  # the posterior mean from the fitted rows alone
         device="cpu",
     ).fit(X)
 
@@ -240,6 +241,113 @@ def test_inductive_gp_marginalizes_the_constant_mean_as_prop_1_says():
     mean = cross @ np.linalg.solve(noisy, G.T.ravel())
     np.testing.assert_allclose(e.transform(X_new), mean.reshape(d, -1).T, rtol=1e-4, atol=1e-5)
     assert e.device_.type == "cpu"
+
+
+def test_inductive_explanation_combines_the_querys_gradient_with_the_gp_predictive():
+    """Closed form: the authors' precision-weighted combination of the query's own gradient
+    (noise 1 / (2 lambda_f)) and the GP predictive N(m, V) from the inducing points, with the
+    shared constant mean's uncertainty in V; equal to the plain GP posterior (wide prior on the
+    mean) given the inducing points and the query."""
+    Z = RNG.uniform(-2, 2, size=(25, 3))  # inducing points apart from the explained rows
+    X = RNG.uniform(-2, 2, size=(6, 3))
+    lam_f, lam_r, ls = 1.0, 0.1, np.sqrt(3.0)
+    e = PropertyOptimizedExplainer(
+        model=SinExp(),
+        lambda_robust=lam_r,
+        length_scale=ls,
+        setting="inductive",
+        inducing_points=Z,
+        device="cpu",
+    ).fit(X)
+
+    def kernel(A, B):
+        return np.exp(-((A[:, None, :] - B[None, :, :]) ** 2).sum(-1) / (2 * ls**2))
+
+    d, G_Z, G_X = 3, SinExp().gradient(Z), SinExp().gradient(X)
+    prior_var, noise = 1 / (2 * lam_r), 1 / (2 * lam_f)
+    A = kernel(Z, Z) * prior_var + noise * np.eye(len(Z))
+    ones = np.ones(len(Z))
+    A_inv_ones = np.linalg.solve(A, ones)
+    mu = ones @ np.linalg.solve(A, G_Z).sum(1) / (d * ones @ A_inv_ones)  # GLS mean
+    expected = []
+    for x, g in zip(X, G_X, strict=True):
+        k = kernel(x[None], Z)[0] * prior_var
+        m = mu + k @ np.linalg.solve(A, G_Z - mu)
+        c = 1 - k @ A_inv_ones
+        V = (prior_var - k @ np.linalg.solve(A, k)) * np.eye(d) + c**2 / (d * ones @ A_inv_ones)
+        expected.append(m + V @ np.linalg.solve(V + noise * np.eye(d), g - m))
+    np.testing.assert_allclose(e.explanations_, expected, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(e.transform(X), expected, rtol=1e-8, atol=1e-10)
+    # the same as fitting the GP on the inducing points and the query together
+    for i in range(len(X)):
+        both = PropertyOptimizedExplainer(
+            model=SinExp(),
+            lambda_robust=lam_r,
+            length_scale=ls,
+            setting="inductive",
+            inducing_points=np.vstack([Z, X[i : i + 1]]),
+            query_gradient=False,
+            device="cpu",
+        ).fit(X[i : i + 1])
+        np.testing.assert_allclose(both.explanations_[0], expected[i], rtol=1e-7, atol=1e-9)
+    # without the mean term this is the authors' (G / noise + m / v) / (1 / noise + 1 / v);
+    # query_gradient=False ignores the query's gradient
+    alone = e.set_params(query_gradient=False).fit(X).explanations_
+    assert np.abs(alone - np.asarray(expected)).max() > 1e-2
+
+
+def test_precision_weighted_losses_are_the_papers_formulas():
+    """Under robustness_weights='precision' the losses equal a direct evaluation of the paper's
+    formulas with S = -pinv(K) (the erratum, the authors' code) to 1e-10."""
+    x = np.linspace(-5, 5, 5)
+    X = np.stack(np.meshgrid(x, x, x), -1).reshape(-1, 3)[:100]  # the authors' grid
+    ls, lam_r = np.sqrt(3.0), 0.3
+    e = PropertyOptimizedExplainer(
+        model=Polynomial(3), lambda_robust=lam_r, length_scale=ls, robustness_weights="precision"
+    )
+    W = e.fit_transform(X)
+    K = np.exp(-((X[:, None] - X[None]) ** 2).sum(-1) / (2 * ls**2))
+    S = -np.linalg.pinv(K)
+    robust = sum(
+        S[n, m] * ((W[n] - W[m]) ** 2).sum() for n in range(100) for m in range(100) if n != m
+    )
+    faithful = ((W - 3 * X**2) ** 2).sum()
+    assert (S < 0).mean() > 0.3  # negative weights
+    np.testing.assert_allclose(e.losses_["robust"], robust, rtol=1e-10)
+    np.testing.assert_allclose(e.losses_["faithful"], faithful, rtol=1e-10)
+    np.testing.assert_allclose(e.objective_, faithful + lam_r * robust, rtol=1e-10)
+    loss = robustness_loss(X, W, length_scale=ls, weights="precision").sum()
+    np.testing.assert_allclose(loss, robust, rtol=1e-10)
+    # the optimum: the objective's gradient vanishes there
+    off = S - np.diag(np.diag(S))
+    L = np.diag(off.sum(1)) - off
+    np.testing.assert_allclose(
+        (W - 3 * X**2) + 2 * lam_r * L @ W, 0, atol=1e-8 * np.abs(3 * X**2).max()
+    )
+
+
+def test_precision_weights_extend_to_a_new_row_by_the_augmented_precision():
+    X = RNG.uniform(-2, 2, size=(30, 2))
+    x_new = RNG.uniform(-2, 2, size=(1, 2))
+    lam_r, ls = 0.2, 1.0
+    e = PropertyOptimizedExplainer(
+        model=SinExp(), lambda_robust=lam_r, length_scale=ls, robustness_weights="precision"
+    ).fit(X)
+    both = np.vstack([X, x_new])
+    K = np.exp(-((both[:, None] - both[None]) ** 2).sum(-1) / (2 * ls**2))
+    s = -np.linalg.pinv(K)[-1, :-1]  # the new row's weights to the fitted rows
+    g = SinExp().gradient(x_new)[0]
+    w = (g + 2 * lam_r * s @ e.explanations_) / (1 + 2 * lam_r * s.sum())
+    np.testing.assert_allclose(e.transform(x_new)[0], w, rtol=1e-6)
+
+
+def test_precision_weights_refuse_max_robustness_and_knn_graphs():
+    for params in ({"robustness": "max"}, {"n_neighbors": 5}):
+        e = PropertyOptimizedExplainer(
+            model=SinExp(), lambda_robust=1.0, robustness_weights="precision", **params
+        )
+        with pytest.raises(ValueError, match="robustness_weights='precision'"):
+            e.fit(X_SMALL)
 
 
 def test_inductive_device_is_checked():
@@ -266,7 +374,13 @@ def _claim_d_gaps(function, sizes=(10, 30, 100, 300, 1000)):
 
     X = np.random.default_rng(0).uniform(-5, 5, size=(1000, 3))  # 1,000 test points, D = 3
     G = function.gradient(X)
-    params = dict(model=function, lambda_robust=1.0, length_scale=2.0, setting="inductive")
+    params = dict(
+        model=function,
+        lambda_robust=1.0,
+        length_scale=2.0,
+        setting="inductive",
+        query_gradient=False,  # the posterior-mean form; the authors' protocol: test_tadesse_claims
+    )
 
     def total(W):
         return precision_objective(W, G, X, 1.0, 1.0, 2.0)[0]

@@ -401,6 +401,8 @@ def _defaults_against_ce_only(seeds=(0, 1, 2)):
 
 @pytest.mark.slow
 def test_defaults_keep_accuracy_and_raise_insertion_and_one_minus_deletion():
+    """Measured (seeds 0, 1, 2; about 4 CPU minutes per default fit): CE-only acc 0.9649, ins
+    0.9512, 1-del 0.2176; IDExpOClassifier() acc 0.9708, ins 0.9555, 1-del 0.2784."""
     means = _defaults_against_ce_only()
     ce, idexpo = means["CE-only"], means["ID-ExpO"]
     numbers = f"CE-only {ce.round(4)}, ID-ExpO {idexpo.round(4)} (acc, ins, 1-del)"

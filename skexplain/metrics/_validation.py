@@ -40,6 +40,7 @@ _CONSTRAINTS = {
     "step": _POSITIVE_INTEGER,
     "n_features": _POSITIVE_INTEGER,
     "length_scale": _POSITIVE,
+    "weights": [StrOptions({"kernel", "precision"})],
     "feature_similarity": ["array-like"],
     "n_jobs": [Integral, None],
     "verbose": ["verbose"],

@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.utils import check_array
 
 from .. import _engine
-from ..kernels import pairwise_kernel
+from ..kernels import pairwise_kernel, precision_weights
 from ._rows import row_metric
 from ._validation import check_model_X, check_X_attributions, validate_metric_params
 
@@ -121,11 +121,14 @@ def function_matching_loss(model, X, W, *, target=None, output="auto", n_jobs=No
 
 
 @validate_metric_params
-def robustness_loss(X, W, *, kernel="gaussian", length_scale=1.0):
+def robustness_loss(X, W, *, kernel="gaussian", length_scale=1.0, weights="kernel"):
     """``sum_{n'} S_nn' ||W_n - W_n'||^2`` per row, S from a kernel over the rows of X.
 
-    The rows' terms add up to ``2 tr(W^T L W)`` with ``L = diag(S 1) - S``. Computed in blocks of
-    rows, so memory grows linearly with the number of rows.
+    The rows' terms add up to ``2 tr(W^T L W)`` with ``L = diag(S 1) - S``. With the kernel
+    weights ``S = K`` it is computed in blocks of rows, so memory grows linearly with the number
+    of rows; with ``weights="precision"``, ``S = -pinv(K)`` (Tadesse et al.'s corrected loss, see
+    :func:`skexplain.kernels.precision_weights`) needs the whole ``n x n`` matrix, and a row's
+    term may be negative (only the sum over rows is a loss).
 
     Parameters
     ----------
@@ -137,6 +140,10 @@ def robustness_loss(X, W, *, kernel="gaussian", length_scale=1.0):
         Similarity of rows, as in :func:`skexplain.kernels.pairwise_kernel`.
     length_scale : float, default=1.0
         The gaussian's length scale, or the threshold on the squared distance.
+    weights : {"kernel", "precision"}, default="kernel"
+        ``S = K``, the kernel between the rows (a graph Laplacian's weights: every pair pulls
+        its explanations together), or ``S = -pinv(K)``, the negated precision (the paper's
+        corrected loss, the GP form of its Prop. 1: half the pairs push apart).
 
     Returns
     -------
@@ -156,6 +163,9 @@ def robustness_loss(X, W, *, kernel="gaussian", length_scale=1.0):
     # exact when the explanations are nearly constant (no cancellation of large squared norms).
     W = W - W.mean(axis=0)
     squared_norms = (W * W).sum(axis=1)
+    if weights == "precision":
+        S = precision_weights(X, kernel=kernel, length_scale=length_scale)
+        return squared_norms * S.sum(axis=1) + S @ squared_norms - 2.0 * ((S @ W) * W).sum(axis=1)
     loss = np.empty(X.shape[0])
     for rows in _engine.row_chunks(X.shape[0], budget=_engine.KERNEL_BLOCK_ROWS):
         S = pairwise_kernel(X[rows], X, kernel=kernel, length_scale=length_scale)

@@ -17,7 +17,7 @@ from ..kernels import (
     nearest_neighbors,
     pairwise_kernel,
 )
-from ..utils import import_optional, resolve_device, squared_distances
+from ..utils import import_optional, matching_rows, resolve_device, squared_distances
 from ._gp import InducingPointGP, precision_objective
 from ._problem import PropertyProblem
 from ._solvers import proximal_gradient, solve_quadratic
@@ -45,8 +45,10 @@ class PropertyOptimizedExplainer(BaseExplainer):
     * faithfulness: gradient matching ``sum_n ||W_n - grad f(x_n)||^2``, or function matching
       ``sum_n (f(x_n) - W_n . x_n)^2``;
     * robustness: pairwise ``sum_{n,n'} S_nn' ||W_n - W_n'||^2`` with ``S`` a kernel over the rows
-      (dense, or sparsified to ``n_neighbors`` nearest rows), or the maximum of
-      ``||W_n - W_n'||^2`` over neighbouring pairs (``S_nn' > 0``);
+      (dense, or sparsified to ``n_neighbors`` nearest rows) or, with
+      ``robustness_weights="precision"``, the negated precision ``S = -pinv(K)`` of the paper's
+      corrected loss; or the maximum of ``||W_n - W_n'||^2`` over neighbouring pairs
+      (``S_nn' > 0``);
     * smoothness: ``sum_n sum_{d,d'} S~_dd' (W_nd - W_nd')^2`` with ``S~ = feature_similarity``;
     * complexity: ``sum_n ||W_n||_1``.
 
@@ -75,6 +77,16 @@ class PropertyOptimizedExplainer(BaseExplainer):
         ``1{||x - x'||^2 <= length_scale}``.
     length_scale : float, default=1.0
         Length scale of ``kernel``, in feature units.
+    robustness_weights : {"kernel", "precision"}, default="kernel"
+        The pair weights ``S`` of pairwise robustness. ``"kernel"``: ``S = K``, the kernel
+        itself, a graph Laplacian's weights (every pair of nearby rows pulls its explanations
+        together; sparse kNN graphs scale to millions of rows). ``"precision"``: ``S =
+        -pinv(K)`` (:func:`skexplain.kernels.precision_weights`), the weights of the paper after
+        its erratum and of the authors' released code, for every method's loss and in the
+        solver: the GP form of Prop. 1 (the robustness loss is the GP prior's quadratic form up
+        to the rows' own terms). About half of these weights are negative; they are dense
+        (``n_neighbors`` does not apply) and cubic in the number of rows. Score explanations
+        with ``robustness_loss(..., weights=...)`` of the same kind.
     n_neighbors : int or None, default=None
         Keep only each row's nearest neighbours in the similarity graph; None keeps every pair
         up to 2,000 rows and 10 neighbours beyond.
@@ -89,12 +101,22 @@ class PropertyOptimizedExplainer(BaseExplainer):
     setting : {"transductive", "inductive"}, default="transductive"
         ``"inductive"``: the Gaussian-process posterior mean of Prop. 1, fitted on inducing
         points (gradient matching and pairwise gaussian robustness only; the robustness weights
-        are then the kernel's precision, see :mod:`skexplain.optimization._gp`). Its
-        explanation of any row, fitted or new, is the GP's conditional mean.
+        are then the kernel's precision, see :mod:`skexplain.optimization._gp`). A row's
+        explanation, fitted or new, combines its own gradient with the GP's predictive from the
+        inducing points, weighted by their precisions (the authors' inductive explanation; the
+        exact posterior mean given the inducing points and the row), or is the predictive alone
+        with ``query_gradient=False``.
     n_inducing : int or None, default=None
         Inducing points of the inductive setting: a random subset of that many rows of X
         (``random_state``); None uses every row, which gives the transductive optimum of the
         precision-weighted problem exactly.
+    inducing_points : array-like of shape (n_inducing, n_features) or None, default=None
+        Inducing points given explicitly, apart from the explained rows (the authors' setting:
+        training points, then explained test points); overrides ``n_inducing``.
+    query_gradient : bool, default=True
+        In the inductive setting, combine each explained row's own gradient with the GP
+        predictive (a row equal to an inducing point is observed once, not twice). False keeps
+        the posterior mean from the inducing points alone, which ignores the row's gradient.
     solver : {"auto", "dense", "cg", "proximal", "cvxpy"}, default="auto"
     tol : float, default=1e-8
         Relative tolerance of the iterative solvers.
@@ -173,11 +195,14 @@ class PropertyOptimizedExplainer(BaseExplainer):
         "robustness": [StrOptions({"pairwise", "max"})],
         "kernel": [StrOptions({"gaussian", "threshold"})],
         "length_scale": [Interval(Real, 0, None, closed="neither")],
+        "robustness_weights": [StrOptions({"kernel", "precision"})],
         "n_neighbors": [Interval(Integral, 1, None, closed="left"), None],
         "neighbors_algorithm": [StrOptions({"auto", "exact", "approximate"})],
         "feature_similarity": ["array-like", None],
         "setting": [StrOptions({"transductive", "inductive"})],
         "n_inducing": [Interval(Integral, 1, None, closed="left"), None],
+        "inducing_points": ["array-like", None],
+        "query_gradient": ["boolean"],
         "random_state": ["random_state"],
         "device": "no_validation",  # checked when the GP is fitted, by torch.device
         "solver": [StrOptions({"auto", "dense", "cg", "proximal", "cvxpy"})],
@@ -197,11 +222,14 @@ class PropertyOptimizedExplainer(BaseExplainer):
         robustness="pairwise",
         kernel="gaussian",
         length_scale=1.0,
+        robustness_weights="kernel",
         n_neighbors=None,
         neighbors_algorithm="auto",
         feature_similarity=None,
         setting="transductive",
         n_inducing=None,
+        inducing_points=None,
+        query_gradient=True,
         solver="auto",
         tol=1e-8,
         max_iter=2000,
@@ -219,11 +247,14 @@ class PropertyOptimizedExplainer(BaseExplainer):
         self.robustness = robustness
         self.kernel = kernel
         self.length_scale = length_scale
+        self.robustness_weights = robustness_weights
         self.n_neighbors = n_neighbors
         self.neighbors_algorithm = neighbors_algorithm
         self.feature_similarity = feature_similarity
         self.setting = setting
         self.n_inducing = n_inducing
+        self.inducing_points = inducing_points
+        self.query_gradient = query_gradient
         self.solver = solver
         self.tol = tol
         self.max_iter = max_iter
@@ -265,6 +296,21 @@ class PropertyOptimizedExplainer(BaseExplainer):
         self.neighbor_recall_ = 1.0
         if self.lambda_robust == 0:
             return None, None
+        if self.robustness_weights == "precision":
+            if self.robustness == "max" or self.n_neighbors is not None:
+                raise ValueError(
+                    "robustness_weights='precision' weighs every pair by the kernel's negated "
+                    "precision: it needs robustness='pairwise' and n_neighbors=None (the "
+                    "precision of a kernel is dense)"
+                )
+            # S = -pinv(K) as skexplain.kernels.precision_weights; the precision itself is kept
+            # for the new rows of transform
+            K = pairwise_kernel(X, kernel=self.kernel, length_scale=self.length_scale)
+            precision = np.linalg.pinv(K)
+            self._precision = 0.5 * (precision + precision.T)
+            S = -self._precision.copy()
+            np.fill_diagonal(S, 0.0)
+            return S, None
         k = self._neighbors(X.shape[0])
         if k is None:
             S = pairwise_kernel(X, kernel=self.kernel, length_scale=self.length_scale)
@@ -316,19 +362,30 @@ class PropertyOptimizedExplainer(BaseExplainer):
                 f"robustness (lambda_robust > 0); it does not support {', '.join(bad)}"
             )
         n = X.shape[0]
-        rows = np.arange(n)
-        if self.n_inducing is not None and self.n_inducing < n:
-            rows = np.sort(check_random_state(self.random_state).permutation(n)[: self.n_inducing])
-
         device = resolve_device(self.device, getattr(self.model_, "module", None))
-        Z = X[rows]
         G_fit = self.model_.gradient(X, self.model_.resolve_target(X, self.target))
+        if self.inducing_points is not None:
+            Z = np.asarray(self.inducing_points, dtype=np.float64)
+            if Z.ndim != 2 or Z.shape[1] != X.shape[1] or Z.shape[0] < 1:
+                raise ValueError(
+                    f"inducing_points must have shape (n_inducing, {X.shape[1]}), got shape "
+                    f"{Z.shape}"
+                )
+            if not np.all(np.isfinite(Z)):
+                raise ValueError("inducing_points contain NaN or inf")
+            G_inducing = self.model_.gradient(Z, self.model_.resolve_target(Z, self.target))
+        else:
+            rows = np.arange(n)
+            if self.n_inducing is not None and self.n_inducing < n:
+                rng = check_random_state(self.random_state)
+                rows = np.sort(rng.permutation(n)[: self.n_inducing])
+            Z, G_inducing = X[rows], G_fit[rows]
         self.gp_ = InducingPointGP(
             self.lambda_faithful, self.lambda_robust, self.length_scale, device=device
-        ).fit(Z, G_fit[rows])
+        ).fit(Z, G_inducing)
         self.device_ = device
         self.inducing_points_ = Z
-        self.explanations_ = self.gp_.predict(X)
+        self.explanations_ = self._inductive_explanations(X, G_fit)
         self.X_fit_ = X
         self.solver_ = "gp"
         self.solver_status_ = {"converged": True, "n_iter": 1, "residual": 0.0}
@@ -362,6 +419,8 @@ class PropertyOptimizedExplainer(BaseExplainer):
             self._feature_similarity(X.shape[1]),
             self._lambdas(),
         )
+        if self.robustness_weights == "precision" and S is not None:
+            _check_convex(problem, self.faithfulness)
         solver = self._choose_solver(S)
         W, status = self._solve(problem, solver)
         self.explanations_ = W
@@ -455,9 +514,20 @@ class PropertyOptimizedExplainer(BaseExplainer):
         return self.fit(X).explanations_.copy()
 
     # -- new rows -------------------------------------------------------------------------------
+    def _inductive_explanations(self, X, G):
+        """The GP's explanation of rows X with gradients G (see ``query_gradient``)."""
+        if not self.query_gradient:
+            return self.gp_.predict(X)
+        out = self.gp_.predict_with_gradient(X, G)
+        observed = matching_rows(X, self.inducing_points_) >= 0
+        if observed.any():  # already observed as an inducing point: not twice
+            out[observed] = self.gp_.predict(X[observed])
+        return out
+
     def _explain(self, X, target):
         if self.setting == "inductive":
-            return self.gp_.predict(X)
+            G = self.model_.gradient(X, target) if self.query_gradient else None
+            return self._inductive_explanations(X, G)
         out = np.empty(X.shape)
         fitted = self._fitted_rows(X, target)
         known = fitted >= 0
@@ -480,14 +550,9 @@ class PropertyOptimizedExplainer(BaseExplainer):
 
     def _fitted_rows(self, X, target):
         """Index of the fitted row equal to each row of X (same target), or -1."""
-        d = X.shape[1]
-        as_keys = np.dtype((np.void, 8 * d))
-        fit_keys = np.ascontiguousarray(self.X_fit_).view(as_keys).ravel()
-        keys = np.ascontiguousarray(X, dtype=np.float64).view(as_keys).ravel()
-        order = np.argsort(fit_keys, kind="stable")
-        position = np.searchsorted(fit_keys[order], keys).clip(max=max(0, fit_keys.size - 1))
-        index = order[position] if fit_keys.size else np.zeros(keys.size, dtype=np.intp)
-        match = fit_keys[index] == keys if fit_keys.size else np.zeros(keys.size, dtype=bool)
+        index = matching_rows(X, self.X_fit_)
+        match = index >= 0
+        index = np.maximum(index, 0)
         if (target is None) != (self._fit_target is None):
             match[:] = False
         elif target is not None:
@@ -504,6 +569,12 @@ class PropertyOptimizedExplainer(BaseExplainer):
         """
         squared = squared_distances(X, self.X_fit_)
         similarity = kernel_of_squared_distance(squared, self.kernel, self.length_scale)
+        if self.robustness_weights == "precision":
+            # the new row's entries of the precision of the kernel of [X_fit; x] (block
+            # inverse): -K^+ k / s with s = 1 - k^T K^+ k; the weights are their negation
+            solved = similarity @ self._precision
+            schur = 1.0 - (similarity * solved).sum(axis=1)
+            return solved / np.maximum(schur, 1e-12)[:, None]
         if self._radii is None:
             return similarity
         k = min(self._neighbors(self.X_fit_.shape[0]), self.X_fit_.shape[0])
@@ -558,6 +629,22 @@ class PropertyOptimizedExplainer(BaseExplainer):
             cp.Problem(cp.Minimize(cp.sum(terms)), constraints).solve()
             out[row] = w.value
         return out
+
+
+def _check_convex(problem, faithfulness):
+    """Refuse precision weights that make the objective non-convex (a stationary point would be
+    a saddle): the quadratic part must be positive semi-definite."""
+    L = problem.L.toarray() if sparse.issparse(problem.L) else problem.L
+    lowest = float(np.linalg.eigvalsh(0.5 * (L + L.T))[0])
+    scale = float(np.abs(np.diag(L)).max(initial=0.0))
+    lam = problem.lambdas
+    floor = lam["faithful"] if faithfulness == "gradient" else 0.0
+    if floor + 2.0 * lam["robust"] * lowest < -1e-9 * max(1.0, 2.0 * lam["robust"] * scale):
+        raise ValueError(
+            "robustness_weights='precision': the Laplacian of the negated precision has the "
+            f"eigenvalue {lowest:.3g} < 0, so lambda_robust={lam['robust']:g} makes the "
+            "objective non-convex; lower lambda_robust or use robustness_weights='kernel'"
+        )
 
 
 def _warn_unconverged(solver, status, tol, where):

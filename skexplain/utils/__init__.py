@@ -10,6 +10,7 @@ nothing else from skexplain, except :mod:`skexplain.utils.discovery`, which walk
 
 from ._arrays import is_module as is_module
 from ._arrays import is_tensor as is_tensor
+from ._arrays import matching_rows as matching_rows
 from ._arrays import squared_distances as squared_distances
 from ._arrays import subset_masks as subset_masks
 from ._dask import is_dask_collection as is_dask_collection

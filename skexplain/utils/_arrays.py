@@ -74,3 +74,17 @@ def subset_masks(sizes, n_features, rng):
     """Uniformly random subsets with the given sizes, as a 0/1 matrix ``(len(sizes), d)``."""
     ranks = np.argsort(np.argsort(rng.random_sample((len(sizes), n_features)), axis=1), axis=1)
     return (ranks < np.asarray(sizes)[:, None]).astype(np.float64)
+
+
+def matching_rows(X, Y):
+    """Index of the row of Y bitwise equal to each row of X, or -1 (float64 rows, same width)."""
+    d = X.shape[1]
+    as_keys = np.dtype((np.void, 8 * d))
+    reference = np.ascontiguousarray(Y, dtype=np.float64).view(as_keys).ravel()
+    keys = np.ascontiguousarray(X, dtype=np.float64).view(as_keys).ravel()
+    if reference.size == 0:
+        return np.full(keys.size, -1, dtype=np.intp)
+    order = np.argsort(reference, kind="stable")
+    position = np.searchsorted(reference[order], keys).clip(max=reference.size - 1)
+    index = order[position]
+    return np.where(reference[index] == keys, index, -1)
