@@ -116,8 +116,8 @@ def evaluate(clf, X, y, n_subsets=100):
     sensitivity = sensitivity_n(clf, X, phi, n_features=n, n_samples=n_subsets, random_state=0)
     return (
         clf.score(X, y),
-        insertion_auc(clf, X, phi, **curve).mean(),
-        1 - deletion_auc(clf, X, phi, **curve).mean(),
+        insertion_auc(clf, X, phi, output="probability", **curve).mean(),  # the paper's curves
+        1 - deletion_auc(clf, X, phi, output="probability", **curve).mean(),
         np.nanmean(sensitivity),
     )
 

@@ -208,8 +208,8 @@ def _compare(
             results[value].append(
                 (
                     clf.score(X_test, y_test),
-                    insertion_auc(clf, X_test, phi, fraction=0.5).mean(),
-                    1 - deletion_auc(clf, X_test, phi, fraction=0.5).mean(),
+                    insertion_auc(clf, X_test, phi, fraction=0.5, output="probability").mean(),
+                    1 - deletion_auc(clf, X_test, phi, fraction=0.5, output="probability").mean(),
                     np.nanmean(sensitivity_n(clf, X_test, phi, n_features=n, random_state=0)),
                 )
             )
@@ -434,7 +434,7 @@ def test_pickle_round_trip_and_as_model():
     np.testing.assert_array_equal(loaded.explain(X), clf.explain(X))
     assert isinstance(pickle.dumps(clf), bytes)
     assert not isinstance(clf.module_, bytes)  # pickling leaves the fitted network in place
-    adapter = as_model(clf)
+    adapter = as_model(clf, output="probability")  # the package default is the log-odds
     np.testing.assert_allclose(adapter.predict_all(X), clf.predict_proba(X))
     assert clf.explain(X).shape == X.shape
     # repeatable with an integer random_state
@@ -467,7 +467,9 @@ def test_grid_search_tunes_lambda_with_an_explanation_scorer():
 
     # the classifier is its own model: insertion of its explanations of its predicted classes
     def explained_insertion(estimator, X):
-        return insertion_auc(estimator, X, estimator.explain(X), fraction=estimator.fraction)
+        return insertion_auc(
+            estimator, X, estimator.explain(X), fraction=estimator.fraction, output="probability"
+        )
 
     search = GridSearchCV(
         IDExpOClassifier(**TINY),

@@ -248,7 +248,9 @@ def test_image_classifier_pickles_clones_and_tunes_lambdas():
 
     def explained_deletion(estimator, X):
         phi = estimator.explain(X)
-        return deletion_auc(estimator, X, phi, fraction=0.5, step=estimator.curve_step_)
+        return deletion_auc(
+            estimator, X, phi, fraction=0.5, step=estimator.curve_step_, output="probability"
+        )
 
     search = GridSearchCV(
         IDExpOClassifier(**TINY_CNN),
@@ -283,8 +285,8 @@ def test_idexpo_gradcam_improves_insertion_deletion_and_sensitivity_n_on_digit_i
         curve = dict(fraction=0.5, step=clf.curve_step_)
         scores[lam] = (
             clf.score(X_test, y_test),
-            insertion_auc(clf, X_test, phi, **curve).mean(),
-            1 - deletion_auc(clf, X_test, phi, **curve).mean(),
+            insertion_auc(clf, X_test, phi, output="probability", **curve).mean(),
+            1 - deletion_auc(clf, X_test, phi, output="probability", **curve).mean(),
             np.nanmean(sensitivity_n(clf, X_test, phi, n_features=13, random_state=0)),
         )
     (_, ins0, odel0, sens0), (_, ins1, odel1, sens1) = scores[0.0], scores[0.1]
