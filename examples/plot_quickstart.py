@@ -2,7 +2,8 @@
 
 The first example to read. A :class:`~sklearn.pipeline.Pipeline` (``StandardScaler`` then an
 ``MLPClassifier``) is trained on scikit-learn's breast_cancer (30 numeric features), and its
-predicted class probability is explained at test rows:
+predicted class's log-odds (the package's default output, which does not saturate like a
+probability) are explained at test rows:
 
 1. explainers are scikit-learn transformers: ``fit`` on rows, ``transform`` returns one
    attribution per feature (:class:`~skexplain.Gradient`, :class:`~skexplain.SmoothGrad`,
@@ -151,7 +152,7 @@ def run(
     attributions = gradient.transform(rows)
     top = np.argsort(-np.abs(attributions[0]))[:3]
     say(
-        "Gradient of the predicted class's probability, row 0, largest: "
+        "Gradient of the predicted class's log-odds, row 0, largest: "
         + ", ".join(f"{feature_names[j]} {attributions[0, j]:+.3f}" for j in top)
     )
 
@@ -210,7 +211,7 @@ def run(
             title="skexplain quickstart: breast_cancer MLP",
             description=(
                 f"StandardScaler -> MLPClassifier(32) on breast_cancer (test accuracy "
-                f"{accuracy:.3f}); the predicted class's probability explained at {n_rows} "
+                f"{accuracy:.3f}); the predicted class's log-odds explained at {n_rows} "
                 "standardized test rows."
             ),
         ).to_html(out)
