@@ -76,3 +76,10 @@ def test_bench_shapley_quick(monkeypatch, capsys):
         "(a) MLP breast_cancer d=12",
         "(b) HGB pipeline CreditCard d=11",
     }
+
+
+@pytest.mark.timeout(120)
+def test_bench_po_transform_memory_quick(monkeypatch, capsys):
+    runs = _load("bench_po_transform_memory", monkeypatch).main(["--quick"])
+    assert len(runs) == 2 and all(run["added"] > 0 for run in runs)
+    assert "transform of 2,000 new rows" in capsys.readouterr().out

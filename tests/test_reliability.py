@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
@@ -17,6 +18,22 @@ from skexplain import PropertyOptimizedExplainer
 from skexplain.functions import SinExp
 from skexplain.kernels import knn_kernel_graph, pairwise_kernel
 from skexplain.metrics import robustness_loss
+
+
+class _Scribbling(torch.nn.Module):
+    """A module that writes into its input (a leaf requiring grad would refuse it)."""
+
+    def forward(self, x):
+        x.add_(0.5)
+        return torch.sin(x).sum(dim=1)
+
+
+class _Rounded(torch.nn.Module):
+    """A module whose output does not reach its input through autograd."""
+
+    def forward(self, x):
+        return torch.round(x.detach()).sum(dim=1)
+
 
 PROPERTY = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
@@ -426,3 +443,214 @@ def test_cause_16_sparse_and_scalar_inputs():
             metric(f, sparse.csr_matrix(X), A, random_state=0)
     with pytest.raises(ValueError, match="'X' parameter .* array-like"):
         faithfulness_correlation(f, 3.0, A)
+
+
+# -- cause 3 (must hold 2): no explainer, metric or scorer changes X or the attributions ----------
+def _scribbling_function(X):
+    X += 0.5  # writes into its input, then answers from what it wrote
+    return np.sin(X).sum(axis=1)
+
+
+def _scribbling_gradient(X):
+    X += 0.5
+    return np.cos(X)
+
+
+_scribbling_function.gradient = _scribbling_gradient
+
+
+def _scribbling_module():
+    return _Scribbling().double()
+
+
+def _explainers(model):
+    import skexplain as sx
+
+    return [
+        sx.Gradient(model=model),
+        sx.InputXGradient(model=model),
+        sx.IntegratedGradients(model=model, n_steps=4),
+        sx.SmoothGrad(model=model, n_samples=4, random_state=0),
+        sx.VarGrad(model=model, n_samples=4, random_state=0),
+        sx.CLIME(model=model, n_samples=16, random_state=0),
+        sx.InfidelityOptimal(model=model, n_samples=8, random_state=0),
+        sx.KernelSmoothed(sx.Gradient(), model=model, n_samples=4, random_state=0),
+        sx.LimeExplainer(model=model, n_samples=10, random_state=0),
+        sx.KernelShapExplainer(model=model, n_samples=10, n_background=2, random_state=0),
+        sx.ShapleyExplainer(model=model, n_background=2, random_state=0),
+        sx.AggregatingExplainer(
+            [("g", sx.Gradient()), ("ixg", sx.InputXGradient())],
+            model=model,
+            n_samples=4,
+            random_state=0,
+        ),
+        PropertyOptimizedExplainer(model=model, lambda_robust=1.0),
+    ]
+
+
+def _as_container(values, kind):
+    if kind == "numpy":
+        return values.copy()
+    if kind == "frame":
+        import pandas as pd
+
+        return pd.DataFrame(values, columns=["a", "b", "c"])
+    import torch
+
+    return torch.tensor(values)
+
+
+def _snapshot(X):
+    import torch
+
+    if torch.is_tensor(X):
+        return X.clone()
+    return X.copy()
+
+
+def _assert_unchanged(X, before):
+    import torch
+
+    if torch.is_tensor(X):
+        assert torch.equal(X, before)
+    elif hasattr(X, "equals"):
+        assert X.equals(before)
+    else:
+        np.testing.assert_array_equal(X, before)
+
+
+MUTATION = settings(max_examples=2, deadline=None, database=None)
+rows_3d = st.lists(
+    st.lists(st.floats(-2, 2, allow_nan=False, width=32), min_size=3, max_size=3),
+    min_size=3,
+    max_size=3,
+).map(lambda rows: np.asarray(rows, dtype=np.float64))
+
+
+@pytest.mark.parametrize("kind", ["numpy", "frame", "tensor"])
+@pytest.mark.parametrize("model_kind", ["callable", "torch"])
+@MUTATION
+@given(values=rows_3d)
+def test_no_explainer_metric_or_scorer_changes_its_input(values, kind, model_kind):
+    from skexplain.metrics import get_metric, get_metric_names, make_explanation_scorer
+
+    model = _scribbling_function if model_kind == "callable" else _scribbling_module()
+    X = _as_container(values, kind)
+    X_before = _snapshot(X)
+    A = np.cos(values)  # attributions given to the metrics
+    A_given = _as_container(A, kind)
+    A_before = _snapshot(A_given)
+    small = dict(n_samples=4, random_state=0)
+    gradient_explainer = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # few samples: the explainers say so
+        for explainer in _explainers(model):
+            explainer.fit(X)
+            explainer.transform(X)
+            _assert_unchanged(X, X_before)
+            gradient_explainer = gradient_explainer or explainer
+        for name in get_metric_names():
+            spec = get_metric(name)
+            options = {
+                key: value
+                for key, value in small.items()
+                if key in spec.function.__code__.co_varnames
+            }
+            if name == "sensitivity_n":
+                options["n_features"] = 1
+            if spec.kind == "model":
+                spec.function(model, X, A_given, **options)
+            elif spec.kind == "explainer":
+                spec.function(gradient_explainer, X, **options)
+            elif spec.kind == "points":
+                spec.function(X, A_given)
+            elif name == "smoothness_loss":
+                spec.function(A_given, feature_similarity=np.ones((3, 3)) - np.eye(3))
+            else:
+                spec.function(A_given)
+            _assert_unchanged(X, X_before)
+            _assert_unchanged(A_given, A_before)
+            if spec.kind in ("model", "explainer"):
+                make_explanation_scorer(name, **options)(gradient_explainer, X)
+                _assert_unchanged(X, X_before)
+
+
+# -- causes 10, 14, 15, 17: the model adapters ---------------------------------------------------
+def test_cause_10_torch_module_in_train_mode_is_evaluated_in_eval_mode():
+    import torch
+
+    from skexplain import Gradient
+
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(
+        torch.nn.Linear(3, 16),
+        torch.nn.Dropout(0.5),
+        torch.nn.BatchNorm1d(16),
+        torch.nn.Linear(16, 1),
+    ).double()
+    module.train()
+    module[2].eval()  # one submodule in its own mode: restored as it was
+    X = np.random.default_rng(10).normal(size=(6, 3))
+    explainer = Gradient(model=module).fit(X)
+    first, second = explainer.transform(X), explainer.transform(X)
+    np.testing.assert_array_equal(first, second)
+    assert module.training and module[1].training and not module[2].training
+    module.eval()
+    np.testing.assert_allclose(Gradient(model=module).fit(X).transform(X), first, rtol=1e-12)
+
+
+def test_cause_14_a_non_differentiable_torch_module_is_named_so():
+
+    from skexplain import Gradient, ShapleyExplainer
+
+    X = np.random.default_rng(14).normal(size=(4, 3))
+    with pytest.raises(TypeError, match="not differentiable.*model-agnostic explainer"):
+        Gradient(model=_Rounded()).fit(X).transform(X)
+    # a model-agnostic explainer explains it
+    assert ShapleyExplainer(model=_Rounded(), n_background=2).fit(X).transform(X).shape == X.shape
+
+
+def test_cause_15_linear_model_with_an_out_of_range_target():
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    from skexplain import Gradient
+
+    rng = np.random.default_rng(15)
+    X = rng.normal(size=(20, 3))
+    for model, output in (
+        (LinearRegression().fit(X, X[:, 0]), None),
+        (LogisticRegression().fit(X, rng.integers(0, 3, 20)), "decision_function"),
+    ):
+        from skexplain.models import as_model
+
+        adapter = as_model(model, output=output)
+        with pytest.raises(ValueError, match="target index 5 is out of range for"):
+            adapter.gradient(X, target=5)
+    with pytest.raises(ValueError, match="out of range"):
+        Gradient(model=LinearRegression().fit(X, X[:, 0]), target=3).fit(X).transform(X)
+
+
+def test_cause_17_no_torch_warning_for_read_only_inputs():
+    # in a fresh process: torch shows its "not writable" warning once per process
+    import subprocess
+    import sys
+
+    code = """
+import warnings
+import numpy as np, pandas as pd, torch
+from skexplain import Gradient, PropertyOptimizedExplainer
+from skexplain.functions import SinExp
+warnings.simplefilter("error")
+X = np.random.default_rng(17).normal(size=(12, 2))
+frame = pd.DataFrame(X, columns=["a", "b"])
+PropertyOptimizedExplainer(model=SinExp(), lambda_robust=1.0, setting="inductive").fit_transform(
+    frame
+)
+read_only = X.copy()
+read_only.flags.writeable = False
+Gradient(model=torch.nn.Linear(2, 1).double()).fit(read_only).transform(read_only)
+"""
+    completed = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]

@@ -203,7 +203,10 @@ class KernelShapExplainer(BaseExplainer):
             self.background_weights_ = np.full(X.shape[0], 1.0 / X.shape[0])
             self._shap_background = None
         else:
-            summary = shap.kmeans(X, self.n_background)
+            # no more clusters than distinct rows: shap.kmeans would leave some empty and fail
+            # on its own weights ("# of weights must match data matrix!")
+            n_clusters = min(self.n_background, np.unique(X, axis=0).shape[0])
+            summary = shap.kmeans(X, n_clusters)
             self.background_ = np.asarray(summary.data, dtype=np.float64)
             self.background_weights_ = np.asarray(summary.weights, dtype=np.float64)
             self._shap_background = summary

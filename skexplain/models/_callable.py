@@ -56,7 +56,7 @@ class CallableModel(_NumpyModel):
     def _exact_gradient(self, X, target):
         if self.gradient_function is None:
             return None
-        grad = np.asarray(self.gradient_function(X), dtype=np.float64)
+        grad = np.asarray(self.gradient_function(self._model_input(X)), dtype=np.float64)
         if grad.ndim == 2 and grad.shape == X.shape:
             if target is not None and np.any(target != 0):
                 raise ValueError("target must be 0 or None for a single-output gradient")

@@ -14,7 +14,13 @@ class _NumpyModel(ModelAdapter):
     fd_step = float(np.finfo(np.float64).eps ** (1.0 / 3.0))
 
     def _model_input(self, X):
-        """The float rows as the model takes them: the codec's frame, or the array itself."""
+        """The float rows as the model takes them: the codec's frame, or a copy of the array.
+
+        The one place where a numpy model receives its input: always a fresh copy, so that a
+        model that writes into its input (normalizing in place, say) cannot change the caller's
+        X or the engine's perturbed copies.
+        """
+        X = np.array(X, dtype=np.float64)
         if self.codec is None or not self._accepts_frames:
             return X
         return self.codec.decode(X)

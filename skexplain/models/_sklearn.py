@@ -144,4 +144,8 @@ class SklearnModel(_NumpyModel):
             if coef.shape[0] != 1:
                 return None  # let _select raise its error about the missing target
             return np.broadcast_to(coef[0], X.shape).copy()
+        if target.size and int(target.max()) >= coef.shape[0]:
+            raise ValueError(
+                f"target index {int(target.max())} is out of range for {coef.shape[0]} outputs"
+            )
         return coef[target]

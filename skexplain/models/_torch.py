@@ -16,9 +16,10 @@ _TORCH_OUTPUTS = ("raw", "probability", "log_probability")
 class TorchModel(ModelAdapter):
     """Adapter for a ``torch.nn.Module``: exact gradients by autograd, one backward per chunk.
 
-    The module is used as it is (call ``module.eval()`` first if it has dropout or batch norm);
-    it is moved to ``device`` on a copy when it lives elsewhere, so the caller's module is never
-    changed. Inputs are cast to the module's floating dtype; answers come back as float64 numpy.
+    The module is evaluated in eval mode (dropout off, batch norm on its running statistics),
+    each submodule's mode restored afterwards, on a copy of its input; it is moved to ``device``
+    on a copy when it lives elsewhere, so the caller's module is never changed. Inputs are cast
+    to the module's floating dtype; answers come back as float64 numpy.
 
     Parameters
     ----------
@@ -86,8 +87,12 @@ class TorchModel(ModelAdapter):
         """
         if torch.is_tensor(array):
             return array.to(device=self.device, dtype=self.dtype)
-        # a copy where numpy strides are negative or odd (torch takes only positive ones)
+        # a copy where numpy strides are negative or odd (torch takes only positive ones), or
+        # where the array is read-only (a DataFrame's values, a memory-mapped explainer):
+        # torch warns that it cannot share those
         array = np.ascontiguousarray(array)
+        if not array.flags.writeable:
+            array = array.copy()
         return torch.as_tensor(array, dtype=self.dtype, device=self.device)
 
     def to_numpy(self, array):
@@ -108,7 +113,18 @@ class TorchModel(ModelAdapter):
         return np.asarray(array, dtype=np.float64)
 
     def _forward(self, X):
-        out = self.module(X)
+        # The one place where the module receives its input: a copy (a module that writes into
+        # its input cannot change the caller's X, whose memory as_tensor shares), and in eval
+        # mode (dropout and batch statistics would make every answer different despite
+        # random_state); each submodule's mode is restored afterwards.
+        modes = [(m, m.training) for m in self.module.modules() if m.training]
+        for m, _ in modes:
+            m.train(False)
+        try:
+            out = self.module(X.clone())
+        finally:
+            for m, training in modes:
+                m.training = training
         if not torch.is_tensor(out):
             raise ValueError(f"the torch module must return a tensor, got {type(out).__name__}")
         _check_values(out.detach(), X.shape[0], "output")
@@ -135,7 +151,17 @@ class TorchModel(ModelAdapter):
         with torch.enable_grad():
             X = X.detach().requires_grad_(True)
             selected = _select(self._forward(X), target)
-            (grad,) = torch.autograd.grad(selected.sum(), X)
+            grad = None
+            if selected.requires_grad:
+                (grad,) = torch.autograd.grad(selected.sum(), X, allow_unused=True)
+        if grad is None:  # the output does not reach the input through autograd
+            raise TypeError(
+                f"the torch module {type(self.module).__name__} is not differentiable: its "
+                "output does not depend on its input through autograd (it detaches, rounds, "
+                "takes an argmax or leaves torch); explain it with a model-agnostic explainer "
+                "(ShapleyExplainer, KernelShapExplainer, LimeExplainer, CLIME), or pass a "
+                "differentiable module"
+            )
         _check_values(grad, X.shape[0], "gradient")
         return grad
 
