@@ -137,3 +137,39 @@ def test_evaluate_explainers_with_the_default_metrics_on_the_dask_cluster(client
     with joblib.parallel_config(backend="dask"):
         parallel = evaluate_explainers(explainers, X, random_state=0, n_jobs=-1)
     pd.testing.assert_frame_equal(parallel, serial, check_exact=True)
+
+
+@pytest.mark.slow
+def test_the_spark_recipe_of_the_guide_gives_the_same_attributions():
+    """doc/user_guide/scale_out.rst's mapInPandas recipe, on a local Spark (where pyspark is
+    installed; it is not a test dependency: a JVM and a 400 MB wheel)."""
+    pyspark = pytest.importorskip("pyspark")
+    import pandas as pd
+    from pyspark.sql import SparkSession
+
+    from skexplain import SmoothGrad
+    from skexplain.functions import SumOfSines
+
+    features = [f"x{i}" for i in range(4)]
+    frame = pd.DataFrame(np.random.default_rng(2).normal(size=(300, 4)), columns=features)
+    explainer = SmoothGrad(model=SumOfSines(), n_samples=16, random_state=0).fit(frame)
+    expected = explainer.transform(frame)
+    names = list(explainer.get_feature_names_out())
+
+    def explain(batches):
+        for batch in batches:
+            W = explainer.transform(batch[features])
+            out = pd.DataFrame(W, columns=[f"attr_{c}" for c in names], index=batch.index)
+            yield out.assign(row_id=batch["row_id"].to_numpy())
+
+    spark = SparkSession.builder.master("local[2]").appName("skexplain-test").getOrCreate()
+    try:
+        spark_df = spark.createDataFrame(frame.assign(row_id=np.arange(300))).repartition(3)
+        schema = ", ".join(f"attr_{c} double" for c in names) + ", row_id long"
+        result = spark_df.mapInPandas(explain, schema=schema).toPandas()
+    finally:
+        spark.stop()
+    result = result.sort_values("row_id")
+    assert result["row_id"].tolist() == list(range(300))
+    np.testing.assert_array_equal(result.drop(columns="row_id").to_numpy(), expected)
+    assert pyspark.__version__
