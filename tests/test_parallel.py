@@ -212,3 +212,41 @@ def test_a_metric_refuses_a_dask_dataframe_with_a_clear_message():
     frame = dd.from_pandas(pd.DataFrame(X, columns=list("abc")), npartitions=2)
     with pytest.raises(TypeError, match="to_dask_array"):
         infidelity(SinExp(), frame, np.ones_like(X))
+
+
+# -- every explainer, found by discovery -----------------------------------------------------------
+def _explainer_classes():
+    from skexplain.utils.discovery import all_explainers
+
+    return [cls for _, cls in all_explainers()]
+
+
+def _rows_for(cls):
+    # Enough rows for several chunks of the engine (8,192 evaluations; 8 copies a row at most
+    # with the FAST settings); the reference wrappers (lime, shap) loop over rows: fewer.
+    from _explainers import is_model_specific
+
+    n = 120 if cls.__name__ in ("LimeExplainer", "KernelShapExplainer") else 2500
+    width = 3 if is_model_specific(cls) else 4
+    return np.random.default_rng(5).uniform(-1, 1, size=(n, width))
+
+
+@pytest.mark.parametrize("cls", _explainer_classes(), ids=lambda cls: cls.__name__)
+def test_every_explainer_takes_n_jobs_and_verbose_and_n_jobs_2_equals_1(cls):
+    from _explainers import instance
+
+    explainer = instance(cls)
+    params = explainer.get_params(deep=False)
+    assert params["n_jobs"] is None and params["verbose"] == 0
+    X = _rows_for(cls)
+    serial = explainer.set_params(n_jobs=1).fit(X).transform(X)
+    parallel = explainer.set_params(n_jobs=2).fit(X).transform(X)
+    np.testing.assert_array_equal(parallel, serial)
+
+
+def test_verbose_parameter_shows_the_progress_bar(rows, capsys):
+    explainer = SmoothGrad(model=SinExp(), n_samples=200, random_state=0, verbose=0).fit(rows)
+    explainer.transform(rows)
+    assert capsys.readouterr().err == ""
+    explainer.set_params(verbose=1).transform(rows)
+    assert "skexplain" in capsys.readouterr().err

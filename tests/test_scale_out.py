@@ -23,6 +23,29 @@ def client():
 
 
 @pytest.fixture(scope="module")
+def ray_backend():
+    """A local Ray (2 CPUs) with its joblib backend registered; its workers import this folder."""
+    ray = pytest.importorskip("ray")
+    import os
+    from pathlib import Path
+
+    from ray.util.joblib import register_ray
+
+    here = Path(__file__).resolve().parent
+    path = os.pathsep.join([str(here), str(here.parent), os.environ.get("PYTHONPATH", "")])
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+        runtime_env={"env_vars": {"PYTHONPATH": path}},
+    )
+    register_ray()
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
 def pipeline_and_rows():
     X, y = load_breast_cancer(return_X_y=True)
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, y)
@@ -88,34 +111,14 @@ def test_a_metric_with_n_jobs_runs_on_the_dask_cluster_and_equals_n_jobs_1(clien
 
 
 @pytest.mark.slow
-def test_rays_joblib_backend_gives_the_same_scores(tmp_path):
-    ray = pytest.importorskip("ray")
-    from ray.util.joblib import register_ray
-
+def test_rays_joblib_backend_runs_the_chunks_in_its_workers(ray_backend, tmp_path):
     from skexplain.metrics import infidelity
 
     X = np.random.default_rng(1).normal(size=(5000, 4))
     model = _RecordingModel(tmp_path)
     serial = infidelity(model, X, 2.0 * X, n_samples=20, random_state=0)
-    # Ray's workers import the model's class: give them this folder and the package's.
-    import os
-    from pathlib import Path
-
-    here = Path(__file__).resolve().parent
-    path = os.pathsep.join([str(here), str(here.parent), os.environ.get("PYTHONPATH", "")])
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        configure_logging=False,
-        runtime_env={"env_vars": {"PYTHONPATH": path}},
-    )
-    try:
-        register_ray()
-        with joblib.parallel_config(backend="ray"):
-            parallel = infidelity(model, X, 2.0 * X, n_samples=20, random_state=0, n_jobs=2)
-    finally:
-        ray.shutdown()
+    with joblib.parallel_config(backend="ray"):
+        parallel = infidelity(model, X, 2.0 * X, n_samples=20, random_state=0, n_jobs=2)
     np.testing.assert_array_equal(parallel, serial)
     assert _other_processes(tmp_path), "no chunk ran in Ray's workers"
 
@@ -173,3 +176,68 @@ def test_the_spark_recipe_of_the_guide_gives_the_same_attributions():
     assert result["row_id"].tolist() == list(range(300))
     np.testing.assert_array_equal(result.drop(columns="row_id").to_numpy(), expected)
     assert pyspark.__version__
+
+
+# -- every explainer and row metric on the cluster backends (slow: many cluster round trips) -----
+def _every_explainer():
+    from skexplain.utils.discovery import all_explainers
+
+    return [cls for _, cls in all_explainers()]
+
+
+def _explain_everything(n_jobs):
+    """Attributions of every discovered explainer and the scores of every row metric."""
+    import inspect
+
+    from _explainers import instance, is_model_specific
+
+    from skexplain.metrics import get_metric, get_metric_names
+
+    out = {}
+    for cls in _every_explainer():
+        width = 3 if is_model_specific(cls) else 4
+        n = 60 if cls.__name__ in ("LimeExplainer", "KernelShapExplainer") else 1500
+        X = np.random.default_rng(7).uniform(-1, 1, size=(n, width))
+        explainer = instance(cls).set_params(n_jobs=n_jobs).fit(X)
+        out[cls.__name__] = explainer.transform(X)
+    X = np.random.default_rng(8).uniform(-1, 1, size=(1500, 4))
+    from skexplain import SmoothGrad
+    from skexplain.functions import SumOfSines
+
+    explainer = SmoothGrad(model=SumOfSines(), n_samples=8, random_state=0).fit(X)
+    A = explainer.transform(X)
+    for name in get_metric_names():
+        spec = get_metric(name)
+        params = inspect.signature(spec.function).parameters
+        if "n_jobs" not in params:
+            continue
+        kwargs = {"n_jobs": n_jobs, **({"random_state": 0} if "random_state" in params else {})}
+        if "n_samples" in params:
+            kwargs["n_samples"] = 5
+        if "n_features" in params:
+            kwargs["n_features"] = 2
+        head = (explainer.model_, X, A) if spec.kind == "model" else (explainer, X)
+        out[name] = spec.function(*head, **kwargs)
+    return out
+
+
+@pytest.mark.slow
+def test_every_explainer_and_metric_on_a_dask_cluster_equals_n_jobs_1(client):
+    serial = _explain_everything(1)
+    with distributed.get_task_stream(client) as tasks:
+        with joblib.parallel_config(backend="dask"):
+            parallel = _explain_everything(-1)
+    assert len(tasks.data) > 0
+    assert parallel.keys() == serial.keys()
+    for name in serial:
+        np.testing.assert_array_equal(parallel[name], serial[name], err_msg=name)
+
+
+@pytest.mark.slow
+def test_every_explainer_and_metric_on_ray_equals_n_jobs_1(ray_backend):
+    serial = _explain_everything(1)
+    with joblib.parallel_config(backend="ray"):
+        parallel = _explain_everything(2)
+    assert parallel.keys() == serial.keys()
+    for name in serial:
+        np.testing.assert_array_equal(parallel[name], serial[name], err_msg=name)
