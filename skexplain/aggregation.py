@@ -309,6 +309,11 @@ class AggregatingExplainer(_Aggregation, _NamedExplainers, BaseExplainer):
         Output to explain; None explains a single output, or each row's predicted class.
     random_state : int, RandomState instance or None, default=None
         Seeds the metric samples.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the attributions equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Attributes
     ----------
@@ -362,6 +367,8 @@ class AggregatingExplainer(_Aggregation, _NamedExplainers, BaseExplainer):
         epsilon=1e-8,
         target=None,
         random_state=None,
+        n_jobs=None,
+        verbose=0,
     ):
         self.explainers = explainers
         self.model = model
@@ -375,6 +382,8 @@ class AggregatingExplainer(_Aggregation, _NamedExplainers, BaseExplainer):
         self.epsilon = epsilon
         self.target = target
         self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
 
     @property
     def named_explainers_(self):

@@ -3,6 +3,7 @@
 import numbers
 from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass, fields
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, clone
@@ -137,6 +138,11 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metac
         package default: a classifier's log-odds ``"logit"``, which does not saturate, a
         regressor's prediction, a torch module's raw output), "logit", "probability",
         "log_probability", "decision_function" or "predict".
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the attributions equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Attributes
     ----------
@@ -164,12 +170,16 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metac
         "model": "no_validation",
         "target": "no_validation",  # an index, a label or "predicted": see resolve_target
         "output": [None, StrOptions(_OUTPUTS)],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
     }
 
-    def __init__(self, model=None, *, target=None, output="auto"):
+    def __init__(self, model=None, *, target=None, output="auto", n_jobs=None, verbose=0):
         self.model = model
         self.target = target
         self.output = output
+        self.n_jobs = n_jobs
+        self.verbose = verbose
 
     # -- contract -------------------------------------------------------------------------------
     def fit(self, X, y=None):

@@ -196,12 +196,28 @@ def test_a_per_row_target_travels_with_its_block():
     model = as_model(lambda Z: np.stack([np.sin(Z).sum(axis=1), np.cos(Z).sum(axis=1)], axis=1))
     A = np.ones_like(X)
     target = np.arange(200) % 2
-    # raw units: with a bare model, std units would be learned from each block's own rows
     expected = infidelity(model, X, A, target=target, units="raw", random_state=0)
     lazy = infidelity(
         model, da.from_array(X, chunks=(60, 4)), A, target=target, units="raw", random_state=0
     )
     np.testing.assert_allclose(lazy.compute(scheduler="sync"), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("output", [None, "probability"])
+def test_std_units_of_a_bare_model_come_from_all_rows_not_each_block(output):
+    from sklearn.linear_model import LogisticRegression
+
+    from skexplain.metrics import infidelity
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(400, 3)) * [1.0, 10.0, 100.0]  # very different column spreads
+    model = LogisticRegression().fit(X, X[:, 0] + X[:, 1] / 10 > 0)
+    A = rng.normal(size=X.shape)
+    kwargs = {"random_state": 0} | ({} if output is None else {"output": output})
+    expected = infidelity(model, X, A, **kwargs)  # noise in std units of all 400 rows
+    blocks = da.from_array(X[np.argsort(X[:, 2])], chunks=(100, 3))  # blocks of unlike spread
+    lazy = infidelity(model, blocks, A[np.argsort(X[:, 2])], **kwargs).compute(scheduler="sync")
+    np.testing.assert_allclose(lazy, expected[np.argsort(X[:, 2])], rtol=1e-9)
 
 
 def test_a_metric_refuses_a_dask_dataframe_with_a_clear_message():

@@ -50,6 +50,11 @@ class CLIME(NoiseExplainer):
         "log_probability", "decision_function" or "predict".
     random_state : int, RandomState instance or None, default=None
         Seed of the noise draws; an int makes ``transform`` repeatable.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the attributions equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Attributes
     ----------
@@ -95,6 +100,8 @@ class CLIME(NoiseExplainer):
         target=None,
         output="auto",
         random_state=None,
+        n_jobs=None,
+        verbose=0,
     ):
         super().__init__(model, target=target, output=output)
         self.noise = noise
@@ -103,6 +110,8 @@ class CLIME(NoiseExplainer):
         self.n_samples = n_samples
         self.alpha = alpha
         self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def _slope_operator(self, noise):
         """``M`` with ``slopes = M @ y`` for every row: the (ridge) least-squares solution."""

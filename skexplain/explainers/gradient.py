@@ -22,6 +22,11 @@ class Gradient(BaseExplainer):
         package default: a classifier's log-odds ``"logit"``, which does not saturate, a
         regressor's prediction, a torch module's raw output), "logit", "probability",
         "log_probability", "decision_function" or "predict".
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the attributions equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Attributes
     ----------
@@ -45,8 +50,10 @@ class Gradient(BaseExplainer):
     _requires_gradient = True
     _categorical = "occlusion"
 
-    def __init__(self, model=None, *, target=None, output="auto"):
+    def __init__(self, model=None, *, target=None, output="auto", n_jobs=None, verbose=0):
         super().__init__(model, target=target, output=output)
+        self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def _explain(self, X, target):
         return self.model_.gradient(X, target)
@@ -68,6 +75,11 @@ class InputXGradient(Gradient):
         package default: a classifier's log-odds ``"logit"``, which does not saturate, a
         regressor's prediction, a torch module's raw output), "logit", "probability",
         "log_probability", "decision_function" or "predict".
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the attributions equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Attributes
     ----------

@@ -52,6 +52,11 @@ class InfidelityOptimal(BaseExplainer):
         "log_probability", "decision_function" or "predict".
     random_state : int, RandomState instance or None, default=None
         Seed of the noise draws; an int makes ``transform`` repeatable.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the attributions equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Attributes
     ----------
@@ -92,6 +97,8 @@ class InfidelityOptimal(BaseExplainer):
         target=None,
         output="auto",
         random_state=None,
+        n_jobs=None,
+        verbose=0,
     ):
         super().__init__(model, target=target, output=output)
         self.perturbation = perturbation
@@ -99,6 +106,8 @@ class InfidelityOptimal(BaseExplainer):
         self.alpha = alpha
         self.units = units
         self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def _fit(self, X):
         perturbation = GaussianNoise(scale=0.1) if self.perturbation is None else self.perturbation

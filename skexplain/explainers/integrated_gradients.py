@@ -58,6 +58,11 @@ class IntegratedGradients(BaseExplainer):
         package default: a classifier's log-odds ``"logit"``, which does not saturate, a
         regressor's prediction, a torch module's raw output), "logit", "probability",
         "log_probability", "decision_function" or "predict".
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the attributions equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Attributes
     ----------
@@ -106,12 +111,16 @@ class IntegratedGradients(BaseExplainer):
         multiply_by_inputs=True,
         target=None,
         output="auto",
+        n_jobs=None,
+        verbose=0,
     ):
         super().__init__(model, target=target, output=output)
         self.baseline = baseline
         self.n_steps = n_steps
         self.method = method
         self.multiply_by_inputs = multiply_by_inputs
+        self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def _fit(self, X):
         self.baseline_ = check_baseline(self.baseline, X.shape[1])

@@ -38,6 +38,11 @@ class KernelSmoothed(NoiseExplainer):
         model of its own.
     random_state : int, RandomState instance or None, default=None
         Seed of the noise draws; an int makes ``transform`` repeatable.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the attributions equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Attributes
     ----------
@@ -77,6 +82,8 @@ class KernelSmoothed(NoiseExplainer):
         target=None,
         output="auto",
         random_state=None,
+        n_jobs=None,
+        verbose=0,
     ):
         super().__init__(model, target=target, output=output)
         self.explainer = explainer
@@ -85,6 +92,8 @@ class KernelSmoothed(NoiseExplainer):
         self.units = units
         self.n_samples = n_samples
         self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def _model_to_fit(self):
         if self.model is not None or self.explainer is None:

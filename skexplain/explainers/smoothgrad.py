@@ -37,6 +37,11 @@ class SmoothGrad(NoiseExplainer):
     random_state : int, RandomState instance or None, default=None
         Seeds the noise; one bank of draws is shared by all rows of a call, so ``transform``
         returns the same answer each call with an integer seed.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the attributions equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Attributes
     ----------
@@ -77,6 +82,8 @@ class SmoothGrad(NoiseExplainer):
         target=None,
         output="auto",
         random_state=None,
+        n_jobs=None,
+        verbose=0,
     ):
         super().__init__(model, target=target, output=output)
         self.noise = noise
@@ -84,6 +91,8 @@ class SmoothGrad(NoiseExplainer):
         self.units = units
         self.n_samples = n_samples
         self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def _statistic(self, G):
         return G.mean(axis=1)
@@ -127,6 +136,11 @@ class VarGrad(SmoothGrad):
         "log_probability", "decision_function" or "predict".
     random_state : int, RandomState instance or None, default=None
         Seed of the noise draws; an int makes ``transform`` repeatable.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the attributions equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Attributes
     ----------

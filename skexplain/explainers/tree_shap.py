@@ -187,6 +187,11 @@ class TreeShapExplainer(BaseExplainer):
         model's ``classes_`` (``target="barolo"``). :meth:`explain` takes one target per row.
     random_state : int, RandomState instance or None, default=None
         Seeds the background sample.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the attributions equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Attributes
     ----------
@@ -246,6 +251,8 @@ class TreeShapExplainer(BaseExplainer):
         algorithm="auto",
         target=None,
         random_state=None,
+        n_jobs=None,
+        verbose=0,
     ):
         super().__init__(model, target=target, output=output)
         self.background = background
@@ -254,6 +261,8 @@ class TreeShapExplainer(BaseExplainer):
         self.output = output
         self.algorithm = algorithm
         self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def _adapter_output(self):
         return "auto"  # output is the trees' own ("raw" margin or "probability"), not the adapter's

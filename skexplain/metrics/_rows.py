@@ -36,6 +36,7 @@ def row_metric(function):
     @functools.wraps(function)
     def metric(*args, **kwargs):
         bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
         arguments = dict(bound.arguments)
         X = arguments["X"]
         if is_dask_collection(X):
@@ -60,6 +61,8 @@ def _lazy(function, leading, arguments):
         name for name in _PER_ROW if name in arguments and _is_per_row(arguments[name], X.shape[0])
     ]
     row_arrays = [arguments.pop(name) for name in row_names]
+    if leading == ["model"] and arguments.get("units") == "std":
+        shipped = (_model_with_column_statistics(shipped[0], X, arguments.get("output")),)
     arguments["n_jobs"], arguments["verbose"] = 1, 0  # the blocks are the parallel work
 
     def block(*values, **kwargs):
@@ -72,6 +75,26 @@ def _lazy(function, leading, arguments):
         return function(*head, X_rows, **per_row, **kwargs)
 
     return map_row_blocks(block, X, *row_arrays, shipped=shipped, **arguments)
+
+
+def _model_with_column_statistics(model, X, output):
+    """The model adapted once, with the standard deviations of all of X's rows (one pass).
+
+    A metric given a bare model learns its noise units from the rows it scores: on each block
+    alone they would differ from block to block. An explainer's adapter keeps its own (learned
+    in the explainer's fit) and is shipped as it is.
+    """
+    import dask.array as da
+
+    from ..models import ModelAdapter, as_model
+    from ..utils import ColumnCodec
+
+    if isinstance(model, ModelAdapter) and model.codec is not None:
+        return model
+    adapter = as_model(model, output=output or "auto")
+    scale, mean = da.compute(X.std(axis=0), X.mean(axis=0))
+    codec = ColumnCodec().fit(np.zeros((1, X.shape[1])))
+    return adapter.with_codec(codec.with_statistics(scale, mean, X.shape[0]))
 
 
 def _is_per_row(value, n_rows):

@@ -137,6 +137,11 @@ class PropertyOptimizedExplainer(BaseExplainer):
         Where the inductive setting's GP runs its linear algebra (torch, float64): ``"auto"``
         is the model's device for a torch model on an accelerator, else CUDA when present,
         else the CPU. The transductive solvers run on the CPU.
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
+        ``joblib.parallel_config``); the attributions equal those of ``n_jobs=1``.
+    verbose : int, default=0
+        Show a progress bar over the chunks of rows when positive.
 
     Attributes
     ----------
@@ -237,6 +242,8 @@ class PropertyOptimizedExplainer(BaseExplainer):
         output="auto",
         random_state=None,
         device="auto",
+        n_jobs=None,
+        verbose=0,
     ):
         super().__init__(model, target=target, output=output)
         self.lambda_faithful = lambda_faithful
@@ -260,6 +267,8 @@ class PropertyOptimizedExplainer(BaseExplainer):
         self.max_iter = max_iter
         self.random_state = random_state
         self.device = device
+        self.n_jobs = n_jobs
+        self.verbose = verbose
 
     # -- setup ------------------------------------------------------------------------------------
     def _lambdas(self):

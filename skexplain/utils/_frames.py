@@ -136,6 +136,28 @@ class ColumnCodec:
         self.n_fit_rows_ = Z.shape[0]
         return self
 
+    def with_statistics(self, scale, baseline, n_rows):
+        """Set ``scale_`` and ``baseline_`` computed elsewhere (over data too large for memory).
+
+        Parameters
+        ----------
+        scale : array-like of shape (n_features,)
+            Each column's standard deviation (zero or a categorical column's: 1).
+        baseline : array-like of shape (n_features,)
+            Each column's mean (a categorical column's: its most frequent code).
+        n_rows : int
+            The rows the statistics were computed from.
+
+        Returns
+        -------
+        self : ColumnCodec
+        """
+        scale = np.asarray(scale, dtype=np.float64)
+        self.scale_ = np.where((scale > 0) & ~self.categorical_, scale, 1.0)
+        self.baseline_ = np.asarray(baseline, dtype=np.float64)
+        self.n_fit_rows_ = int(n_rows)
+        return self
+
     def noise_factors(self, units):
         """What a noise scale or radius is multiplied by, per column.
 
