@@ -206,7 +206,7 @@ def test_shapley_waterfall_adds_up_from_the_classs_base_value_to_the_output():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 4))
     model = LogisticRegression().fit(X, (X[:, 0] + X[:, 1] > 0).astype(int))
-    explainer = ShapleyExplainer(model=model, method="exact", random_state=0)
+    explainer = ShapleyExplainer(model=model, method="exact", output="probability", random_state=0)
     display = AttributionDisplay.from_estimator(
         explainer, X[:5], kind="waterfall", ax=Figure().subplots(), row=1
     )

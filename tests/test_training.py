@@ -455,7 +455,13 @@ def test_fit_records_history_and_selects_by_valscore():
 
 def test_early_stopping_and_verbose(capsys):
     X, y = make_blobs(n_samples=60, centers=2, n_features=3, random_state=0)
-    clf = IDExpOClassifier(**{**TINY, "finetune_epochs": 30, "patience": 1, "verbose": 1})
+    # the settings this was measured with (the defaults before they followed the paper)
+    old_defaults = dict(
+        learning_rate=0.01, lambda_insertion=1.0, lambda_deletion=1.0, lambda_l2=0.0
+    )
+    clf = IDExpOClassifier(
+        **{**TINY, **old_defaults, "finetune_epochs": 30, "patience": 1, "verbose": 1}
+    )
     clf.fit(X, y)
     assert clf.n_iter_ < 30
     assert "IDExpOClassifier" in capsys.readouterr().err  # the tqdm bar
