@@ -37,6 +37,7 @@ __all__ = [
     "row_chunks",
     "map_row_chunks",
     "parallel_rows",
+    "parallel_map",
     "query_perturbed",
     "explain_perturbed",
 ]
@@ -99,6 +100,21 @@ def parallel_rows(n_jobs=None, verbose=0):
         _PARALLEL.reset(token)
 
 
+def parallel_map(n_jobs):
+    """``joblib.Parallel(n_jobs)`` returning results as they finish, where the backend can.
+
+    A generator lets the caller write each result into its output (or advance a progress bar)
+    as it arrives instead of holding them all; backends that cannot stream (Ray's) return the
+    list.
+    """
+    from joblib import Parallel
+    from joblib.parallel import get_active_backend
+
+    backend, _ = get_active_backend()
+    streams = getattr(backend, "supports_return_generator", False)
+    return Parallel(n_jobs=n_jobs, return_as="generator" if streams else "list")
+
+
 def _serial(compute):
     """``compute`` with the loops it calls kept in series and silent (they run inside a chunk)."""
 
@@ -122,19 +138,12 @@ def map_row_chunks(n_rows, compute, *, per_row=1, budget=DEFAULT_BATCH_SIZE, emp
     if n_jobs == 1 or len(chunks) < 2:
         parts = map(run, chunks)
     else:
-        from joblib import Parallel, delayed, effective_n_jobs
-        from joblib.parallel import get_active_backend
+        from joblib import delayed, effective_n_jobs
 
         if effective_n_jobs(n_jobs) == 1:
             parts = map(run, chunks)
         else:
-            # A generator writes each chunk into the output as it arrives (memory); backends
-            # that cannot stream (Ray's) return the list.
-            backend, _ = get_active_backend()
-            streams = getattr(backend, "supports_return_generator", False)
-            parts = Parallel(n_jobs=n_jobs, return_as="generator" if streams else "list")(
-                delayed(run)(rows) for rows in chunks
-            )
+            parts = parallel_map(n_jobs)(delayed(run)(rows) for rows in chunks)
     if verbose and chunks:
         from tqdm.auto import tqdm
 

@@ -9,10 +9,11 @@ import numbers
 import warnings
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import delayed
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+from ._engine import parallel_map
 from .base import fit_clone
 from .metrics import MetricSpec, get_metric, metric_scores
 from .utils import import_optional, is_frame
@@ -248,7 +249,7 @@ def evaluate_explainers(
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
 
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+    parallel = parallel_map(n_jobs)
     n = len(items)
     fitted = list(
         _progress(

@@ -9,8 +9,10 @@ import sys
 from numbers import Integral
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
+from joblib import delayed, effective_n_jobs
 from sklearn.utils import check_random_state, gen_even_slices
+
+from .._engine import parallel_map
 
 
 def _call_seed(random_state):
@@ -40,7 +42,7 @@ def _explain_rows(explain_chunk, X, target, *, n_jobs, verbose, desc):
         if workers == 1 or n <= 1:
             return explain_chunk(X, target, bar.update)
         slices = list(gen_even_slices(n, min(n, 4 * workers)))
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(
+        results = parallel_map(n_jobs)(
             delayed(explain_chunk)(X[s], None if target is None else target[s], None)
             for s in slices
         )
