@@ -113,7 +113,9 @@ def evaluate(clf, X, y, n_subsets=100):
     phi = clf.explain(X)
     curve = dict(fraction=clf.fraction, step=clf.curve_step_)
     n = max(1, round(0.2 * X.shape[1]))
-    sensitivity = sensitivity_n(clf, X, phi, n_features=n, n_samples=n_subsets, random_state=0)
+    sensitivity = sensitivity_n(
+        clf, X, phi, n_features=n, n_samples=n_subsets, output="probability", random_state=0
+    )  # like the curves, on the probability the explanations explain
     return (
         clf.score(X, y),
         insertion_auc(clf, X, phi, output="probability", **curve).mean(),  # the paper's curves
