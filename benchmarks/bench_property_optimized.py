@@ -313,11 +313,16 @@ def approximate(args):
         f"## (c) approximate neighbour graph (faiss HNSW) against exact: same problem as (a), "
         f"{small:,} and {large_rows:,} rows; one subprocess per run"
     )
-    runs = [
-        _run_size(args, small, "exact"),
-        _run_size(args, small, "approximate"),
-        _run_size(args, large_rows, "approximate"),
-    ]
+    runs = []
+    for rows, algorithm in ((small, "exact"), (small, "approximate"), (large_rows, "approximate")):
+        r = _run_size(args, rows, algorithm)
+        runs.append(r)
+        print(  # as each run ends: a long last run that is stopped keeps the first ones
+            f"{rows:,} rows, {algorithm}: fit {r['wall']:.1f} s wall / {r['cpu']:.1f} s CPU, "
+            f"recall {r['recall']:.4f}, objective {r['objective']:.6g}, "
+            f"peak - base {(r['peak'] - r['baseline']) / MiB:.0f} MiB",
+            flush=True,
+        )
     rows = []
     for r in runs:
         added = r["peak"] - r["baseline"]
