@@ -341,6 +341,25 @@ def test_precision_weights_extend_to_a_new_row_by_the_augmented_precision():
     np.testing.assert_allclose(e.transform(x_new)[0], w, rtol=1e-6)
 
 
+def test_precision_weights_with_complexity_converge_to_cvxpy():
+    """The proximal step is 1 / (a bound on the smooth part's largest eigenvalue): with the
+    negated precision's weights that is not twice the largest degree (2.3 times less than the
+    eigenvalue on the authors' grid at length scale 3), and the method did not converge."""
+    x = np.linspace(-5, 5, 5)
+    X = np.stack(np.meshgrid(x, x, x), -1).reshape(-1, 3)[:100]  # the authors' grid
+    params = dict(
+        model=Polynomial(3),
+        lambda_robust=0.1,
+        lambda_complex=3.0,
+        length_scale=3.0,
+        robustness_weights="precision",
+    )
+    ours = PropertyOptimizedExplainer(**params).fit(X)
+    reference = PropertyOptimizedExplainer(solver="cvxpy", **params).fit(X)
+    assert ours.solver_status_["converged"]
+    assert ours.objective_ == pytest.approx(reference.objective_, rel=1e-7)
+
+
 def test_precision_weights_refuse_max_robustness_and_knn_graphs():
     for params in ({"robustness": "max"}, {"n_neighbors": 5}):
         e = PropertyOptimizedExplainer(
