@@ -12,9 +12,11 @@ pairwise robustness over a gaussian kNN graph (``n_neighbors=10``, ``lambda_robu
 Each size runs in a fresh subprocess, so that no high-water mark carries over. The child builds
 X and the model, resets its peak resident set (``/proc/self/clear_refs``; where that is not
 possible the lifetime ``ru_maxrss`` is used and the report says so), runs
-``PropertyOptimizedExplainer(...).fit(X)`` once and reports the time split (wall and CPU, read
-by wrapping the kNN graph construction, the model's queries and the conjugate-gradient solver)
-and the peak memory above the baseline. Memory must grow linearly in N: the table prints bytes
+``PropertyOptimizedExplainer(...).fit(X)`` once and reports the time of each phase of fit (wall
+and CPU, exclusive, read by wrapping the functions fit calls: the model's gradients, the
+neighbour index's construction and search, the recall, the kernel graph, the problem's setup,
+the conjugate-gradient solver and its operator, the losses) and the peak memory above the
+baseline. Memory must grow linearly in N: the table prints bytes
 per row, which must stay flat.
 
 (b) At the sizes cvxpy reaches (``D = 3``, ``N = 1,000`` and ``2,000``, the dense gaussian
@@ -60,23 +62,54 @@ BUDGET_SECONDS = 60.0
 
 # -- timing ------------------------------------------------------------------------------------
 class Stopwatch:
-    """Wall and CPU seconds accumulated over the calls of the functions it wraps, by name."""
+    """Wall and CPU seconds spent in the functions it wraps, by name, each counted once.
+
+    Times are exclusive: a wrapped call inside another wrapped call is taken out of the outer
+    one's time (the CG solver's time excludes its operator's), so the phases add up to at most
+    the total. A name wrapped ``opaque`` keeps every call made inside it (the recall's exact
+    search on a sample counts as recall, not as neighbour search).
+    """
 
     def __init__(self):
         self.wall, self.cpu, self.calls = {}, {}, {}
+        self._stack = []  # [name, opaque, wall0, cpu0, inner wall, inner cpu] of running calls
 
-    def wrap(self, name, function):
+    def wrap(self, name, function, opaque=False):
         @functools.wraps(function)
         def timed(*args, **kwargs):
-            wall0, cpu0 = time.perf_counter(), time.process_time()
+            if self._stack and self._stack[-1][1]:  # inside an opaque call: its time
+                return function(*args, **kwargs)
+            frame = [name, opaque, time.perf_counter(), time.process_time(), 0.0, 0.0]
+            self._stack.append(frame)
             try:
                 return function(*args, **kwargs)
             finally:
-                self.wall[name] = self.wall.get(name, 0.0) + time.perf_counter() - wall0
-                self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - cpu0
+                self._stack.pop()
+                wall = time.perf_counter() - frame[2]
+                cpu = time.process_time() - frame[3]
+                self.wall[name] = self.wall.get(name, 0.0) + wall - frame[4]
+                self.cpu[name] = self.cpu.get(name, 0.0) + cpu - frame[5]
                 self.calls[name] = self.calls.get(name, 0) + 1
+                if self._stack:
+                    self._stack[-1][4] += wall
+                    self._stack[-1][5] += cpu
 
         return timed
+
+
+# The phases of fit, in order: the functions wrapped in the child (exclusive times, see Stopwatch).
+PHASES = (
+    ("model", "the model's gradients (SinExp: analytic)"),
+    ("nn build", "HNSW graph construction (approximate only)"),
+    ("nn search", "each row's nearest rows: HNSW search, or exact brute force"),
+    ("recall", "recall of the approximate graph on 1,000 rows (exact search of the sample)"),
+    ("kernel graph", "kernel values on the listed pairs, sparse symmetric graph"),
+    ("radii", "each row's farthest listed neighbour (kept for transform)"),
+    ("problem setup", "Laplacian and connected components"),
+    ("cg", "conjugate gradients: vector operations"),
+    ("operator", "the operator H(W) (sparse Laplacian product), inside CG and after"),
+    ("losses", "losses and objective at the optimum"),
+)
 
 
 def _data(n_rows, n_features, seed):
@@ -86,18 +119,29 @@ def _data(n_rows, n_features, seed):
 # -- (a) one size, in a child process ----------------------------------------------------------
 def child(args):
     """Solve the large problem once in this process and print a JSON line."""
-    from skexplain import PropertyOptimizedExplainer
+    from skexplain import PropertyOptimizedExplainer, _neighbors
     from skexplain.functions import SinExp
     from skexplain.optimization import _problem, _property_optimized, _solvers
 
     set_threads(args.threads)
     watch = Stopwatch()
     # The split: wrap what fit calls (this process only; nothing is changed for anyone else).
+    _neighbors._hnsw_build = watch.wrap("nn build", _neighbors._hnsw_build)
+    _neighbors._hnsw_search = watch.wrap("nn search", _neighbors._hnsw_search)
+    _neighbors._exact = watch.wrap("nn search", _neighbors._exact)
+    _neighbors.neighbor_recall = watch.wrap("recall", _neighbors.neighbor_recall, opaque=True)
     _property_optimized.knn_kernel_graph = watch.wrap(
-        "knn graph", _property_optimized.knn_kernel_graph
+        "kernel graph", _property_optimized.knn_kernel_graph
+    )
+    _property_optimized.listed_squared_distances = watch.wrap(
+        "radii", _property_optimized.listed_squared_distances
+    )
+    _problem.PropertyProblem.__init__ = watch.wrap(
+        "problem setup", _problem.PropertyProblem.__init__
     )
     _solvers.conjugate_gradient = watch.wrap("cg", _solvers.conjugate_gradient)
-    _problem.PropertyProblem.apply = watch.wrap("cg operator", _problem.PropertyProblem.apply)
+    _problem.PropertyProblem.apply = watch.wrap("operator", _problem.PropertyProblem.apply)
+    _problem.PropertyProblem.losses = watch.wrap("losses", _problem.PropertyProblem.losses)
 
     class TimedSinExp(SinExp):
         __call__ = watch.wrap("model", SinExp.__call__)
@@ -173,6 +217,63 @@ def _run_size(args, rows, algorithm="exact"):
     )
 
 
+def print_phases(runs, labels, growth=None):
+    """The time of each phase of fit (rows) in each run (columns), seconds as wall / CPU.
+
+    ``growth``: a pair of runs whose wall-time ratio is printed for every phase.
+    """
+    header = ["phase", *labels] + (["growth (wall)"] if growth else [])
+    table = []
+
+    def ratio(a, b):
+        return f"x{b / a:.1f}" if a > 0 else "-"
+
+    names = [name for name, _ in PHASES]
+    for name in names:
+        if not any(name in r["split_wall"] for r in runs):
+            continue
+        row = [name]
+        for r in runs:
+            wall, cpu = r["split_wall"].get(name), r["split_cpu"].get(name)
+            row.append("-" if wall is None else f"{wall:.2f} / {cpu:.2f}")
+        if growth:
+            small, large_run = growth
+            row.append(
+                ratio(small["split_wall"].get(name, 0.0), large_run["split_wall"].get(name, 0.0))
+            )
+        table.append(row)
+
+    def other(r, clock):
+        split = r["split_wall"] if clock == "wall" else r["split_cpu"]
+        return r[clock] - sum(split.get(name, 0.0) for name in names)
+
+    table.append(
+        ["other", *(f"{other(r, 'wall'):.2f} / {other(r, 'cpu'):.2f}" for r in runs)]
+        + ([ratio(other(growth[0], "wall"), other(growth[1], "wall"))] if growth else [])
+    )
+    table.append(
+        ["fit total", *(f"{r['wall']:.2f} / {r['cpu']:.2f}" for r in runs)]
+        + ([ratio(growth[0]["wall"], growth[1]["wall"])] if growth else [])
+    )
+    table.append(
+        ["CG iterations", *(str(r["status"]["n_iter"]) for r in runs)] + ([""] if growth else [])
+    )
+    table.append(
+        ["CG residual", *(f"{r['status']['residual']:.1e}" for r in runs)]
+        + ([""] if growth else [])
+    )
+    table.append(
+        ["operator calls", *(str(r["calls"].get("operator", 0)) for r in runs)]
+        + ([""] if growth else [])
+    )
+    print("time per phase of fit, seconds as wall / CPU (CPU: this process, all threads summed;")
+    print("exclusive: a phase's time excludes the phases it calls)")
+    print_table(header, table)
+    for name, what in PHASES:
+        if any(name in r["split_wall"] for r in runs):
+            print(f"  {name}: {what}")
+
+
 def large(args):
     print()
     print(
@@ -191,44 +292,7 @@ def large(args):
             f"residual {status['residual']:.2e} <= tol {args.tol:g})",
         )
 
-    split = []
-    for r in runs:
-        w, c = r["split_wall"], r["split_cpu"]
-        cg_vector_wall = w.get("cg", 0.0) - w.get("cg operator", 0.0)
-        other_wall = r["wall"] - w.get("knn graph", 0.0) - w.get("model", 0.0) - w.get("cg", 0.0)
-        other_cpu = r["cpu"] - c.get("knn graph", 0.0) - c.get("model", 0.0) - c.get("cg", 0.0)
-
-        def cell(name, w=w, c=c):
-            return f"{w.get(name, 0.0):.2f} / {c.get(name, 0.0):.2f}"
-
-        split.append(
-            [
-                f"{r['rows']:,}",
-                cell("knn graph"),
-                cell("model"),
-                cell("cg"),
-                f"{w.get('cg operator', 0.0):.2f} + {cg_vector_wall:.2f}",
-                f"{other_wall:.2f} / {other_cpu:.2f}",
-                f"{r['wall']:.2f} / {r['cpu']:.2f}",
-                f"{r['status']['n_iter']}",
-                f"{r['status']['residual']:.1e}",
-            ]
-        )
-    print("time split, seconds as wall / CPU (CPU: this process, all threads summed)")
-    print_table(
-        [
-            "rows",
-            "kNN graph",
-            "gradients",
-            "CG",
-            "CG wall: operator + vectors",
-            "other",
-            "fit total",
-            "CG iter",
-            "residual",
-        ],
-        split,
-    )
+    print_phases(runs, [f"{r['rows']:,}" for r in runs], growth=(runs[0], runs[-1]))
 
     problem = []
     for r in runs:
@@ -330,7 +394,6 @@ def approximate(args):
             [
                 f"{r['rows']:,}",
                 r["algorithm"],
-                f"{r['split_wall'].get('knn graph', 0.0):.1f}",
                 f"{r['wall']:.1f} / {r['cpu']:.1f}",
                 f"{added / MiB:.0f}",
                 f"{added / r['rows']:,.0f}",
@@ -343,7 +406,6 @@ def approximate(args):
         [
             "rows",
             "graph",
-            "graph s",
             "fit s wall / CPU",
             "peak - base MiB",
             "bytes per row",
@@ -352,6 +414,11 @@ def approximate(args):
             "CG iter",
         ],
         rows,
+    )
+    print_phases(
+        runs,
+        [f"{r['rows']:,} {r['algorithm']}" for r in runs],
+        growth=(runs[1], runs[2]),
     )
     exact_small, approx_small, approx_large = runs
     gap = (approx_small["objective"] - exact_small["objective"]) / abs(exact_small["objective"])
