@@ -1,13 +1,27 @@
-"""Tadesse et al. (2024), Figure 1 and Appendix E: faithfulness-robustness fronts.
+"""Tadesse et al. (2024), Figures 1 and 2 and Appendix E: fronts against SmoothGrad and LIME.
 
 :class:`~skexplain.PropertyOptimizedExplainer` (gradient-matching faithfulness with
-``lambda_faithful = 1``, pairwise gaussian robustness weighted by ``lambda_robust``) traces a
-front of (faithfulness, robustness) losses as ``lambda_robust`` sweeps from 0 to large values.
+``lambda_faithful = 1``, pairwise robustness weighted by ``lambda_robust``) traces a front of
+(faithfulness, robustness) losses as ``lambda_robust`` sweeps from 0 to large values (Figure 1),
+and a front of (faithfulness, complexity) losses as ``lambda_complex`` does (Figure 2).
 :class:`~skexplain.SmoothGrad` and :class:`~skexplain.CLIME` give one point per noise scale
 ``delta`` (gaussian noise of standard deviation ``delta``, or uniform noise in the euclidean ball
 of radius ``delta``). Every explanation, ours included, is scored with the same functions,
-:func:`~skexplain.metrics.gradient_matching_loss` and :func:`~skexplain.metrics.robustness_loss`
-(gaussian kernel, the optimizer's length scale), each summed over the explained rows.
+:func:`~skexplain.metrics.gradient_matching_loss`, :func:`~skexplain.metrics.robustness_loss`
+(the optimizer's pair weights and length scale) and :func:`~skexplain.metrics.complexity`, each
+summed over the explained rows.
+
+Two conventions for the robustness loss ``sum_{n,n'} S_nn' ||W_n - W_n'||^2`` (``--weights``):
+
+* ``precision`` (the default; the paper after its erratum and the authors' released code, dtak/
+  POE): ``S = -pinv(K)``, the negated precision of a gaussian kernel ``K`` over the points; about
+  half the weights are negative; the GP form of the paper's Prop. 1. Points: the authors' grid,
+  the first 100 points of the 5 x 5 x 5 grid ``linspace(-5, 5, 5)^3`` (end points included, numpy
+  meshgrid order); length scale 3 (their ``delta_kernel`` for the synthetic functions).
+* ``kernel``: ``S = K``, a graph Laplacian's weights (every nearby pair pulls its explanations
+  together). Points: :func:`skexplain.functions.grid`, ``n_per_axis`` cell centres per axis in
+  (-5, 5)^3 (5 by default, 125 points, spacing 2; 10 with ``--full``); length scale the spacing,
+  so that a point's six axis neighbours weigh ``exp(-1/2) = 0.61`` and points two cells away 0.14.
 
 The claims (PAPERS.md, section 1):
 
@@ -15,41 +29,39 @@ The claims (PAPERS.md, section 1):
     the front: for every ``delta`` there is a ``lambda_robust`` at least as good on both losses;
 (b) SmoothGrad's robustness loss barely moves with ``delta`` on the cubic;
 (c) raising ``lambda_complex`` lowers complexity (``sum_n ||W_n||_1``) and raises the
-    faithfulness loss, monotonically.
+    faithfulness loss, monotonically (Figure 2: ``sum x^3``, ``sum exp(x)``, ``sum x^2``, with
+    ``lambda_robust`` 0 and 0.1); and no SmoothGrad or C-LIME setting beats the
+    faithfulness-complexity front.
 
-How (a) is decided. A baseline point is dominated *by the sweep* when one of the swept
-``lambda_robust`` values is at least as good on both losses. Where no swept value is (the point
-falls between two of them), the witness is refined: the robustness loss of the optimum falls
-monotonically with ``lambda_robust`` and its faithfulness loss rises, so the best candidate is the
-smallest ``lambda`` whose robustness loss is at most the baseline's; it is found by bisection on
-``log lambda`` between the two swept values around it, refitting the explainer each time, and the
-point is dominated when that optimum's faithfulness loss is at most the baseline's. (By convexity
-the exact front dominates every explanation whatsoever; what the experiment checks is the
-solver, the losses and how far from the front the baselines lie.)
+How dominance is decided. A baseline point is dominated *by the sweep* when one of the swept
+lambdas is at least as good on both losses. Where no swept value is (the point falls between two
+of them), the witness is refined: along the front the second loss (robustness, or complexity) of
+the optimum falls monotonically with its lambda and the faithfulness loss rises, so the best
+candidate is the smallest lambda whose second loss is at most the baseline's; it is found by
+bisection on ``log lambda`` between the two swept values around it, refitting the explainer each
+time, and the point is dominated when that optimum's faithfulness loss is at most the baseline's.
+(By convexity the exact front dominates every explanation whatsoever; with precision weights the
+objective is convex here because the Laplacian of ``-pinv(K)`` is positive semi-definite on these
+points, which the explainer checks. What the experiment checks is the solver, the losses and how
+far from the front the baselines lie.)
 
 Settings.
 
-* Points: the grid of :func:`skexplain.functions.grid` with ``n_per_axis`` cell centres per axis
-  in (-5, 5)^3: 5 per axis (125 points, spacing 2; the paper uses 100 grid points for D = 3) by
-  default, 10 per axis (1,000 points, spacing 1) with ``--full``. The grid is symmetric about 0.
-* Length scale: the grid spacing ``h``. Each point's six axis neighbours then weigh
-  ``exp(-1/2) = 0.61``, the diagonal ones 0.37 and points two cells away 0.14, so the loss
-  compares explanations of neighbouring points, not of the whole box (a length scale much larger
-  than ``h`` makes robustness a global penalty on any variation; much smaller, and no pair of
-  points is similar).
-* ``lambda_robust``: 0 (the gradient itself) and 20 values log-spaced in [1e-4, 1e3];
-  ``delta``: 10 values log-spaced in [0.01, 3].
+* ``lambda_robust``: 0 (the gradient itself) and 20 values log-spaced in [1e-6, 1e5] (precision)
+  or [1e-4, 1e3] (kernel); ``lambda_complex``: 0 and 12 values log-spaced from 0.01 to 1.9 times
+  the largest absolute gradient (at twice it every attribution is 0); ``delta``: 10 values
+  log-spaced in [0.01, 3] (the authors' range is [1e-5, 3]).
 * SmoothGrad and C-LIME use one seeded noise bank for all rows and for all ``delta`` (the same
   standard draws scaled by ``delta``): 2,000 draws by default on the grid, 500 on the tabular
-  data, 5,000 with ``--full``.
+  data, 10,000 with ``--full`` (the authors' number).
 * Appendix E: a two-hidden-layer ReLU network (64 units each, float64) is trained on
   standardized breast_cancer and wine (half of each for training, scaler fitted there); the logit
   of class 1 is explained at the first 100 test rows (wine has 89). The length scale is the
   median distance from an explained row to its 5th nearest explained row (standardized units);
   ``delta`` in [0.01, 3] standardized units.
 
-Run ``python examples/plot_tadesse_fronts.py [--out tadesse_fronts.png]`` (under a minute on two
-CPU cores) or with ``--full`` for the bigger sweep.
+Run ``python examples/plot_tadesse_fronts.py [--weights kernel] [--out tadesse_fronts.png]``
+(about a minute on two CPU cores) or with ``--full`` for the bigger sweep.
 """
 
 import argparse
@@ -71,7 +83,10 @@ FUNCTIONS = {
     "cubic": (Polynomial(3), "sum x^3"),
     "sin_exp": (SinExp(), "sum sin(exp(x))"),
     "exp": (SumOfExp(), "sum exp(x)"),
+    "quadratic": (Polynomial(2), "sum x^2"),
 }
+FIGURE_1 = ("cubic", "sin_exp", "exp")
+FIGURE_2 = ("cubic", "exp", "quadratic")
 DATASETS = {"breast_cancer": load_breast_cancer, "wine": load_wine}
 BASELINES = (
     ("SmoothGrad", "gaussian"),
@@ -79,18 +94,54 @@ BASELINES = (
     ("CLIME", "gaussian"),
     ("CLIME", "uniform"),
 )
+GAUSSIAN_BASELINES = (("SmoothGrad", "gaussian"), ("CLIME", "gaussian"))
 _EXPLAINERS = {"SmoothGrad": SmoothGrad, "CLIME": CLIME}
+
+# The robustness weights' conventions: lambda_robust's range, and the authors' length scale.
+LAMBDA_RANGES = {"precision": (1e-6, 1e5), "kernel": (1e-4, 1e3)}
+PAPER_LENGTH_SCALE = 3.0
 
 # Settings of the default run and of ``--full``.
 DEFAULT = {"n_per_axis": 5, "n_lambdas": 20, "n_deltas": 10, "n_samples": 2000}
-FULL = {"n_per_axis": 10, "n_lambdas": 40, "n_deltas": 20, "n_samples": 5000}
+FULL = {"n_per_axis": 10, "n_lambdas": 40, "n_deltas": 20, "n_samples": 10000}
 TABULAR_DEFAULT = {"n_rows": 100, "n_lambdas": 20, "n_deltas": 10, "n_samples": 500}
 TABULAR_FULL = {"n_rows": 100, "n_lambdas": 40, "n_deltas": 20, "n_samples": 5000}
+
+
+def paper_grid(n_points=100, n_features=3, low=-5.0, high=5.0):
+    """The authors' points: the first ``n_points`` of the smallest regular grid that has as many.
+
+    ``linspace(low, high, size)`` on every axis (end points included), ``size`` the smallest
+    integer with ``size**n_features >= n_points``, in numpy's meshgrid order: for 100 points in
+    3 dimensions, 5 values per axis (spacing 2.5) and 100 of the 125 points.
+    """
+    size = 2
+    while size**n_features < n_points:
+        size += 1
+    axis = np.linspace(low, high, size)
+    points = np.stack(np.meshgrid(*[axis] * n_features), axis=-1).reshape(-1, n_features)
+    return points[:n_points]
+
+
+def points_and_length_scale(weights, n_per_axis=DEFAULT["n_per_axis"], length_scale=None):
+    """The synthetic experiments' points and length scale under a convention (module docstring)."""
+    if weights == "precision":
+        X = paper_grid()
+        return X, PAPER_LENGTH_SCALE if length_scale is None else float(length_scale)
+    X = grid(3, n_per_axis)
+    return X, 10.0 / n_per_axis if length_scale is None else float(length_scale)
 
 
 def lambda_sweep(n_lambdas=20, low=1e-4, high=1e3):
     """0 followed by ``n_lambdas`` values log-spaced in ``[low, high]``."""
     return np.r_[0.0, np.logspace(np.log10(low), np.log10(high), n_lambdas)]
+
+
+def complexity_sweep(gradients, n_lambdas=12, low=0.01):
+    """0 and ``n_lambdas`` values of ``lambda_complex`` log-spaced from ``low`` to 1.9 times the
+    largest absolute gradient (from twice it on, every attribution is 0)."""
+    high = 1.9 * float(np.abs(gradients).max())
+    return lambda_sweep(n_lambdas, low, high)
 
 
 def delta_sweep(n_deltas=10, low=0.01, high=3.0):
@@ -118,51 +169,94 @@ def _limit_threads(n_threads):
 
 
 # -- losses and fronts ----------------------------------------------------------------------------
-def property_losses(model, X, W, length_scale, target=None):
-    """(faithfulness, robustness): gradient matching and pairwise gaussian robustness, summed."""
+def property_losses(model, X, W, length_scale, target=None, weights="precision"):
+    """(faithfulness, robustness): gradient matching and pairwise robustness, summed."""
     faithful = float(gradient_matching_loss(model, X, W, target=target).sum())
-    robust = float(robustness_loss(X, W, kernel="gaussian", length_scale=length_scale).sum())
+    robust = float(
+        robustness_loss(X, W, kernel="gaussian", length_scale=length_scale, weights=weights).sum()
+    )
     return faithful, robust
 
 
-def _optimized(model, X, lambda_robust, length_scale, target):
+def _relative_gap(own, measured):
+    return abs(own - measured) / max(abs(measured), 1e-12)
+
+
+def _optimum_losses(model, X, length_scale, target, weights, **lambdas):
+    """Fit the explainer with ``lambdas``: the metrics' faithfulness, robustness and complexity
+    of its optimum, and ``mismatch``, the largest relative difference between the explainer's
+    own ``losses_`` and the metrics' losses."""
     explainer = PropertyOptimizedExplainer(
-        model=model, lambda_robust=lambda_robust, length_scale=length_scale, target=target
+        model=model,
+        length_scale=length_scale,
+        robustness_weights=weights,
+        target=target,
+        **lambdas,
     )
     W = explainer.fit_transform(X)
-    faithful, robust = property_losses(model, X, W, length_scale, target)
-    # The optimizer's own bookkeeping must agree with the metrics.
-    own = explainer.losses_
-    gap = abs(own["faithful"] - faithful) / max(faithful, 1e-12)
-    if lambda_robust > 0:
-        gap = max(gap, abs(own["robust"] - robust) / max(robust, 1e-12))
-    return faithful, robust, gap
+    faithful, robust = property_losses(model, X, W, length_scale, target, weights)
+    measured = {"faithful": faithful, "robust": robust, "complex": float(complexity(W).sum())}
+    own = explainer.losses_  # robustness only where lambda_robust > 0
+    mismatch = max(_relative_gap(own[key], value) for key, value in measured.items() if key in own)
+    return faithful, robust, measured["complex"], mismatch
 
 
-def optimized_front(model, X, lambdas, length_scale, target=None):
-    """Losses of the property-optimized explanations over ``lambda_robust``.
+def robust_solver(model, X, length_scale, target=None, weights="precision"):
+    """``solve(lambda_robust) -> (faithfulness, robustness, mismatch)`` of the optimum."""
+
+    def solve(lambda_robust):
+        faithful, robust, _, mismatch = _optimum_losses(
+            model, X, length_scale, target, weights, lambda_robust=lambda_robust
+        )
+        return faithful, robust, mismatch
+
+    return solve
+
+
+def complexity_solver(model, X, length_scale, lambda_robust=0.0, weights="precision"):
+    """``solve(lambda_complex) -> (faithfulness, complexity, mismatch, robustness)``."""
+
+    def solve(lambda_complex):
+        faithful, robust, sparsity, mismatch = _optimum_losses(
+            model,
+            X,
+            length_scale,
+            None,
+            weights,
+            lambda_robust=lambda_robust,
+            lambda_complex=lambda_complex,
+        )
+        return faithful, sparsity, mismatch, robust
+
+    return solve
+
+
+def optimized_front(solve, lambdas, axis="robust"):
+    """Losses of the optimized explanations over ``lambdas``.
 
     Returns
     -------
     dict
-        ``lambda``, ``faithful``, ``robust`` (arrays over ``lambdas``) and ``loss_mismatch``:
-        the largest relative difference between the explainer's ``losses_`` and the metrics.
+        ``lambda``, ``faithful`` and ``axis`` (the second loss; arrays over ``lambdas``), more
+        arrays where ``solve`` returns more (``robust`` of the complexity fronts), and
+        ``loss_mismatch``: the largest relative difference between the explainer's ``losses_``
+        and the metrics.
     """
-    rows = [_optimized(model, X, lam, length_scale, target) for lam in lambdas]
-    faithful, robust, gap = (np.array(column) for column in zip(*rows, strict=True))
-    return {
+    rows = [solve(float(lam)) for lam in lambdas]
+    columns = [np.array(column) for column in zip(*rows, strict=True)]
+    out = {
         "lambda": np.asarray(lambdas, dtype=np.float64),
-        "faithful": faithful,
-        "robust": robust,
-        "loss_mismatch": float(gap.max()),
+        "faithful": columns[0],
+        axis: columns[1],
+        "loss_mismatch": float(columns[2].max()),
     }
+    if len(columns) > 3:
+        out["robust"] = columns[3]
+    return out
 
 
-def baseline_front(
-    model, X, method, noise, deltas, n_samples, length_scale, random_state=0, target=None
-):
-    """Losses of SmoothGrad or C-LIME over the noise scales ``deltas`` (one seeded bank)."""
-    faithful, robust = [], []
+def baseline_explanations(model, X, method, noise, deltas, n_samples, random_state=0, target=None):
+    """SmoothGrad's or C-LIME's explanations of X at every noise scale (one seeded bank)."""
     for delta in deltas:
         explainer = _EXPLAINERS[method](
             model=model,
@@ -173,56 +267,90 @@ def baseline_front(
             random_state=random_state,
             target=target,
         )
-        W = explainer.fit(X).transform(X)
-        f, r = property_losses(model, X, W, length_scale, target)
-        faithful.append(f)
-        robust.append(r)
+        yield explainer.fit(X).transform(X)
+
+
+def baseline_front(
+    model,
+    X,
+    method,
+    noise,
+    deltas,
+    n_samples,
+    length_scale,
+    random_state=0,
+    target=None,
+    weights="precision",
+):
+    """Losses of SmoothGrad or C-LIME over the noise scales ``deltas``: faithfulness, robustness
+    and complexity."""
+    losses = []
+    for W in baseline_explanations(
+        model, X, method, noise, deltas, n_samples, random_state, target
+    ):
+        faithful, robust = property_losses(model, X, W, length_scale, target, weights)
+        losses.append((faithful, robust, float(complexity(W).sum())))
+    faithful, robust, sparsity = (np.array(column) for column in zip(*losses, strict=True))
     return {
         "delta": np.asarray(deltas, dtype=np.float64),
-        "faithful": np.array(faithful),
-        "robust": np.array(robust),
+        "faithful": faithful,
+        "robust": robust,
+        "complexity": sparsity,
     }
 
 
-def _refine(model, X, front, robust_b, length_scale, target, n_iter=30):
-    """Smallest ``lambda`` whose optimum has robustness loss <= ``robust_b``, by bisection.
+def _refine(front_, bound, solve, axis, n_iter=30):
+    """Smallest lambda whose optimum has its ``axis`` loss <= ``bound``, by bisection.
 
-    Returns ``(lambda, faithful, robust)`` of that optimum (the bracket's upper end), or None
-    when even the largest swept ``lambda`` is not robust enough.
+    Returns ``(lambda, faithful, other)`` of that optimum (the bracket's upper end), or None
+    when even the largest swept lambda does not reach the bound.
     """
-    lambdas, robust = front["lambda"], front["robust"]
-    feasible = np.flatnonzero(robust <= robust_b)
+    lambdas, other = front_["lambda"], front_[axis]
+    feasible = np.flatnonzero(other <= bound)
     if feasible.size == 0:
         return None
     upper = int(feasible.min())
     if upper == 0:
-        return float(lambdas[0]), float(front["faithful"][0]), float(robust[0])
+        return float(lambdas[0]), float(front_["faithful"][0]), float(other[0])
     hi = float(lambdas[upper])
     lo = float(lambdas[upper - 1]) if lambdas[upper - 1] > 0 else hi * 1e-8
-    best = (hi, float(front["faithful"][upper]), float(robust[upper]))
+    best = (hi, float(front_["faithful"][upper]), float(other[upper]))
     log_lo, log_hi = np.log(lo), np.log(hi)
     for _ in range(n_iter):
         mid = 0.5 * (log_lo + log_hi)
-        faithful, robust_mid, _ = _optimized(model, X, float(np.exp(mid)), length_scale, target)
-        if robust_mid <= robust_b:
-            log_hi, best = mid, (float(np.exp(mid)), faithful, robust_mid)
+        faithful, other_mid = solve(float(np.exp(mid)))[:2]
+        if other_mid <= bound:
+            log_hi, best = mid, (float(np.exp(mid)), faithful, other_mid)
         else:
             log_lo = mid
     return best
 
 
-def dominance(model, X, front, baseline, length_scale, target=None, refine=True):
+def dominance(front_, baseline, solve, refine=True, axis="robust"):
     """Is each baseline point dominated by the front (both losses at least as low)?
+
+    Parameters
+    ----------
+    front_ : dict
+        From :func:`optimized_front`.
+    baseline : dict
+        From :func:`baseline_front`.
+    solve : callable
+        The front's ``solve(lambda)`` (:func:`robust_solver`, :func:`complexity_solver`), for
+        the refinement.
+    refine : bool
+    axis : {"robust", "complexity"}
+        The second loss.
 
     Returns
     -------
     dict
         Per baseline point: ``by_sweep`` (bool), ``sweep_lambda`` (the smallest swept
-        ``lambda`` that dominates it, NaN if none), ``dominated`` (bool, after refinement),
-        ``witness_lambda``, ``witness_faithful``, ``witness_robust`` (the refined witness where
+        lambda that dominates it, NaN if none), ``dominated`` (bool, after refinement),
+        ``witness_lambda``, ``witness_faithful``, ``witness_other`` (the refined witness where
         refinement ran, else the swept one; NaN if none) and ``refined`` (bool).
     """
-    F, R = front["faithful"], front["robust"]
+    F, R = front_["faithful"], front_[axis]
     n = baseline["faithful"].size
     out = {
         "by_sweep": np.zeros(n, dtype=bool),
@@ -230,23 +358,23 @@ def dominance(model, X, front, baseline, length_scale, target=None, refine=True)
         "dominated": np.zeros(n, dtype=bool),
         "witness_lambda": np.full(n, np.nan),
         "witness_faithful": np.full(n, np.nan),
-        "witness_robust": np.full(n, np.nan),
+        "witness_other": np.full(n, np.nan),
         "refined": np.zeros(n, dtype=bool),
     }
-    for i, (fb, rb) in enumerate(zip(baseline["faithful"], baseline["robust"], strict=True)):
+    for i, (fb, rb) in enumerate(zip(baseline["faithful"], baseline[axis], strict=True)):
         ok = np.flatnonzero((F <= fb) & (R <= rb))
         if ok.size:
             j = int(ok.min())
             out["by_sweep"][i] = out["dominated"][i] = True
-            out["sweep_lambda"][i] = out["witness_lambda"][i] = front["lambda"][j]
-            out["witness_faithful"][i], out["witness_robust"][i] = F[j], R[j]
+            out["sweep_lambda"][i] = out["witness_lambda"][i] = front_["lambda"][j]
+            out["witness_faithful"][i], out["witness_other"][i] = F[j], R[j]
         elif refine:
-            witness = _refine(model, X, front, rb, length_scale, target)
+            witness = _refine(front_, rb, solve, axis)
             out["refined"][i] = True
             if witness is not None:
                 lam, fw, rw = witness
                 out["witness_lambda"][i] = lam
-                out["witness_faithful"][i], out["witness_robust"][i] = fw, rw
+                out["witness_faithful"][i], out["witness_other"][i] = fw, rw
                 out["dominated"][i] = fw <= fb and rw <= rb
     return out
 
@@ -264,15 +392,17 @@ def _fronts(
     refine,
     verbose,
     name,
+    weights,
 ):
     tic = time.perf_counter()
-    front = optimized_front(model, X, lambdas, length_scale, target)
-    result = {"front": front, "baselines": {}, "length_scale": float(length_scale)}
+    solve = robust_solver(model, X, length_scale, target, weights)
+    optimized = optimized_front(solve, lambdas)
+    result = {"front": optimized, "baselines": {}, "length_scale": float(length_scale)}
     for method, noise in baselines:
         points = baseline_front(
-            model, X, method, noise, deltas, n_samples, length_scale, random_state, target
+            model, X, method, noise, deltas, n_samples, length_scale, random_state, target, weights
         )
-        points["dominance"] = dominance(model, X, front, points, length_scale, target, refine)
+        points["dominance"] = dominance(optimized, points, solve, refine)
         result["baselines"][f"{method}-{noise}"] = points
     result["seconds"] = time.perf_counter() - tic
     if verbose:
@@ -281,8 +411,9 @@ def _fronts(
 
 
 def synthetic_fronts(
-    functions=tuple(FUNCTIONS),
+    functions=FIGURE_1,
     *,
+    weights="precision",
     n_per_axis=DEFAULT["n_per_axis"],
     n_lambdas=DEFAULT["n_lambdas"],
     n_deltas=DEFAULT["n_deltas"],
@@ -296,15 +427,20 @@ def synthetic_fronts(
     n_threads=1,
     verbose=False,
 ):
-    """Fronts of Figure 1 (first row) on a grid in (-5, 5)^3.
+    """Fronts of Figure 1 (first row) in (-5, 5)^3.
 
     Parameters
     ----------
-    functions : sequence of {"cubic", "sin_exp", "exp"}
+    functions : sequence of {"cubic", "sin_exp", "exp", "quadratic"}
+    weights : {"precision", "kernel"}
+        The robustness weights, and with them the points and the default length scale (the
+        module docstring).
     n_per_axis : int
-        Grid points per axis (the grid has ``n_per_axis**3`` points).
+        Grid points per axis under ``weights="kernel"`` (the grid has ``n_per_axis**3``
+        points); precision weights use the authors' 100 points.
     n_lambdas, n_deltas : int
-        Sizes of the default sweeps (:func:`lambda_sweep`, :func:`delta_sweep`).
+        Sizes of the default sweeps (:func:`lambda_sweep` over the convention's range,
+        :func:`delta_sweep`).
     n_samples : int
         Noise draws of SmoothGrad and C-LIME.
     lambdas, deltas : array-like or None
@@ -312,7 +448,7 @@ def synthetic_fronts(
     baselines : sequence of (method, noise)
         Methods "SmoothGrad" or "CLIME", noise "gaussian" or "uniform".
     length_scale : float or None
-        Gaussian kernel length scale of the robustness loss; None: the grid spacing.
+        Gaussian kernel length scale of the robustness loss; None: the convention's.
     random_state : int
         Seed of the baselines' noise bank.
     refine : bool
@@ -325,18 +461,19 @@ def synthetic_fronts(
     -------
     dict
         ``{function: {"front", "baselines", "length_scale", "seconds"}}`` plus ``"settings"``;
-        ``front`` from :func:`optimized_front`, each baseline from :func:`baseline_front` with
-        its :func:`dominance` under ``"dominance"``.
+        ``front`` from :func:`optimized_front`, each baseline from :func:`baseline_front` with its
+        :func:`dominance` under ``"dominance"``.
     """
-    lambdas = lambda_sweep(n_lambdas) if lambdas is None else np.asarray(lambdas, dtype=float)
+    if lambdas is None:
+        lambdas = lambda_sweep(n_lambdas, *LAMBDA_RANGES[weights])
+    lambdas = np.asarray(lambdas, dtype=float)
     deltas = delta_sweep(n_deltas) if deltas is None else np.asarray(deltas, dtype=float)
-    X = grid(3, n_per_axis)
-    if length_scale is None:
-        length_scale = 10.0 / n_per_axis
+    X, length_scale = points_and_length_scale(weights, n_per_axis, length_scale)
     out = {
         "settings": {
+            "weights": weights,
             "n_points": X.shape[0],
-            "n_per_axis": n_per_axis,
+            "n_per_axis": n_per_axis if weights == "kernel" else None,
             "length_scale": float(length_scale),
             "lambdas": lambdas,
             "deltas": deltas,
@@ -360,6 +497,7 @@ def synthetic_fronts(
                 refine,
                 verbose,
                 name,
+                weights,
             )
     return out
 
@@ -379,56 +517,97 @@ def flatness(front_result, baseline="SmoothGrad-gaussian"):
         return float((values.max() - values.min()) / values.max())
 
     points = front_result["baselines"][baseline]
-    front = front_result["front"]
+    optimized = front_result["front"]
     return {
         "baseline_robust": spread(points["robust"]),
         "baseline_faithful": spread(points["faithful"]),
-        "front_robust": spread(front["robust"]),
-        "front_faithful": spread(front["faithful"]),
+        "front_robust": spread(optimized["robust"]),
+        "front_faithful": spread(optimized["faithful"]),
     }
 
 
-def complexity_front(
-    function="cubic",
+def complexity_fronts(
+    functions=FIGURE_2,
     *,
-    lambdas_complex=(0.0, 0.3, 1.0, 3.0, 10.0, 30.0, 60.0),
-    lambda_robust=0.0,
-    n_per_axis=5,
+    weights="precision",
+    lambdas_robust=(0.0, 0.1),
+    n_lambdas=12,
+    lambdas_complex=None,
+    n_per_axis=DEFAULT["n_per_axis"],
+    n_deltas=DEFAULT["n_deltas"],
+    n_samples=DEFAULT["n_samples"],
+    deltas=None,
+    baselines=GAUSSIAN_BASELINES,
     length_scale=None,
+    random_state=0,
+    refine=True,
     n_threads=1,
+    verbose=False,
 ):
-    """Claim (c): faithfulness loss and complexity of the optimum over ``lambda_complex``.
+    """Figure 2 and claim (c): faithfulness-complexity fronts over ``lambda_complex``.
+
+    One front per value of ``lambdas_robust``; SmoothGrad and C-LIME (gaussian noise, the
+    paper's "normal sampling") over ``delta``, each point's dominance decided in the
+    (faithfulness, complexity) plane by the front of the first ``lambdas_robust`` (0 by default:
+    the exact faithfulness-complexity front).
 
     Returns
     -------
     dict
-        ``lambda_complex``, ``faithful`` (gradient matching, summed), ``complexity`` (L1,
-        summed) and ``robust`` (pairwise, summed) as arrays.
+        ``{function: {"fronts": {lambda_robust: front}, "baselines", "length_scale",
+        "seconds"}}`` plus ``"settings"``; each front from :func:`optimized_front`, with
+        ``complexity`` and ``robust``.
     """
-    X = grid(3, n_per_axis)
-    if length_scale is None:
-        length_scale = 10.0 / n_per_axis
-    model = FUNCTIONS[function][0]
-    faithful, sparsity, robust = [], [], []
-    with _limit_threads(n_threads):
-        for lam in lambdas_complex:
-            W = PropertyOptimizedExplainer(
-                model=model,
-                lambda_robust=lambda_robust,
-                lambda_complex=float(lam),
-                length_scale=length_scale,
-            ).fit_transform(X)
-            f, r = property_losses(model, X, W, length_scale)
-            faithful.append(f)
-            robust.append(r)
-            sparsity.append(float(complexity(W).sum()))
-    return {
-        "lambda_complex": np.asarray(lambdas_complex, dtype=np.float64),
-        "lambda_robust": float(lambda_robust),
-        "faithful": np.array(faithful),
-        "complexity": np.array(sparsity),
-        "robust": np.array(robust),
+    deltas = delta_sweep(n_deltas) if deltas is None else np.asarray(deltas, dtype=float)
+    X, length_scale = points_and_length_scale(weights, n_per_axis, length_scale)
+    out = {
+        "settings": {
+            "weights": weights,
+            "n_points": X.shape[0],
+            "length_scale": float(length_scale),
+            "lambdas_robust": tuple(float(lam) for lam in lambdas_robust),
+            "deltas": deltas,
+            "n_samples": n_samples,
+        }
     }
+    with _limit_threads(n_threads):
+        for name in functions:
+            tic = time.perf_counter()
+            model = FUNCTIONS[name][0]
+            sweep = lambdas_complex
+            if sweep is None:
+                sweep = complexity_sweep(model.gradient(X), n_lambdas)
+            solvers = {
+                float(lam): complexity_solver(model, X, length_scale, float(lam), weights)
+                for lam in lambdas_robust
+            }
+            fronts = {
+                lam: optimized_front(solve, sweep, "complexity") for lam, solve in solvers.items()
+            }
+            first = float(lambdas_robust[0])
+            result = {"fronts": fronts, "baselines": {}, "length_scale": float(length_scale)}
+            for method, noise in baselines:
+                points = baseline_front(
+                    model,
+                    X,
+                    method,
+                    noise,
+                    deltas,
+                    n_samples,
+                    length_scale,
+                    random_state,
+                    None,
+                    weights,
+                )
+                points["dominance"] = dominance(
+                    fronts[first], points, solvers[first], refine, axis="complexity"
+                )
+                result["baselines"][f"{method}-{noise}"] = points
+            result["seconds"] = time.perf_counter() - tic
+            if verbose:
+                print(f"{name} (complexity): {result['seconds']:.1f} s", flush=True)
+            out[name] = result
+    return out
 
 
 # -- Appendix E: MLPs on tabular data --------------------------------------------------------------
@@ -484,7 +663,8 @@ def tabular_fronts(
     n_lambdas=TABULAR_DEFAULT["n_lambdas"],
     n_deltas=TABULAR_DEFAULT["n_deltas"],
     n_samples=TABULAR_DEFAULT["n_samples"],
-    baselines=(("SmoothGrad", "gaussian"), ("CLIME", "gaussian")),
+    baselines=GAUSSIAN_BASELINES,
+    weights="precision",
     target=1,
     random_state=0,
     refine=True,
@@ -499,10 +679,11 @@ def tabular_fronts(
         ``{dataset: {"front", "baselines", "length_scale", "accuracy", "n_rows", "seconds"}}``
         plus ``"settings"``.
     """
-    lambdas = lambda_sweep(n_lambdas)
+    lambdas = lambda_sweep(n_lambdas, *LAMBDA_RANGES[weights])
     deltas = delta_sweep(n_deltas)
     out = {
         "settings": {
+            "weights": weights,
             "lambdas": lambdas,
             "deltas": deltas,
             "n_samples": n_samples,
@@ -528,6 +709,7 @@ def tabular_fronts(
                 refine,
                 verbose,
                 name,
+                weights,
             )
             result.update(accuracy=accuracy, n_rows=X.shape[0], n_features=X.shape[1])
             out[name] = result
@@ -535,43 +717,74 @@ def tabular_fronts(
 
 
 # -- printing and plotting -------------------------------------------------------------------------
+_AXIS_NAMES = {"robust": "robustness", "complexity": "complexity"}
+
+
 def _names(result):
     return [name for name in result if name != "settings"]
 
 
+def _verdict(dom, i):
+    if dom["by_sweep"][i]:
+        return f"yes, lambda = {dom['sweep_lambda'][i]:.3g}"
+    if dom["dominated"][i]:
+        return f"yes, refined lambda = {dom['witness_lambda'][i]:.4g}"
+    verdict = "NO"
+    if np.isfinite(dom["witness_lambda"][i]):
+        verdict += (
+            f" (best lambda {dom['witness_lambda'][i]:.4g}: "
+            f"{dom['witness_faithful'][i]:.4g}, {dom['witness_other'][i]:.4g})"
+        )
+    return verdict
+
+
+def _front_lines(front_, axis, name):
+    columns = [("faithful", "faithfulness"), (axis, _AXIS_NAMES[axis])]
+    if axis != "robust" and "robust" in front_:
+        columns.append(("robust", "robustness"))
+    lines = [f"{name:>14s} " + " ".join(f"{title:>12s}" for _, title in columns)]
+    for i, lam in enumerate(front_["lambda"]):
+        lines.append(f"{lam:14.3g} " + " ".join(f"{front_[key][i]:12.4g}" for key, _ in columns))
+    return lines
+
+
+def _baseline_lines(r, axis):
+    lines = [
+        f"{'baseline':<20s} {'delta':>7s} {'faithfulness':>12s} {_AXIS_NAMES[axis]:>12s}  dominated"
+    ]
+    for label, points in r["baselines"].items():
+        for i, delta in enumerate(points["delta"]):
+            lines.append(
+                f"{label:<20s} {delta:7.3g} {points['faithful'][i]:12.4g} "
+                f"{points[axis][i]:12.4g}  {_verdict(points['dominance'], i)}"
+            )
+    lines.append(_summary(r))
+    return lines
+
+
 def format_fronts(result, titles=None):
-    """The fronts as text: the optimized losses over lambda, then each baseline over delta."""
+    """Figure 1 as text: the optimized losses over lambda, then each baseline over delta."""
     lines = []
     for name in _names(result):
         r = result[name]
         title = (titles or {}).get(name, name)
         lines.append(f"\n== {title}  (length_scale {r['length_scale']:.3g}) ==")
-        front = r["front"]
-        lines.append(f"{'lambda_robust':>14s} {'faithfulness':>12s} {'robustness':>12s}")
-        for lam, f, rb in zip(front["lambda"], front["faithful"], front["robust"], strict=True):
-            lines.append(f"{lam:14.3g} {f:12.4g} {rb:12.4g}")
-        lines.append(
-            f"{'baseline':<20s} {'delta':>7s} {'faithfulness':>12s} {'robustness':>12s}  dominated"
-        )
-        for label, points in r["baselines"].items():
-            dom = points["dominance"]
-            for i, delta in enumerate(points["delta"]):
-                if dom["by_sweep"][i]:
-                    verdict = f"yes, lambda = {dom['sweep_lambda'][i]:.3g}"
-                elif dom["dominated"][i]:
-                    verdict = f"yes, refined lambda = {dom['witness_lambda'][i]:.4g}"
-                else:
-                    verdict = "NO"
-                    if np.isfinite(dom["witness_lambda"][i]):
-                        verdict += (
-                            f" (best lambda {dom['witness_lambda'][i]:.4g}: "
-                            f"{dom['witness_faithful'][i]:.4g}, {dom['witness_robust'][i]:.4g})"
-                        )
-                lines.append(
-                    f"{label:<20s} {delta:7.3g} {points['faithful'][i]:12.4g} "
-                    f"{points['robust'][i]:12.4g}  {verdict}"
-                )
-        lines.append(_summary(r))
+        lines += _front_lines(r["front"], "robust", "lambda_robust")
+        lines += _baseline_lines(r, "robust")
+    return "\n".join(lines)
+
+
+def format_complexity(result, titles=None):
+    """Figure 2 as text: each front over ``lambda_complex`` (with its robustness loss), then the
+    baselines, dominated or not in the (faithfulness, complexity) plane."""
+    lines = []
+    for name in _names(result):
+        r = result[name]
+        title = (titles or {}).get(name, name)
+        for lambda_robust, front_ in r["fronts"].items():
+            lines.append(f"\n== {title}: lambda_robust = {lambda_robust:g} ==")
+            lines += _front_lines(front_, "complexity", "lambda_complex")
+        lines += _baseline_lines(r, "complexity")
     return "\n".join(lines)
 
 
@@ -596,13 +809,13 @@ def format_tabular(result):
             f"{r['n_features']} features, logit of class {result['settings']['target']}, "
             f"length_scale {r['length_scale']:.3g} =="
         )
-        front = r["front"]
+        optimized = r["front"]
         lines.append(
             "front (lambda: faithfulness, robustness): "
             + "; ".join(
                 f"{lam:.2g}: {f:.3g}, {rb:.3g}"
                 for lam, f, rb in zip(
-                    front["lambda"], front["faithful"], front["robust"], strict=True
+                    optimized["lambda"], optimized["faithful"], optimized["robust"], strict=True
                 )
             )
         )
@@ -617,21 +830,24 @@ def format_tabular(result):
                 lines.append(
                     f"{label:<20s} {delta:7.3g} {points['faithful'][i]:10.4g} "
                     f"{points['robust'][i]:10.4g}   {dom['witness_lambda'][i]:14.4g} "
-                    f"{dom['witness_faithful'][i]:10.4g} {dom['witness_robust'][i]:10.4g}{mark}"
+                    f"{dom['witness_faithful'][i]:10.4g} {dom['witness_other'][i]:10.4g}{mark}"
                 )
         lines.append(_summary(r))
     return "\n".join(lines)
 
 
 _COLORS = {"SmoothGrad": "tab:blue", "CLIME": "tab:green"}
+_FRONT_COLORS = ("tab:red", "tab:orange", "tab:purple", "tab:brown")
 
 
 def plot_fronts(result, path, titles=None):
-    """Figure 1's layout: one panel per function, faithfulness (x) vs robustness (y), log-log.
+    """Figures 1 and 2's layout: one panel per function, faithfulness (x) against robustness or
+    complexity (y), log-log.
 
-    The optimized front is red, SmoothGrad blue, C-LIME green (filled circles gaussian noise,
-    open squares uniform noise). ``lambda_robust = 0`` has zero faithfulness loss and cannot be
-    drawn on a log axis; it is left out of the plot.
+    Optimized fronts are red (orange for a second ``lambda_robust`` on Figure 2), SmoothGrad
+    blue, C-LIME green (filled circles gaussian noise, open squares uniform noise). Points with a
+    zero loss (``lambda = 0`` has zero faithfulness loss) cannot be drawn on a log axis and are
+    left out.
     """
     import matplotlib
 
@@ -642,23 +858,28 @@ def plot_fronts(result, path, titles=None):
     fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.8), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
         r = result[name]
-        front = r["front"]
-        keep = front["faithful"] > 0
-        ax.plot(
-            front["faithful"][keep],
-            front["robust"][keep],
-            "o-",
-            color="tab:red",
-            ms=4,
-            label="optimized (lambda)",
-            zorder=4,
-        )
+        if "fronts" in r:
+            axis = "complexity"
+            fronts = {f"optimized, lambda_robust {lam:g}": f for lam, f in r["fronts"].items()}
+        else:
+            axis, fronts = "robust", {"optimized (lambda)": r["front"]}
+        for (label, front_), color in zip(fronts.items(), _FRONT_COLORS, strict=False):
+            keep = (front_["faithful"] > 0) & (front_[axis] > 0)
+            ax.plot(
+                front_["faithful"][keep],
+                front_[axis][keep],
+                "o-",
+                color=color,
+                ms=4,
+                label=label,
+                zorder=4,
+            )
         for label, points in r["baselines"].items():
             method, noise = label.split("-")
             gaussian = noise == "gaussian"
             ax.plot(
                 points["faithful"],
-                points["robust"],
+                points[axis],
                 "o-" if gaussian else "s--",
                 color=_COLORS[method],
                 mfc=_COLORS[method] if gaussian else "none",
@@ -670,7 +891,7 @@ def plot_fronts(result, path, titles=None):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("faithfulness loss")
-        ax.set_ylabel("robustness loss")
+        ax.set_ylabel(f"{_AXIS_NAMES[axis]} loss")
         ax.set_title((titles or {}).get(name, name))
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
@@ -679,9 +900,30 @@ def plot_fronts(result, path, titles=None):
     return path
 
 
+def _save_figure(result, path, titles=None):
+    if not path:
+        return
+    try:
+        plot_fronts(result, path, titles)
+        print(f"figure: {path}")
+    except ImportError:
+        print("matplotlib is not installed: no figure")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="tadesse_fronts.png", help="PNG of the synthetic fronts")
+    parser.add_argument(
+        "--weights",
+        choices=("precision", "kernel"),
+        default="precision",
+        help="robustness weights: the paper's S = -pinv(K) (default) or the kernel S = K",
+    )
+    parser.add_argument("--out", default="tadesse_fronts.png", help="PNG of Figure 1's fronts")
+    parser.add_argument(
+        "--complexity-out",
+        default="tadesse_complexity.png",
+        help="PNG of Figure 2's fronts ('' to skip the figure)",
+    )
     parser.add_argument(
         "--tabular-out",
         default="tadesse_fronts_tabular.png",
@@ -693,12 +935,20 @@ def main(argv=None):
     args = parser.parse_args(argv)
     start = time.perf_counter()
     settings = FULL if args.full else DEFAULT
-    result = synthetic_fronts(random_state=args.random_state, verbose=True, **settings)
+    result = synthetic_fronts(
+        weights=args.weights, random_state=args.random_state, verbose=True, **settings
+    )
     s = result["settings"]
     titles = {name: title for name, (_, title) in FUNCTIONS.items()}
+    where = (
+        "the authors' grid"
+        if s["weights"] == "precision"
+        else f"a grid of {s['n_per_axis']} cell centres per axis"
+    )
     print(
-        f"\nFigure 1: {s['n_points']} grid points in (-5, 5)^3, gaussian robustness kernel with "
-        f"length_scale {s['length_scale']:.3g} (the grid spacing), {s['n_samples']} noise draws"
+        f"\nFigure 1: {s['n_points']} points of {where} in (-5, 5)^3, robustness weights "
+        f"{s['weights']!r} of a gaussian kernel with length_scale {s['length_scale']:.3g}, "
+        f"{s['n_samples']} noise draws"
     )
     print(format_fronts(result, titles))
     flat = flatness(result["cubic"])
@@ -708,31 +958,28 @@ def main(argv=None):
         f"{flat['baseline_faithful']:.3f}); the front's robustness {flat['front_robust']:.3f} "
         "over lambda"
     )
-    for lambda_robust in (0.0, 0.1):
-        c = complexity_front(lambda_robust=lambda_robust, n_per_axis=s["n_per_axis"])
-        print(f"claim (c), cubic, lambda_robust = {lambda_robust:g}:")
-        print("  lambda_complex " + " ".join(f"{v:10.3g}" for v in c["lambda_complex"]))
-        print("  faithfulness   " + " ".join(f"{v:10.4g}" for v in c["faithful"]))
-        print("  complexity     " + " ".join(f"{v:10.4g}" for v in c["complexity"]))
-    try:
-        plot_fronts(result, args.out, titles)
-        print(f"figure: {args.out}")
-    except ImportError:
-        print("matplotlib is not installed: no figure")
+    _save_figure(result, args.out, titles)
+    figure_2 = complexity_fronts(
+        weights=args.weights,
+        n_per_axis=settings["n_per_axis"],
+        n_deltas=settings["n_deltas"],
+        n_samples=settings["n_samples"],
+        random_state=args.random_state,
+        verbose=True,
+    )
+    print("\nFigure 2 and claim (c): faithfulness-complexity fronts over lambda_complex")
+    print(format_complexity(figure_2, titles))
+    _save_figure(figure_2, args.complexity_out, titles)
     if not args.no_tabular:
         tabular = tabular_fronts(
+            weights=args.weights,
             random_state=args.random_state,
             verbose=True,
             **(TABULAR_FULL if args.full else TABULAR_DEFAULT),
         )
         print("\nAppendix E (MLPs):")
         print(format_tabular(tabular))
-        if args.tabular_out:
-            try:
-                plot_fronts(tabular, args.tabular_out)
-                print(f"figure: {args.tabular_out}")
-            except ImportError:
-                pass
+        _save_figure(tabular, args.tabular_out)
     print(f"total {time.perf_counter() - start:.1f} s")
 
 
