@@ -457,6 +457,22 @@ def test_kernel_smoothed_takes_the_model_of_its_explainer_and_needs_one():
         KernelSmoothed(model=SumOfSines()).fit(X)
 
 
+def test_kernel_smoothed_explains_its_own_output_with_an_inner_explainer_without_a_model():
+    # KernelSmoothed(Gradient(), output="probability") is SmoothGrad of the probability; its
+    # output used to be ignored (the inner Gradient explained the default log-odds).
+    from sklearn.linear_model import LogisticRegression
+
+    X = RNG.normal(size=(40, 3))
+    clf = LogisticRegression().fit(X, X[:, 0] + 0.3 * X[:, 1] > 0)
+    for output in ("probability", "logit"):
+        smoothed = KernelSmoothed(
+            Gradient(), model=clf, output=output, n_samples=8, random_state=0
+        ).fit(X)
+        direct = SmoothGrad(model=clf, output=output, n_samples=8, random_state=0).fit(X)
+        assert smoothed.explainer_.model_.output == output
+        np.testing.assert_allclose(smoothed.transform(X[:5]), direct.transform(X[:5]), rtol=1e-10)
+
+
 def test_robustness_loss_keeps_its_precision_for_nearly_constant_explanations():
     X = RNG.normal(size=(20, 3))
     W = 1e4 + 1e-6 * RNG.normal(size=(20, 3))  # large common part, tiny differences

@@ -103,7 +103,7 @@ class KernelSmoothed(NoiseExplainer):
     def _fit(self, X):
         if self.explainer is None:
             raise ValueError("KernelSmoothed needs an explainer to smooth: pass explainer=...")
-        self.explainer_ = fit_clone(self.explainer, X, model=self.model, target=self.target)
+        self.explainer_ = fit_clone(self.explainer, X, model=self.model_, target=self.target)
 
     def _explain(self, X, target):
         perturbation, bank = self._noise_bank()
