@@ -24,24 +24,29 @@ the features, per feature or pixel), which is not optimized. Each cell is the me
 the ``p t`` and ``p W`` rows are the paired t-test and the Wilcoxon signed-rank test of ID-ExpO
 against CE-only over the seeds (two-sided; with five seeds Wilcoxon cannot go below 0.0625).
 
-The accuracy cost of faithfulness is decided by ``eta``, valscore's accuracy weight: it picks
-the fine-tuning epoch, and a small ``eta`` picks the most faithful epoch whatever its accuracy.
-:func:`eta_curve` shows the whole trade-off instead of one point: for each ``eta`` it fine-tunes
-with :class:`~skexplain.training.IDExpOClassifier`'s *defaults* (lambda_1 = lambda_2 = 0.01,
-lambda_3 = 1e-4 on the mean square, learning rate 0.001 on tabular rows; the small run uses
-lambda 0.1 and learning rate 0.01, which move the network within its 30 epochs) from one
-pre-trained network per seed and prints test accuracy, insertion and one-minus-deletion beside
-CE-only.
+The accuracy cost of faithfulness is decided by the regularization weight lambda and by
+``eta``, valscore's accuracy weight, which picks the fine-tuning epoch. :func:`tradeoff_curve`
+shows both instead of one point, fine-tuning one pre-trained network per seed with
+:class:`~skexplain.training.IDExpOClassifier` and printing test accuracy, insertion,
+one-minus-deletion and the selected epoch beside CE-only: over lambda at the classifier's
+default ``eta = 2`` (the cost), and over ``eta`` at a lambda whose fine-tuning changes the
+validation accuracy (what eta buys back). Below such a lambda every epoch has the same accuracy
+on the validation rows (45 rows of breast_cancer), so every ``eta`` selects the same epoch and
+the eta curve is flat: the script says so when it happens. The small run uses the learning rate
+0.01, which moves the network within its 30 epochs; ``--full`` the classifier's defaults
+(lambda_1 = lambda_2 = 0.01, lambda_3 = 1e-4 on the mean square, learning rate 0.001 on tabular
+rows) for the eta curve.
 
-``python examples/plot_idexpo.py`` prints the eta curve on breast_cancer with LIME in a small
-configuration (2 seeds, a 64x64 MLP, M = 40, up to 30 fine-tuning epochs; under a minute of CPU
-time on two cores). ``--table`` adds the CE-only/ID-ExpO table of the seven cases in a small
-configuration (3 seeds, lambda 0.1, 2 to 15 epochs; about a minute more). ``--full`` runs the
-reproduction: the table with 5 seeds, the paper's MLP (two hidden layers of 256 units), M = 200
-masks, the lambda grid, up to ``--epochs`` fine-tuning epochs with early stopping
-(``--patience``), and the eta curve with the defaults of the classifier (5 seeds, up to 200
-epochs); a few hours of CPU time. ``--eta`` sets valscore's accuracy weight of the table (default
-3, which the paper recommends for comparable accuracy; its default elsewhere is 2).
+``python examples/plot_idexpo.py`` prints the lambda and eta curves on breast_cancer with soft
+LIME in a small configuration (2 seeds, a 64x64 MLP, M = 40, up to 30 fine-tuning epochs; about
+a minute of CPU time on two cores). ``--table`` adds the CE-only/ID-ExpO table of the seven
+cases in a small configuration (3 seeds, lambda 0.1, 2 to 15 epochs; about a minute more).
+``--full`` runs the reproduction: the table with 5 seeds, the paper's MLP (two hidden layers of
+256 units), M = 200 masks, the lambda grid, up to ``--epochs`` fine-tuning epochs with early
+stopping (``--patience``), and the curves with the defaults of the classifier (5 seeds, up to
+200 epochs, lambda in {0.001, 0.01, 0.1, 1}); a few hours of CPU time. ``--eta`` sets
+valscore's accuracy weight of the table (default 3, which the paper recommends for comparable
+accuracy; its default elsewhere is 2).
 """
 
 import argparse
@@ -173,53 +178,79 @@ def run(dataset, explainer, *, seeds, lambdas, pretrain_epochs, finetune_epochs,
     return {k: np.asarray(v) for k, v in rows.items()}, chosen
 
 
+# The trade-off curves on breast_cancer with soft LIME. Over lambda (at the classifier's default
+# eta): the accuracy that faithfulness costs. Over eta (at the lambda whose fine-tuning moves the
+# validation accuracy; below it every epoch has the same validation accuracy, so eta cannot move
+# the selection and the curve is flat): the accuracy that valscore's weight buys back.
 QUICK_CURVE = dict(
     seeds=range(2),
-    etas=(0.0, 1.0, 2.0, 5.0, 20.0),
+    lambdas=(0.01, 0.1, 1.0, 10.0),
+    lambda_eta=2.0,
+    etas=(0.0, 2.0, 5.0, 20.0),
+    eta_lambda=1.0,
     pretrain_epochs=20,
     finetune_epochs=30,
     n_masks=40,
     mlp=(64, 64),
-    # the top of the paper's grids: a visible trade-off in 30 epochs (the defaults, 0.01 and
-    # 0.001, move the network little that fast)
-    lambda_=0.1,
+    # moves the network within 30 epochs (the default, 0.001 on tabular rows, barely does)
     learning_rate=0.01,
 )
 FULL_CURVE = dict(
-    lambda_=None,
-    learning_rate=None,
     seeds=range(5),
+    lambdas=(0.001, 0.01, 0.1, 1.0),  # the paper's grid and one above it
+    lambda_eta=2.0,
     etas=(0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 100.0),
+    eta_lambda=None,  # the classifier's defaults
     pretrain_epochs=100,
     finetune_epochs=200,
     n_masks=200,
     mlp=(256, 256),
+    learning_rate=None,
 )
+CURVE_COLUMNS = (*COLUMNS[:3], "epoch")
 
 
-def eta_curve(
+def lambda_settings(lambdas, eta):
+    """IDExpOClassifier parameters of the lambda curve, CE-only last."""
+    settings = {
+        f"lambda {lam:g}": dict(eta=eta, lambda_insertion=lam, lambda_deletion=lam)
+        for lam in lambdas
+    }
+    settings["CE-only"] = dict(eta=eta, lambda_insertion=0.0, lambda_deletion=0.0, lambda_l2=0.0)
+    return settings
+
+
+def eta_settings(etas, lambda_=None):
+    """IDExpOClassifier parameters of the eta curve (``lambda_`` None: the default lambdas)."""
+    weights = {} if lambda_ is None else dict(lambda_insertion=lambda_, lambda_deletion=lambda_)
+    settings = {f"eta {eta:g}": dict(eta=eta, **weights) for eta in etas}
+    settings["CE-only"] = dict(
+        eta=max(etas), lambda_insertion=0.0, lambda_deletion=0.0, lambda_l2=0.0
+    )
+    return settings
+
+
+def tradeoff_curve(
+    settings,
     dataset="breast_cancer",
-    explainer="lime",
+    explainer="soft_lime",
     *,
     seeds,
-    etas,
     pretrain_epochs,
     finetune_epochs,
     n_masks,
     mlp,
-    lambda_=None,
     learning_rate=None,
 ):
-    """Test accuracy, insertion and one-minus-deletion of ID-ExpO for each ``eta``, and of CE-only.
+    """Test accuracy, insertion, one-minus-deletion and the selected epoch for each setting.
 
-    From one pre-trained network per seed, IDExpOClassifier fine-tunes with
-    ``lambda_insertion = lambda_deletion = lambda_`` and ``learning_rate`` (None: the
-    classifier's defaults) and keeps the epoch of the best ``valscore`` with each ``eta``
-    (CE-only: all lambdas 0, selected with the largest ``eta``). Returns ``{eta: (n_seeds, 3)}``
-    with the key ``"CE-only"`` for the reference.
+    ``settings`` maps a label to :class:`~skexplain.training.IDExpOClassifier` parameters
+    (:func:`lambda_settings`, :func:`eta_settings`). Every setting fine-tunes the same
+    pre-trained network per seed, with ``learning_rate`` (None: the classifier's default), and
+    keeps the epoch of its best ``valscore``. Returns ``{label: (n_seeds, 4)}``: accuracy,
+    insertion, 1-deletion and ``best_epoch_``.
     """
-    rows = {eta: [] for eta in etas}
-    rows["CE-only"] = []
+    rows = {label: [] for label in settings}
     for seed in seeds:
         X_train, X_test, y_train, y_test = load(dataset, seed)
         common = dict(
@@ -230,35 +261,33 @@ def eta_curve(
         pretrained = IDExpOClassifier(
             pretrain_epochs=pretrain_epochs, finetune_epochs=0, **common
         ).fit(X_train, y_train)
-        for eta in (*etas, "CE-only"):
-            extra = dict(eta=eta)
-            if lambda_ is not None:
-                extra.update(lambda_insertion=lambda_, lambda_deletion=lambda_)
-            if eta == "CE-only":
-                extra = dict(eta=max(etas), lambda_insertion=0.0, lambda_deletion=0.0)
-                extra.update(lambda_l2=0.0)
+        for label, params in settings.items():
             clf = IDExpOClassifier(
                 pretrained.module_,
                 pretrain_epochs=0,
                 finetune_epochs=finetune_epochs,
                 **common,
-                **extra,
+                **params,
             ).fit(X_train, y_train)
-            rows[eta].append(evaluate(clf, X_test, y_test, n_subsets=10)[:3])
-    return {k: np.asarray(v) for k, v in rows.items()}
+            scores = evaluate(clf, X_test, y_test, n_subsets=10)[:3]
+            rows[label].append((*scores, clf.best_epoch_))
+    return {k: np.asarray(v, dtype=np.float64) for k, v in rows.items()}
 
 
-def print_curve(dataset, explainer, rows, seconds, lambda_=None):
+def print_curve(title, rows, seconds):
+    """The curve's means over the seeds, and whether its settings selected different epochs."""
     n_seeds = len(rows["CE-only"])
-    setting = "IDExpOClassifier defaults" if lambda_ is None else f"lambda {lambda_:g}"
-    print(
-        f"\naccuracy against faithfulness over eta: {dataset}, {explainer}, {setting} "
-        f"({n_seeds} seeds, {seconds:.0f} s)"
-    )
-    print(f"{'eta':>10s}" + "".join(f"{c:>15s}" for c in COLUMNS[:3]))
-    for eta, values in rows.items():
-        label = eta if isinstance(eta, str) else f"{eta:g}"
-        print(f"{label:>10s}" + "".join(f"{v:15.4f}" for v in values.mean(axis=0)))
+    print(f"\n{title} ({n_seeds} seeds, {seconds:.0f} s)")
+    print(f"{'':>12s}" + "".join(f"{c:>13s}" for c in CURVE_COLUMNS))
+    for label, values in rows.items():
+        *scores, epoch = values.mean(axis=0)
+        print(f"{label:>12s}" + "".join(f"{v:13.4f}" for v in scores) + f"{epoch:13.1f}")
+    epochs = np.stack([values[:, 3] for label, values in rows.items() if label != "CE-only"])
+    if np.all(epochs == epochs[0]):
+        print(
+            "  every setting selected the same epoch for each seed "
+            f"({epochs[0].astype(int).tolist()}): the selection did not trade accuracy"
+        )
 
 
 def paired_p(a, b):
@@ -302,10 +331,23 @@ def main(argv=None):
         options["patience"] = args.patience
     if args.lambdas:
         options["lambdas"] = tuple(args.lambdas)
-    curve = FULL_CURVE if args.full else QUICK_CURVE
+    curve = dict(FULL_CURVE if args.full else QUICK_CURVE)
+    lambdas, lambda_eta = curve.pop("lambdas"), curve.pop("lambda_eta")
+    etas, eta_lambda = curve.pop("etas"), curve.pop("eta_lambda")
     start = time.perf_counter()
-    rows = eta_curve(**curve)
-    print_curve("breast_cancer", "lime", rows, time.perf_counter() - start, curve["lambda_"])
+    rows = tradeoff_curve(lambda_settings(lambdas, lambda_eta), **curve)
+    title = (
+        f"accuracy against faithfulness over lambda: breast_cancer, soft LIME, eta {lambda_eta:g}"
+    )
+    print_curve(title, rows, time.perf_counter() - start)
+    start = time.perf_counter()
+    rows = tradeoff_curve(eta_settings(etas, eta_lambda), **curve)
+    setting = "the default lambdas" if eta_lambda is None else f"lambda {eta_lambda:g}"
+    print_curve(
+        f"accuracy against faithfulness over eta: breast_cancer, soft LIME, {setting}",
+        rows,
+        time.perf_counter() - start,
+    )
     if not (args.full or args.table or args.cases):
         return
     cases = CASES if not args.cases else [tuple(c.split(":")) for c in args.cases]
