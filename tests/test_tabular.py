@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shap  # noqa: F401  (imported before warnings become errors: its import warns)
-from _tabular import DATASETS, MODELS, fitted
+from _tabular import DATASETS, MODELS, fitted, penguins
+from sklearn.compose import make_column_transformer
 from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.ensemble import (
     ExtraTreesClassifier,
@@ -21,13 +22,15 @@ from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     RandomForestClassifier,
 )
+from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils import get_tags
 
+import skexplain as sx
 from skexplain import (
     CLIME,
     Gradient,
@@ -310,7 +313,6 @@ def test_metric_radius_is_in_standard_deviations():
 # -- targets and outputs --------------------------------------------------------------------------
 def _wine_with_names():
     from sklearn.datasets import load_wine
-    from sklearn.linear_model import LogisticRegression
 
     data = load_wine()
     labels = np.array(["barolo", "grignolino", "barbera"])[data.target]
@@ -531,3 +533,36 @@ def test_masking_metrics_run_on_frames(model_name):
     for name, values in scores.items():
         assert values.shape == (len(ROWS),), name
         assert np.isfinite(values).all() or name == "faithfulness", name
+
+
+# -- polars frames ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("explainer_name", ["SmoothGrad", "ShapleyExplainer", "CLIME"])
+def test_polars_frames_give_the_pandas_attributions(explainer_name):
+    # A pipeline fitted on a polars frame is explained in its raw columns, to the same values as
+    # the same pipeline fitted on the pandas frame, and set_output("polars") names the columns.
+    import polars as pl  # a test dependency (pyproject [test])
+    X, y = penguins()
+    X_pl = pl.from_pandas(X)
+
+    def pipeline(frame):
+        # named columns: sklearn's make_column_selector takes pandas frames only
+        strings = ["island", "sex"]
+        numbers = [c for c in X.columns if c not in strings]
+        encode = make_column_transformer((StandardScaler(), numbers), (OneHotEncoder(), strings))
+        return make_pipeline(encode, LogisticRegression(max_iter=2000)).fit(frame, y)
+
+    explainer = getattr(sx, explainer_name)
+    options = dict(random_state=0, n_samples=32)
+    if explainer_name == "ShapleyExplainer":
+        options.update(n_background=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = explainer(model=pipeline(X_pl), **options).set_output(transform="polars")
+        A = ours.fit(X_pl).transform(X_pl[:7])
+        reference = explainer(model=pipeline(X), **options).fit(X).transform(X.iloc[:7])
+    assert isinstance(A, pl.DataFrame)
+    assert A.columns == list(X.columns)
+    np.testing.assert_allclose(A.to_numpy(), reference, rtol=1e-9, atol=1e-12)
+    assert np.abs(reference).sum() > 0
+    scores = sx.metrics.infidelity(pipeline(X_pl), X_pl[:7], A.to_numpy(), random_state=0)
+    assert scores.shape == (7,) and np.isfinite(scores).all()
