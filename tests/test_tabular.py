@@ -541,6 +541,7 @@ def test_polars_frames_give_the_pandas_attributions(explainer_name):
     # A pipeline fitted on a polars frame is explained in its raw columns, to the same values as
     # the same pipeline fitted on the pandas frame, and set_output("polars") names the columns.
     import polars as pl  # a test dependency (pyproject [test])
+
     X, y = penguins()
     X_pl = pl.from_pandas(X)
 
