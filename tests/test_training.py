@@ -184,7 +184,10 @@ def _compare(
     for seed in seeds:
         X_train, X_test, y_train, y_test = _breast_cancer(seed, loader)
         common = dict(
-            explainer=explainer,
+            # the tests' short names, as the classifier's current (not deprecated) ones
+            explainer={"lime": "soft_lime", "kernelshap": "soft_kernel_shap"}.get(
+                explainer, explainer
+            ),
             hidden_layer_sizes=hidden_layer_sizes,
             n_masks=n_masks,
             batch_size=64,
