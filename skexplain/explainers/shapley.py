@@ -4,13 +4,12 @@ import contextvars
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils import check_random_state
 
 from .. import _engine
 from .._compat import Interval, StrOptions
 from ..base import BaseExplainer
 from ..models import as_model
-from ..utils import import_optional, is_tensor
+from ..utils import check_background, fresh_random_state, sample_background
 from ._coalitions import exact_design, kernel_design, permutation_design
 
 __all__ = ["ShapleyExplainer"]
@@ -25,75 +24,6 @@ _STD_SINK = contextvars.ContextVar("shapley_std_sink", default=None)
 def auto_n_samples(n_features):
     """Coalitions per row for ``n_samples="auto"``: ``2 d + 2048`` (shap's KernelExplainer)."""
     return 2 * n_features + 2048
-
-
-def _fresh_random_state(random_state):
-    """``check_random_state``, except that None seeds a new generator from the OS.
-
-    sklearn's None is numpy's global RandomState; drawing from it would change the global state
-    that the caller (and other libraries) rely on.
-    """
-    if random_state is None:
-        return np.random.RandomState(np.random.SeedSequence().generate_state(1)[0])
-    return check_random_state(random_state)
-
-
-def coalition_values(model, X, target, masks, background, weights):
-    """Values ``v(S) = sum_b w_b f(x_S, b_(not S))`` of coalitions at every row, ``(n, K)``.
-
-    Each (row, coalition) pair is one "row" of the engine (:meth:`ModelAdapter.query_perturbed`)
-    whose copies are the background rows with the coalition's players set to the row's values;
-    the engine sends ``batch_size`` of those copies to the model per call, on its device.
-
-    Parameters
-    ----------
-    model : ModelAdapter
-        The adapted model.
-    X : ndarray of shape (n, d)
-        The explained rows.
-    target : ndarray of shape (n,) or None
-        Output index per row.
-    masks : ndarray of shape (K, d), bool
-        The coalitions (True: the row's value).
-    background : ndarray of shape (m, d)
-        The background rows.
-    weights : ndarray of shape (m,)
-        Their weights, summing to 1.
-
-    Returns
-    -------
-    ndarray of shape (n, K)
-        The coalition values.
-    """
-    n, d = X.shape
-    K, m = masks.shape[0], background.shape[0]
-    values = np.empty((n, K))
-    if K == 0 or n == 0:
-        return values
-    B = model.to_native(background)
-    M = model.to_native(masks.astype(np.float64)) > 0.5
-    w = model.to_native(weights)
-    for block in _engine.row_chunks(n, per_row=K, budget=_engine.COALITION_PAIRS_PER_CALL):
-        c = block.stop - block.start
-        pairs = np.repeat(X[block], K, axis=0)  # pair p: row p // K, coalition p % K
-
-        def expand(Xc, chunk):
-            Mc = M[np.arange(chunk.start, chunk.stop) % K]
-            if is_tensor(Xc):
-                return _torch().where(Mc[:, None, :], Xc[:, None, :], B[None])
-            return np.where(Mc[:, None, :], Xc[:, None, :], B[None])
-
-        def reduce(V, Z, Xc, chunk):
-            return V @ w
-
-        t = None if target is None else np.repeat(target[block], K)
-        out = model.query_perturbed(pairs, t, expand, reduce, n_per_row=m, kind="predict")
-        values[block] = out.reshape(c, K)
-    return values
-
-
-def _torch():  # reached only with a torch model, whose tensors are being masked
-    return import_optional("torch", purpose="ShapleyExplainer on a torch model")
 
 
 class ShapleyExplainer(BaseExplainer):
@@ -239,23 +169,11 @@ class ShapleyExplainer(BaseExplainer):
             adapter = as_model(self._model_to_fit(), output=self.output, batch_size=self.batch_size)
             self.model_ = adapter.with_codec(self.codec_)
         d = X.shape[1]
-        rng = _fresh_random_state(self.random_state)
+        rng = fresh_random_state(self.random_state)
         if self.background is None:
-            n = X.shape[0]
-            rows = np.arange(n)
-            if n > self.n_background:
-                rows = np.sort(rng.choice(n, size=self.n_background, replace=False))
-            self.background_ = np.array(X[rows], copy=True)
-        else:
-            background = self.codec_.encode(self.background)  # a frame's raw columns as codes
-            if background.ndim != 2 or background.shape[1] != d or background.shape[0] == 0:
-                raise ValueError(
-                    f"background must be a non-empty 2-D array with {d} columns (as X), got "
-                    f"shape {background.shape}"
-                )
-            if not np.isfinite(background).all():
-                raise ValueError("background contains NaN or inf")
-            self.background_ = np.array(background, copy=True)
+            self.background_ = sample_background(X, self.n_background, rng)
+        else:  # a frame's raw columns as codes
+            self.background_ = check_background(self.background, d, self.codec_)
         m = self.background_.shape[0]
         self.background_weights_ = np.full(m, 1.0 / m)
         self.expected_value_ = self.background_weights_ @ self.model_.predict_all(self.background_)
@@ -334,7 +252,7 @@ class ShapleyExplainer(BaseExplainer):
 
     def _explain_block(self, X, target, with_std):
         design = self._design
-        values = coalition_values(
+        values = _engine.coalition_values(
             self.model_, X, target, design.masks, self.background_, self.background_weights_
         )
         v_all = self.model_.predict(X, target)

@@ -8,8 +8,7 @@ from sklearn.pipeline import Pipeline
 
 from .._compat import Interval, StrOptions
 from ..base import BaseExplainer
-from ..utils import import_optional
-from .shapley import _fresh_random_state
+from ..utils import fresh_random_state, import_optional
 
 __all__ = ["TreeShapExplainer"]
 
@@ -306,7 +305,7 @@ class TreeShapExplainer(BaseExplainer):
         if path:
             self.background_ = None
         elif self.background is None:
-            rng = _fresh_random_state(self.random_state)
+            rng = fresh_random_state(self.random_state)
             rows = np.arange(X.shape[0])
             if X.shape[0] > self.n_background:
                 rows = np.sort(rng.choice(X.shape[0], size=self.n_background, replace=False))

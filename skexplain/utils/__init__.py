@@ -13,6 +13,9 @@ from ._arrays import is_tensor as is_tensor
 from ._arrays import matching_rows as matching_rows
 from ._arrays import squared_distances as squared_distances
 from ._arrays import subset_masks as subset_masks
+from ._background import check_background as check_background
+from ._background import fresh_random_state as fresh_random_state
+from ._background import sample_background as sample_background
 from ._dask import is_dask_collection as is_dask_collection
 from ._dask import map_row_blocks as map_row_blocks
 from ._frames import ColumnCodec as ColumnCodec
