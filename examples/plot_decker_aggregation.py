@@ -16,8 +16,10 @@ and the paper's AGG_faith, AGG_opt, AGG_robust, whose per-row convex weights are
 
 Every method is evaluated on ``m_eval = 200`` *fresh* metric samples (other seeds than the
 aggregator's) and on the same scale: as in the paper (Appendix C.2) members are made comparable
-by ``normalize_attributions`` (absolute value, divided by the row's maximum), the scale the
-aggregator combines them on, and the convex aggregates are evaluated as they come out (a convex
+by ``normalize_attributions(..., "abs_maxabs")`` (absolute value, divided by the row's
+maximum), the scale the aggregator combines them on with the paper's settings
+(:func:`~skexplain.aggregation.decker_settings`; the aggregator's own defaults keep signs and
+scales), and the convex aggregates are evaluated as they come out (a convex
 combination of such rows). Columns, each the mean over the rows with its standard error:
 
 * SENS_AVG: :func:`~skexplain.metrics.avg_sensitivity`, ``E ||phi(x) - phi(x + eps)||^2`` with
@@ -27,7 +29,7 @@ combination of such rows). Columns, each the mean over the rows with its standar
 * INFD: :func:`~skexplain.metrics.infidelity` with 20% of the features set to 0 (the training
   mean, :class:`~skexplain.perturbations.SubsetBaseline`), the paper's binary ``I``
   (``binary_masks=True``) and Yeh's optimal ``beta`` (``normalize=True``; Appendix C.1 "we also
-  incorporated the normalization"): the metric AGG_faith and AGG_opt optimize by default;
+  incorporated the normalization"): the metric AGG_faith and AGG_opt optimize here;
 * FAITH-CORR (FCOR): :func:`~skexplain.metrics.faithfulness_correlation` on the same 200 subsets.
 
 A supplementary table gives two more infidelities on the same subsets: with skexplain's default
@@ -54,9 +56,10 @@ Two conventions to know when reading the numbers:
   explainer, which passes it on). ``run`` reports the fraction of sensitivity draws at which the
   predicted class changes, the only draws where this matters (a few in a thousand at most here).
 
-AGG_var follows the paper's formula, the member mean divided by the feature-wise standard
-deviation plus ``epsilon``; it is not a convex combination and its scale is ``1 / epsilon`` where
-the members agree, so it is max-normalized like the members before it is evaluated.
+AGG_var follows the paper's formula (``var_form="paper"``), the member mean divided by the
+feature-wise standard deviation plus ``epsilon``; it is not a convex combination and its scale
+is ``1 / epsilon`` where the members agree, so it is max-normalized like the members before it
+is evaluated.
 
 KernelSHAP (shap's reference implementation) explains one row per call in Python (about 30 ms
 here); every sensitivity evaluation explains 200 copies of each row for each method that
@@ -69,6 +72,7 @@ few minutes). ``--dataset`` picks one dataset, ``--kernel-shap`` adds KernelSHAP
 
 import argparse
 import time
+from functools import partial
 
 import numpy as np
 import torch
@@ -86,7 +90,7 @@ from skexplain import (
     SmoothGrad,
     VarGrad,
 )
-from skexplain.aggregation import normalize_attributions
+from skexplain.aggregation import decker_settings, normalize_attributions
 from skexplain.metrics import (
     avg_sensitivity,
     faithfulness_correlation,
@@ -329,15 +333,21 @@ def _run(
     methods = names + list(AGGREGATES)
     seconds = {"train": time.perf_counter() - start}
 
+    # the paper's settings (decker_settings), with this run's radius and subset fraction
+    paper = decker_settings()
+    paper["metric_params"]["avg_sensitivity"]["radius"] = radius
+    paper["metric_params"]["infidelity"]["perturbation"] = SubsetBaseline(
+        baseline=0.0, fraction=subset_fraction
+    )
+
     def aggregator(strategy, chosen=members):
         return AggregatingExplainer(
             chosen,
             model=module,
             strategy=strategy,
             n_samples=m_agg,
-            sensitivity_radius=radius,
-            infidelity_perturbation=SubsetBaseline(baseline=0.0, fraction=subset_fraction),
             random_state=agg_seed,
+            **paper,
         ).fit(X_train)
 
     fitted = {label: aggregator(STRATEGIES[label]) for label in AGGREGATES}
@@ -355,7 +365,7 @@ def _run(
         [explainer for _, explainer in fitted["AGG_mean"].explainers_],
         X,
         return_quadratic=True,
-        postprocess=normalize_attributions,
+        postprocess=partial(normalize_attributions, method=paper["normalize"]),
         **sens_kwargs,
     )
 
@@ -395,8 +405,8 @@ def _run(
             sens_max = max_sensitivity(explainer, X, relative=False, **sens_kwargs)
         subsets = SubsetBaseline(baseline=0.0, fraction=subset_fraction)
         # INFD: Decker et al.'s convention, binary masks and Yeh's optimal scale (what the
-        # aggregator optimizes by default); INFD_diff: skexplain's default I = x - x~;
-        # INFD_raw: binary masks without the optimal scale.
+        # aggregator optimizes with the paper's settings); INFD_diff: skexplain's default
+        # I = x - x~; INFD_raw: binary masks without the optimal scale.
         infd = {
             key: infidelity(
                 module,

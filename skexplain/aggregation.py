@@ -1,6 +1,8 @@
 """AggregatingExplainer: optimized convex aggregation of explanations (Decker et al. 2024)."""
 
+import inspect
 import numbers
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,33 +13,47 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._compat import BaseComposition, Interval, StrOptions
 from ._simplex_qp import solve_simplex_qp
 from .base import BaseExplainer, clone_keeping_model, fit_clone, without_model_params
-from .metrics import get_metric, get_metric_names
+from .metrics import ExplanationScorer, get_metric, get_metric_names
 from .models import as_model
-from .perturbations import Perturbation, SubsetBaseline, UniformBall
+from .perturbations import SubsetBaseline
 
 __all__ = [
     "AggregatingExplainer",
     "AttributionAggregator",
     "ExplainerUnion",
+    "decker_settings",
     "normalize_attributions",
 ]
 
-_PRESETS = {"robust": {"avg_sensitivity": 1.0}, "faith": {"infidelity": 1.0}}
-_PRESETS["opt"] = {"infidelity": 1.0, "avg_sensitivity": 1.0}
+# The metrics each preset strategy minimizes (the sum, each form normalized, for "opt").
+_PRESETS = {
+    "robust": ("avg_sensitivity",),
+    "faith": ("infidelity",),
+    "opt": ("infidelity", "avg_sensitivity"),
+}
+# The keyword arguments of a metric that the aggregator sets itself when it builds the form.
+_OWN_ARGUMENTS = ("random_state", "target", "return_quadratic", "postprocess", "per_sample")
+# ... and those of a scorer that it leaves out (the scorer's evaluation draws are not the fit's).
+_SCORER_ONLY = ("random_state", "n_samples", "target")
+# The epsilon of "var" when none is given: the released code's constant on the variance, a
+# small number on the paper's standard deviation.
+_VAR_EPSILON = {"shrunk": 0.226, "released": 0.226, "paper": 1e-8}
 
 
-def normalize_attributions(A, method="absmax"):
+def normalize_attributions(A, method="maxabs"):
     """Make attributions comparable across explainers, row by row (last axis: features).
 
-    ``"absmax"``: absolute value divided by the row's largest (Decker et al. 2024, section 5);
-    ``"max"``: divided by the largest absolute value, sign kept; None: unchanged. A zero row stays
-    zero.
+    ``"maxabs"``: divided by the row's largest absolute value, signs kept (values in
+    ``[-1, 1]``; scikit-learn's ``MaxAbsScaler``, per row). ``"abs_maxabs"``: the absolute
+    value divided by the row's largest (values in ``[0, 1]``): Decker et al.'s normalization
+    (2024, Appendix C.2), which drops every sign, so that a feature that pushes the output down
+    looks like one that pushes it up. None: unchanged. A zero row stays zero.
 
     Parameters
     ----------
     A : ndarray of shape (..., n_features)
         Attributions, features on the last axis.
-    method : {"absmax", "max"} or None, default="absmax"
+    method : {"maxabs", "abs_maxabs"} or None, default="maxabs"
         The normalization.
 
     Returns
@@ -50,17 +66,68 @@ def normalize_attributions(A, method="absmax"):
     >>> import numpy as np
     >>> from skexplain.aggregation import normalize_attributions
     >>> normalize_attributions(np.array([[2.0, -4.0]]))
+    array([[ 0.5, -1. ]])
+    >>> normalize_attributions(np.array([[2.0, -4.0]]), "abs_maxabs")
     array([[0.5, 1. ]])
     """
     if method is None:
         return A
+    if method not in ("maxabs", "abs_maxabs"):
+        raise ValueError(f"normalize must be 'maxabs', 'abs_maxabs' or None, got {method!r}")
     top = np.abs(A).max(axis=-1, keepdims=True)
     top = np.where(top > 0, top, 1.0)
-    if method == "absmax":
-        return np.abs(A) / top
-    if method == "max":
-        return A / top
-    raise ValueError(f"normalize must be 'absmax', 'max' or None, got {method!r}")
+    return (np.abs(A) if method == "abs_maxabs" else A) / top
+
+
+def decker_settings(*, released=False):
+    """The keyword arguments that give :class:`AggregatingExplainer` Decker et al.'s settings.
+
+    The defaults of the aggregator optimize what :mod:`skexplain.metrics` scores at its own
+    defaults, on the members' own scale. The paper (Decker et al. 2024, section 5 and
+    Appendix C) instead normalizes the members to ``[0, 1]`` (absolute value divided by the
+    row's largest), measures infidelity by setting 20% of the features to the baseline 0 with
+    the binary ``I`` and Yeh et al.'s optimal scale, average sensitivity with
+    ``eps ~ U[-0.1, 0.1]^d``, divides the mean by the standard deviation plus a small constant
+    in AGG_var and divides each quadratic form of AGG_opt by its Frobenius norm. With
+    ``released=True`` two settings follow the authors' released code (thomdeck/aggopt)
+    instead: AGG_var divides by the variance (``ddof=1``) plus 0.226, and AGG_opt divides each
+    form by the Frobenius norm of the stacked matrices of its draws.
+
+    Parameters
+    ----------
+    released : bool, default=False
+        Follow the released code where it differs from the paper's text.
+
+    Returns
+    -------
+    dict
+        ``normalize``, ``var_form``, ``form_normalization`` and ``metric_params``; the
+        sensitivity radius is in the metric's default units (each feature's standard
+        deviation: the paper's ``U[-0.1, 0.1]`` on standardized features).
+
+    Examples
+    --------
+    >>> from skexplain.aggregation import decker_settings
+    >>> settings = decker_settings()
+    >>> settings["normalize"], settings["var_form"], settings["form_normalization"]
+    ('abs_maxabs', 'paper', 'mean')
+    >>> settings["metric_params"]["infidelity"]
+    {'perturbation': SubsetBaseline(baseline=0.0, fraction=0.2), 'binary_masks': True, \
+'normalize': True}
+    """
+    return {
+        "normalize": "abs_maxabs",
+        "var_form": "released" if released else "paper",
+        "form_normalization": "stacked" if released else "mean",
+        "metric_params": {
+            "infidelity": {
+                "perturbation": SubsetBaseline(baseline=0.0, fraction=0.2),
+                "binary_masks": True,
+                "normalize": True,
+            },
+            "avg_sensitivity": {"radius": 0.1},
+        },
+    }
 
 
 def _check_named_explainers(members, owner):
@@ -86,15 +153,29 @@ def _explain_member(explainer, X, target):
     return np.asarray(explainer._explain_raw_columns(X, target), dtype=np.float64)
 
 
+def _check_metric_options(spec, options, where):
+    """The keyword arguments ``options`` of metric ``spec``, checked against its signature."""
+    if not isinstance(options, dict):
+        raise TypeError(f"{where} must be a dict of keyword arguments, got {options!r}")
+    reserved = sorted(set(options) & set(_OWN_ARGUMENTS))
+    if reserved:
+        raise ValueError(f"{where} must not set {reserved}: the aggregator sets them")
+    accepted = inspect.signature(spec.function).parameters
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(f"{where}: {spec.name} has no parameters {unknown}")
+    return options
+
+
 _STRATEGY_CONSTRAINTS = {
     "strategy": [StrOptions({"opt", "robust", "faith", "mean", "var"}), dict, "array-like"],
-    "normalize": [StrOptions({"absmax", "max"}), None],
+    "normalize": [StrOptions({"maxabs", "abs_maxabs"}), None],
     "n_samples": [Interval(Integral, 1, None, closed="left")],
-    "infidelity_perturbation": [Perturbation, None],
-    "infidelity_masks": [StrOptions({"binary", "difference"})],
-    "infidelity_normalize": ["boolean"],
+    "metric_params": [dict, None],
+    "form_normalization": [StrOptions({"mean", "stacked"}), None],
+    "var_form": [StrOptions({"shrunk", "released", "paper"})],
     # 0 divides by a zero spread wherever the members agree: NaN and inf
-    "epsilon": [Interval(Real, 0, None, closed="neither")],
+    "epsilon": [Interval(Real, 0, None, closed="neither"), None],
     "random_state": ["random_state"],
 }
 
@@ -111,33 +192,71 @@ class _Aggregation:
         # the model by reference: sklearn's clone would unfit a fitted model (GridSearchCV)
         return clone_keeping_model(self)
 
-    def _coefficients(self):
-        """The strategy as metric name -> coefficient, or None for a fixed or uniform one."""
+    def _forms(self):
+        """The strategy as ``(metric spec, coefficient, keyword arguments)`` per quadratic form.
+
+        None for the strategies without one (fixed, uniform or ``"var"``). The keyword
+        arguments are ``metric_params``'s for the metric, updated by a scorer's own.
+        """
         strategy = self.strategy
-        if isinstance(strategy, dict):
-            return strategy
-        if isinstance(strategy, str) and strategy in _PRESETS:
-            return _PRESETS[strategy]
-        return None
+        if isinstance(strategy, str):
+            if strategy not in _PRESETS:
+                return None
+            items = [(name, 1.0) for name in _PRESETS[strategy]]
+        elif isinstance(strategy, dict):
+            items = list(strategy.items())
+        else:
+            return None
+        params = self.metric_params or {}
+        forms = []
+        for key, coefficient in items:
+            if isinstance(key, ExplanationScorer):
+                spec = key._spec()
+                own = {k: v for k, v in key.kwargs.items() if k not in _SCORER_ONLY}
+                options = {**params.get(spec.name, {}), **own}
+            else:
+                spec = get_metric(key)
+                options = params.get(spec.name, {})
+            forms.append((spec, coefficient, options))
+        return forms
 
     def _check_strategy(self, k):
+        quadratic = get_metric_names(quadratic=True)
+        for name, options in (self.metric_params or {}).items():
+            if name not in quadratic:
+                raise ValueError(
+                    f"metric_params keys must be generalized L2 metrics {tuple(quadratic)}, "
+                    f"got {name!r}"
+                )
+            _check_metric_options(get_metric(name), options, f"metric_params[{name!r}]")
         strategy = self.strategy
         if isinstance(strategy, str):
             return
         if isinstance(strategy, dict):
-            quadratic = get_metric_names(quadratic=True)
-            if set(strategy) - set(quadratic) or not strategy:
+            names = [
+                key._spec().name if isinstance(key, ExplanationScorer) else key for key in strategy
+            ]
+            if not strategy or not all(isinstance(name, str) for name in names):
                 raise ValueError(
-                    f"a strategy dict weighs generalized L2 metrics {tuple(quadratic)}, got keys "
-                    f"{sorted(strategy)}"
+                    f"a strategy dict weighs generalized L2 metrics {tuple(quadratic)} (names or "
+                    f"their scorers), got keys {list(strategy)!r}"
                 )
-            for name, coefficient in strategy.items():
+            if set(names) - set(quadratic):
+                raise ValueError(
+                    f"a strategy dict weighs generalized L2 metrics {tuple(quadratic)} (names or "
+                    f"their scorers), got keys {sorted(names)}"
+                )
+            for key, coefficient in strategy.items():
+                name = key._spec().name if isinstance(key, ExplanationScorer) else key
                 valid = isinstance(coefficient, numbers.Real) and not isinstance(coefficient, bool)
                 if not valid or not 0 <= coefficient < np.inf:
                     raise ValueError(
                         f"strategy weight of {name!r} must be a non-negative finite number, "
                         f"got {coefficient!r}"
                     )
+                if isinstance(key, ExplanationScorer):
+                    own = {k: v for k, v in key.kwargs.items() if k not in _SCORER_ONLY}
+                    _check_metric_options(key._spec(), own, f"the scorer {key!r}")
             if not any(coefficient > 0 for coefficient in strategy.values()):
                 raise ValueError(
                     f"a strategy dict needs at least one positive weight, got {strategy!r}"
@@ -152,63 +271,78 @@ class _Aggregation:
         if not np.all(np.isfinite(weights) & (weights >= 0)) or not np.isclose(weights.sum(), 1):
             raise ValueError("fixed strategy weights must be non-negative and sum to one")
 
-    def _metric_options(self, name):
-        """This aggregator's settings of the metric ``name``'s quadratic form."""
-        if name == "infidelity":
-            perturbation = self.infidelity_perturbation
-            if perturbation is None:
-                perturbation = SubsetBaseline(baseline=0.0, fraction=0.2)
-            return {
-                "perturbation": perturbation,
-                "binary_masks": self.infidelity_masks == "binary",
-                "normalize": self.infidelity_normalize,
-            }
-        if name == "avg_sensitivity":
-            return {"perturbation": UniformBall(radius=self.sensitivity_radius, norm="inf")}
-        return {}
-
-    def _quadratic_form(self, X, members, coefficients, target, explainers):
-        """The weighted sum of the metrics' quadratic forms, each divided by its Frobenius norm."""
+    def _quadratic_form(self, X, members, forms, target, explainers):
+        """The weighted sum of the metrics' quadratic forms, each normalized as asked."""
         names = get_metric_names(quadratic=True)
+        # one seed per registered metric: a metric gets the same draws in every strategy
         seeds = check_random_state(self.random_state).randint(
             np.iinfo(np.int32).max, size=len(names)
         )
+        postprocess = None
+        if self.normalize is not None:
+            postprocess = partial(normalize_attributions, method=self.normalize)
+        stacked = self.form_normalization == "stacked"
         total = 0.0
-        for name, seed in zip(names, seeds, strict=True):
-            coefficient = coefficients.get(name, 0)
+        for spec, coefficient, options in forms:
             if coefficient == 0:
                 continue
-            Q = get_metric(name).quadratic_form(
+            Q = spec.quadratic_form(
                 self.model_,
                 explainers,
                 X,
                 members,
                 target=target,
-                n_samples=self.n_samples,
-                random_state=int(seed),
-                postprocess=lambda A: normalize_attributions(A, self.normalize),
-                **self._metric_options(name),
+                random_state=int(seeds[names.index(spec.name)]),
+                postprocess=postprocess,
+                per_sample=stacked,
+                **{"n_samples": self.n_samples, **options},
             )
-            norm = np.linalg.norm(Q, axis=(1, 2), keepdims=True)
-            total = total + coefficient * Q / np.where(norm > 0, norm, 1.0)
+            if stacked:
+                if Q.ndim != 4:
+                    raise ValueError(
+                        "form_normalization='stacked' needs the matrices of every draw; the "
+                        f"quadratic form of {spec.name!r} returned shape {Q.shape}"
+                    )
+                # Decker et al.'s released code: the Frobenius norm of the draws' matrices
+                # stacked, one number per row, dividing their mean
+                norm = np.sqrt(np.einsum("nmij,nmij->n", Q, Q))
+                Q = Q.mean(axis=1)
+            elif self.form_normalization == "mean":
+                norm = np.linalg.norm(Q, axis=(1, 2))  # the paper's ||Gamma^T Gamma||_F
+            else:
+                norm = np.ones(Q.shape[0])
+            total = total + coefficient * Q / np.where(norm > 0, norm, 1.0)[:, None, None]
         return total
 
     def _weights(self, X, members, target, explainers):
         k = members.shape[1]
-        coefficients = self._coefficients()
-        if coefficients is not None:
-            return solve_simplex_qp(
-                self._quadratic_form(X, members, coefficients, target, explainers)
-            )
+        forms = self._forms()
+        if forms is not None:
+            return solve_simplex_qp(self._quadratic_form(X, members, forms, target, explainers))
         if isinstance(self.strategy, str):  # "mean" and "var"
             return np.full((X.shape[0], k), 1.0 / k)
         return np.tile(np.asarray(self.strategy, dtype=np.float64), (X.shape[0], 1))
 
+    def _var(self, members):
+        """AGG_var of the (normalized) members ``(n, k, d)``: see ``var_form``."""
+        k = members.shape[1]
+        epsilon = _VAR_EPSILON[self.var_form] if self.epsilon is None else self.epsilon
+        mean = members.mean(axis=1)
+        if self.var_form == "paper":  # Decker et al. eq. 2: sigma + epsilon
+            return mean / (members.std(axis=1) + epsilon)
+        variance = members.var(axis=1, ddof=1 if k > 1 else 0)  # the released code's ddof
+        if self.var_form == "released":
+            return mean / (variance + epsilon)
+        # "shrunk": epsilon * s^2 / (variance + epsilon * s^2) times the mean, s the row's
+        # largest attribution: the released form rescaled so that it is the mean where the
+        # members agree, and the same whatever the members' units
+        floor = epsilon * np.abs(members).max(axis=(1, 2)) ** 2
+        return mean / (1.0 + variance / np.where(floor > 0, floor, 1.0)[:, None])
+
     def _aggregate(self, X, members, target, explainers):
         members = normalize_attributions(members, self.normalize)
         if isinstance(self.strategy, str) and self.strategy == "var":
-            spread = members.std(axis=1) + self.epsilon
-            return members.mean(axis=1) / spread
+            return self._var(members)
         weights = self._weights(X, members, target, explainers)
         return np.einsum("nk,nkd->nd", weights, members)
 
@@ -261,9 +395,17 @@ class AggregatingExplainer(_Aggregation, _NamedExplainers, BaseExplainer):
 
     For each row, the aggregate is ``sum_i w_i phi_i`` with ``w`` on the simplex minimizing a
     generalized L2 metric of the aggregate, ``w^T Q w`` (Decker et al. 2024, eq. 6), where ``Q``
-    is the metric's quadratic form estimated from ``n_samples`` metric samples. The members'
-    attributions are first made comparable (``normalize``). By Theorem 4.2 the aggregate's metric
-    is never worse than the weighted average of its members' metrics.
+    is the metric's quadratic form estimated from ``n_samples`` metric samples. By Theorem 4.2
+    the aggregate's metric is never worse than the weighted average of its members' metrics on
+    those samples, and so never worse than its best member there.
+
+    By default the forms are those of :func:`skexplain.metrics.infidelity` and
+    :func:`skexplain.metrics.avg_sensitivity` at the functions' own defaults (gaussian noise
+    with ``I = x - x~`` and no rescaling; uniform noise in the L-infinity ball of radius 0.1),
+    built from the members as they are (``normalize=None``): the aggregate is a convex
+    combination of the members' own attributions, in their units, and its score with those
+    metrics, called as a user calls them, is the minimized objective. Decker et al.'s settings
+    are :func:`decker_settings`.
 
     Parameters
     ----------
@@ -277,34 +419,55 @@ class AggregatingExplainer(_Aggregation, _NamedExplainers, BaseExplainer):
         member's.
     strategy : {"opt", "robust", "faith", "mean", "var"}, dict or array-like, default="opt"
         ``"robust"``: minimize average sensitivity (SENS_AVG); ``"faith"``: minimize infidelity;
-        ``"opt"``: both, each quadratic form divided by its Frobenius norm; ``"mean"``: the
-        average; ``"var"``: the average divided by the feature-wise standard deviation across
-        members plus ``epsilon`` (the paper's AGG_var; the released code divides by the variance).
-        A dict ``{"infidelity": a, "avg_sensitivity": b}`` weighs the Frobenius-normalized forms
-        as the user chooses (any metric of :func:`skexplain.metrics.get_metric_names` with
-        ``quadratic=True``); an array of ``k`` non-negative weights summing to one is a fixed
-        combination.
-    normalize : {"absmax", "max"} or None, default="absmax"
-        How members' attributions are made comparable (see :func:`normalize_attributions`).
+        ``"opt"``: both, each quadratic form normalized (``form_normalization``); ``"mean"``:
+        the average; ``"var"``: the average damped where the members disagree (``var_form``;
+        Decker et al.'s AGG_var). A dict weighs metrics as the user chooses,
+        ``{"infidelity": a, "avg_sensitivity": b}``: its keys are metrics of
+        :func:`skexplain.metrics.get_metric_names` with ``quadratic=True``, or scorers of them
+        (:func:`~skexplain.metrics.make_explanation_scorer`), whose keyword arguments are then
+        the metric's, all but ``random_state``, ``n_samples`` and ``target`` (the aggregator's
+        own). An array of ``k`` non-negative weights summing to one is a fixed combination.
+    normalize : {"maxabs", "abs_maxabs"} or None, default=None
+        How the members' attributions are made comparable before they are combined (see
+        :func:`normalize_attributions`): None combines them as they are, so the aggregate has
+        their units and scale; ``"maxabs"`` divides each member's row by its largest absolute
+        value, keeping signs, for members on different scales (the aggregate then has largest
+        value at most 1, so score it with scale-free metrics such as infidelity with
+        ``normalize=True``); ``"abs_maxabs"`` also takes absolute values, as Decker et al. do
+        (every sign is lost).
     n_samples : int, default=50
-        Metric samples for the quadratic forms (the paper's ``m_agg``); evaluate the result on
-        fresh samples with :mod:`skexplain.metrics`.
-    sensitivity_radius : float, default=0.1
-        Radius of the uniform L-infinity noise of average sensitivity (``U[-0.1, 0.1]``).
-    infidelity_perturbation : Perturbation or None, default=None
-        The perturbation of infidelity; None means 20% of the features set to 0
-        (``SubsetBaseline``), as Decker et al.
-    infidelity_masks : {"binary", "difference"}, default="binary"
-        The ``I`` of infidelity: the indicator of the removed features (Decker et al.'s
-        convention, natural for normalized attributions: ``I^T phi`` sums the attributions of the
-        removed features) or ``x - x~`` (see :func:`skexplain.metrics.infidelity`).
-    infidelity_normalize : bool, default=True
-        Optimize the scale-free infidelity that Decker et al. evaluate (Yeh et al.'s optimal
-        ``beta``), as their released code does: each member's column of ``Gamma`` is scaled by
-        that member's own optimal ``beta >= 0`` before the weights are solved. With False the
-        plain quadratic form ``w^T Q w`` of the unnormalized infidelity is minimized.
-    epsilon : float, default=1e-8
-        Added to the standard deviation of ``"var"``.
+        Metric samples for the quadratic forms (the paper's ``m_agg``), unless ``metric_params``
+        sets a metric's own; evaluate the result on fresh samples with :mod:`skexplain.metrics`.
+    metric_params : dict or None, default=None
+        Keyword arguments of the metrics whose forms are built, by metric name, such as
+        ``{"infidelity": {"perturbation": SubsetBaseline(fraction=0.2)}, "avg_sensitivity":
+        {"radius": 0.05}}``; the metric functions' own defaults fill in the rest. For
+        infidelity, ``normalize=True`` scales each member by its own optimal
+        ``beta = E[I^T phi D] / E[(I^T phi)^2] >= 0`` before the weights are solved (Decker et
+        al.'s released code: the scale-free infidelity, whose combination is not a quadratic
+        form otherwise).
+    form_normalization : {"mean", "stacked"} or None, default="mean"
+        How each quadratic form is scaled before a strategy adds them (``"opt"``, a dict):
+        ``"mean"`` divides ``Q = E[Gamma^T Gamma]`` by its Frobenius norm, row by row (the
+        paper's Appendix C.2); ``"stacked"`` divides it by the Frobenius norm of the stacked
+        matrices ``Gamma^T Gamma`` of the single draws, as Decker et al.'s released code does
+        (it stacks infidelity's draws by sums of 4, here one matrix per draw): the more the
+        draws of a metric disagree, the less it weighs, which on tabular data weighs
+        infidelity several times more than ``"mean"``; None adds the metrics as they are,
+        ``sum_j a_j metric_j``. A single metric's weights do not depend on it.
+    var_form : {"shrunk", "released", "paper"}, default="shrunk"
+        The ``"var"`` aggregate, from the feature-wise mean ``m`` and variance ``v`` (``ddof=1``)
+        of the members: ``"shrunk"``, ``m / (1 + v / (epsilon s^2))`` with ``s`` the row's
+        largest absolute attribution, is ``m`` where the members agree and shrinks it where they
+        disagree, finite and in the members' units (on normalized members, ``s = 1``, it is
+        ``epsilon`` times the released form); ``"released"``, ``m / (v + epsilon)``, Decker et
+        al.'s released code (epsilon 0.226); ``"paper"``, ``m / (sigma + epsilon)`` with
+        ``sigma`` the standard deviation (``ddof=0``), the paper's eq. 2: with a small epsilon
+        its scale is ``1 / epsilon`` wherever the members agree, as they do on the top feature
+        of max-normalized members.
+    epsilon : float or None, default=None
+        The constant of ``var_form``; None means 0.226 for ``"shrunk"`` and ``"released"``
+        (the released code's), 1e-8 for ``"paper"``.
     target : int or None, default=None
         Output to explain; None explains a single output, or each row's predicted class.
     random_state : int, RandomState instance or None, default=None
@@ -326,6 +489,15 @@ class AggregatingExplainer(_Aggregation, _NamedExplainers, BaseExplainer):
     See Also
     --------
     AttributionAggregator : The same aggregation as the last step of a Pipeline.
+    decker_settings : The paper's settings.
+
+    Notes
+    -----
+    The weights are solved at every explained row, so an aggregate's sensitivity as
+    :func:`~skexplain.metrics.avg_sensitivity` measures it (re-explaining perturbed copies)
+    includes the movement of the weights; Theorem 4.2 bounds it with the weights fixed at the
+    row. Both promises are for the draws the weights were fitted on; on fresh draws
+    (another ``random_state`` of the metric) they hold in expectation.
 
     References
     ----------
@@ -343,13 +515,20 @@ class AggregatingExplainer(_Aggregation, _NamedExplainers, BaseExplainer):
     >>> W = agg.fit(X).weights(X)
     >>> W.shape, bool(np.allclose(W.sum(axis=1), 1.0))
     ((4, 2), True)
+
+    Decker et al.'s settings:
+
+    >>> from skexplain.aggregation import decker_settings
+    >>> paper = AggregatingExplainer(agg.explainers, model=SumOfSines(), strategy="opt",
+    ...                              random_state=0, **decker_settings()).fit(X)
+    >>> bool((paper.transform(X) >= 0).all())  # absolute values, as in the paper
+    True
     """
 
     _parameter_constraints = {
         **BaseExplainer._parameter_constraints,
         **_STRATEGY_CONSTRAINTS,
         "explainers": [list],
-        "sensitivity_radius": [Interval(Real, 0, None, closed="neither")],
     }
 
     def __init__(
@@ -358,13 +537,12 @@ class AggregatingExplainer(_Aggregation, _NamedExplainers, BaseExplainer):
         model=None,
         *,
         strategy="opt",
-        normalize="absmax",
+        normalize=None,
         n_samples=50,
-        sensitivity_radius=0.1,
-        infidelity_perturbation=None,
-        infidelity_masks="binary",
-        infidelity_normalize=True,
-        epsilon=1e-8,
+        metric_params=None,
+        form_normalization="mean",
+        var_form="shrunk",
+        epsilon=None,
         target=None,
         random_state=None,
         n_jobs=None,
@@ -375,10 +553,9 @@ class AggregatingExplainer(_Aggregation, _NamedExplainers, BaseExplainer):
         self.strategy = strategy
         self.normalize = normalize
         self.n_samples = n_samples
-        self.sensitivity_radius = sensitivity_radius
-        self.infidelity_perturbation = infidelity_perturbation
-        self.infidelity_masks = infidelity_masks
-        self.infidelity_normalize = infidelity_normalize
+        self.metric_params = metric_params
+        self.form_normalization = form_normalization
+        self.var_form = var_form
         self.epsilon = epsilon
         self.target = target
         self.random_state = random_state
@@ -460,18 +637,19 @@ class AttributionAggregator(_Aggregation, TransformerMixin, BaseEstimator):
         and the explained class.
     strategy : {"faith", "mean", "var"}, dict or array-like, default="faith"
         As in :class:`AggregatingExplainer`, among the strategies that need no re-explanation.
-    normalize : {"absmax", "max"} or None, default="absmax"
-        How members' attributions are made comparable (see :func:`normalize_attributions`).
+    normalize : {"maxabs", "abs_maxabs"} or None, default=None
+        How members' attributions are made comparable (see :class:`AggregatingExplainer`).
     n_samples : int, default=50
         Metric samples for the quadratic forms.
-    infidelity_perturbation : Perturbation or None, default=None
-        The perturbation of infidelity; None means 20% of the features set to 0.
-    infidelity_masks : {"binary", "difference"}, default="binary"
-        The ``I`` of infidelity (see :class:`AggregatingExplainer`).
-    infidelity_normalize : bool, default=True
-        Optimize the scale-free infidelity (see :class:`AggregatingExplainer`).
-    epsilon : float, default=1e-8
-        Added to the standard deviation of ``"var"``.
+    metric_params : dict or None, default=None
+        Keyword arguments of the metrics, by name (see :class:`AggregatingExplainer`).
+    form_normalization : {"mean", "stacked"} or None, default="mean"
+        How each quadratic form is scaled before they are added (see
+        :class:`AggregatingExplainer`).
+    var_form : {"shrunk", "released", "paper"}, default="shrunk"
+        The ``"var"`` aggregate (see :class:`AggregatingExplainer`).
+    epsilon : float or None, default=None
+        The constant of ``var_form`` (see :class:`AggregatingExplainer`).
     target : int or None, default=None
         Output to explain; None explains a single output, or each row's predicted class.
     random_state : int, RandomState instance or None, default=None
@@ -515,12 +693,12 @@ class AttributionAggregator(_Aggregation, TransformerMixin, BaseEstimator):
         model=None,
         *,
         strategy="faith",
-        normalize="absmax",
+        normalize=None,
         n_samples=50,
-        infidelity_perturbation=None,
-        infidelity_masks="binary",
-        infidelity_normalize=True,
-        epsilon=1e-8,
+        metric_params=None,
+        form_normalization="mean",
+        var_form="shrunk",
+        epsilon=None,
         target=None,
         random_state=None,
     ):
@@ -529,9 +707,9 @@ class AttributionAggregator(_Aggregation, TransformerMixin, BaseEstimator):
         self.strategy = strategy
         self.normalize = normalize
         self.n_samples = n_samples
-        self.infidelity_perturbation = infidelity_perturbation
-        self.infidelity_masks = infidelity_masks
-        self.infidelity_normalize = infidelity_normalize
+        self.metric_params = metric_params
+        self.form_normalization = form_normalization
+        self.var_form = var_form
         self.epsilon = epsilon
         self.target = target
         self.random_state = random_state
@@ -561,9 +739,9 @@ class AttributionAggregator(_Aggregation, TransformerMixin, BaseEstimator):
             )
         self._check_strategy(k)
         needs_members = [
-            name
-            for name, coefficient in (self._coefficients() or {}).items()
-            if coefficient and get_metric(name).kind == "explainer"
+            spec.name
+            for spec, coefficient, _ in (self._forms() or [])
+            if coefficient and spec.kind == "explainer"
         ]
         if needs_members:
             raise ValueError(

@@ -50,8 +50,11 @@ def _members():
     ]
 
 
-def _normalized_members(X, members=None, model=MODEL, method="absmax"):
-    """The members' attributions as the aggregator combines them, ``(n, k, d)``."""
+def _stacked_members(X, members=None, model=MODEL, method=None):
+    """The members' attributions as the aggregator combines them, ``(n, k, d)``.
+
+    ``method`` is its ``normalize``: None (the default) combines them as they are.
+    """
     members = _members() if members is None else members
     stacked = [clone(e).set_params(model=model).fit(X).transform(X) for _, e in members]
     return normalize_attributions(np.stack(stacked, axis=1), method)
@@ -272,7 +275,7 @@ def test_theorem_4_2_infidelity(seed, weights, n_draws):
     rng = np.random.default_rng(seed)
     X = rng.uniform(-2, 2, size=(4, 3))
     P = SubsetBaseline(baseline=0.0, fraction=0.4).sample(X, n_draws, random_state=seed)
-    stacked = _normalized_members(X)  # (n, k, d)
+    stacked = _stacked_members(X)  # (n, k, d)
     members = [infidelity(MODEL, X, stacked[:, i], perturbations=P) for i in range(4)]
     members = np.stack(members, axis=1)  # (n, k)
     Q = infidelity(MODEL, X, stacked, perturbations=P, return_quadratic=True)
@@ -304,6 +307,7 @@ def test_theorem_4_2_avg_sensitivity(seed, weights, n_draws):
     X = rng.uniform(-2, 2, size=(3, 3))
     P = UniformBall(radius=0.1).sample(X, n_draws, random_state=seed)
     fitted = [clone(e).set_params(model=MODEL).fit(X) for _, e in _members()]
+    # the members max-normalized with their signs (normalize="maxabs": the postprocess path)
     members = np.stack(
         [
             avg_sensitivity(e, X, perturbations=P, postprocess=normalize_attributions)
@@ -322,7 +326,9 @@ def test_theorem_4_2_avg_sensitivity(seed, weights, n_draws):
         metric = np.array(
             [
                 avg_sensitivity(
-                    AggregatingExplainer(_members(), model=MODEL, strategy=W[r]).fit(X),
+                    AggregatingExplainer(
+                        _members(), model=MODEL, strategy=W[r], normalize="maxabs"
+                    ).fit(X),
                     X[r : r + 1],
                     perturbations=P[r : r + 1],
                 )[0]
@@ -339,35 +345,39 @@ def test_theorem_4_2_avg_sensitivity(seed, weights, n_draws):
 
 
 def test_theorem_4_2_with_the_aggregators_own_draws_and_weights(monkeypatch):
-    """The fitted "faith" aggregator on the draws it was fitted with (recorded, then redrawn)."""
+    """The default "faith" aggregator on the draws it was fitted with (recorded, then redrawn).
+
+    By default it minimizes infidelity as :func:`skexplain.metrics.infidelity` computes it at its
+    own defaults (gaussian noise of 0.1 standard deviations, ``I = x - x~``, no rescaling), on the
+    members as they are: on those draws it beats every member, called as a user calls them.
+    """
     spy = _Spy(infidelity)
     # the quadratic forms live beside their metrics (the registry's builders)
     monkeypatch.setattr(importlib.import_module("skexplain.metrics.infidelity"), "infidelity", spy)
-    # the plain quadratic form (Theorem 4.2 is about it): unnormalized, I = x - x~
-    agg = AggregatingExplainer(
-        _members(),
-        model=MODEL,
-        strategy="faith",
-        random_state=3,
-        infidelity_masks="difference",
-        infidelity_normalize=False,
-    ).fit(X)
+    agg = AggregatingExplainer(_members(), model=MODEL, strategy="faith", random_state=3).fit(X)
     W, aggregate = agg.weights(X), agg.transform(X)
-    (_, rows, padded), kwargs, Q = spy.calls[-1]
+    (adapter, rows, stacked), kwargs, Q = spy.calls[-1]
     np.testing.assert_array_equal(rows, X)
-    assert isinstance(kwargs["perturbation"], SubsetBaseline)  # Decker et al.: 20% to a baseline
-    P = kwargs["perturbation"].sample(X, kwargs["n_samples"], random_state=kwargs["random_state"])
-    np.testing.assert_allclose(
-        infidelity(MODEL, X, padded, perturbations=P, return_quadratic=True), Q, rtol=1e-12
+    assert set(kwargs) == {"target", "n_samples", "random_state", "return_quadratic"}
+    P = (
+        GaussianNoise(scale=0.1)  # the metric's default, in standard deviations of the columns
+        .for_columns(agg.model_.codec)
+        .sample(X, kwargs["n_samples"], random_state=kwargs["random_state"])
     )
-    np.testing.assert_array_equal(padded[:, -1], 0.0)  # the zero member that gives the moments
-    stacked = padded[:, :-1]
-    np.testing.assert_allclose(stacked, _normalized_members(X))
-    members = np.stack([infidelity(MODEL, X, stacked[:, i], perturbations=P) for i in range(4)], 1)
-    metric = infidelity(MODEL, X, aggregate, perturbations=P)
+    np.testing.assert_allclose(
+        infidelity(MODEL, X, stacked, perturbations=P, return_quadratic=True), Q, rtol=1e-12
+    )
+    np.testing.assert_allclose(stacked, _stacked_members(X))  # unnormalized
+    same_draws = {"n_samples": kwargs["n_samples"], "random_state": kwargs["random_state"]}
+    members = np.stack([infidelity(adapter, X, stacked[:, i], **same_draws) for i in range(4)], 1)
+    metric = infidelity(adapter, X, aggregate, **same_draws)
+    np.testing.assert_allclose(metric, infidelity(MODEL, X, aggregate, perturbations=P))
     ambiguity = _infidelity_ambiguity(X, P, stacked, W)
     np.testing.assert_allclose(metric, (W * members).sum(axis=1) - ambiguity, rtol=1e-9)
     assert np.all(metric <= members.min(axis=1) * (1 + 1e-9))
+    gain = ambiguity > 0  # rows whose optimum mixes members: a strict gain there
+    assert gain.sum() >= X.shape[0] // 2
+    assert np.all(metric[gain] < members.min(axis=1)[gain])
 
 
 def test_robust_weights_lower_avg_sensitivity_than_every_member_on_the_fitting_draws(monkeypatch):
@@ -378,10 +388,11 @@ def test_robust_weights_lower_avg_sensitivity_than_every_member_on_the_fitting_d
     agg.set_params(random_state=5).fit(X)
     W = agg.weights(X)
     (fitted, _), kwargs, Q = spy.calls[-1]
-    assert isinstance(kwargs["perturbation"], UniformBall)
-    assert kwargs["perturbation"].radius == 0.1  # Decker et al.: eps ~ U[-0.1, 0.1]
-    # the radius is in standard deviations of the columns the members were fitted on
-    ball = kwargs["perturbation"].for_columns(fitted[0].codec_)
+    # the metric's own defaults: uniform noise in the L-inf ball of radius 0.1, in standard
+    # deviations of the columns the members were fitted on, the members as they are
+    assert "perturbation" not in kwargs and "radius" not in kwargs
+    assert kwargs["postprocess"] is None
+    ball = UniformBall(radius=0.1, norm="inf").for_columns(fitted[0].codec_)
     P = ball.sample(X, kwargs["n_samples"], random_state=kwargs["random_state"])
     for r in range(X.shape[0]):
         rows, draws = X[r : r + 1], P[r : r + 1]
@@ -389,9 +400,7 @@ def test_robust_weights_lower_avg_sensitivity_than_every_member_on_the_fitting_d
         metric = avg_sensitivity(aggregate, rows, perturbations=draws)[0]
         np.testing.assert_allclose(metric, W[r] @ Q[r] @ W[r], rtol=1e-9)
         for explainer in fitted:
-            member = avg_sensitivity(
-                explainer, rows, perturbations=draws, postprocess=normalize_attributions
-            )[0]
+            member = avg_sensitivity(explainer, rows, perturbations=draws)[0]
             assert metric <= member * (1 + 1e-9) + 1e-15
 
 
@@ -446,7 +455,10 @@ def test_grid_search_tunes_a_member_and_the_strategy_in_both_forms():
         "infidelity", perturbation=masks, n_samples=200, normalize=True, binary_masks=True
     )
     noise, strategies = [0.05, 1.5], ["mean", "faith", [0.9, 0.1]]
-    settings = dict(model=MODEL, n_samples=200, infidelity_perturbation=masks, random_state=0)
+    fitted_for = {"perturbation": masks, "normalize": True, "binary_masks": True}
+    settings = dict(
+        model=MODEL, n_samples=200, metric_params={"infidelity": fitted_for}, random_state=0
+    )
     meta = GridSearchCV(
         AggregatingExplainer(members, **settings),
         {"sg__noise_scale": noise, "strategy": strategies},
@@ -546,18 +558,67 @@ def test_bad_strategies_give_clear_errors():
 
 
 # -- strategies and normalization ---------------------------------------------------------------
-@pytest.mark.parametrize("epsilon", [1e-8, 0.5])
-def test_mean_and_var_closed_forms(epsilon):
-    stacked = _normalized_members(X)
-    mean = AggregatingExplainer(_members(), model=MODEL, strategy="mean").fit(X)
-    np.testing.assert_allclose(mean.transform(X), stacked.mean(axis=1), rtol=1e-12)
-    np.testing.assert_allclose(mean.weights(X), np.full((X.shape[0], 4), 0.25))
-    var = AggregatingExplainer(_members(), model=MODEL, strategy="var", epsilon=epsilon).fit(X)
-    expected = stacked.mean(axis=1) / (stacked.std(axis=1) + epsilon)  # the paper's AGG_var
-    np.testing.assert_allclose(var.transform(X), expected, rtol=1e-12)
+def test_mean_and_var_closed_forms():
+    for method in (None, "maxabs", "abs_maxabs"):
+        stacked = _stacked_members(X, method=method)
+        kwargs = dict(model=MODEL, normalize=method)
+        mean = AggregatingExplainer(_members(), strategy="mean", **kwargs).fit(X)
+        np.testing.assert_allclose(mean.transform(X), stacked.mean(axis=1), rtol=1e-12)
+        np.testing.assert_allclose(mean.weights(X), np.full((X.shape[0], 4), 0.25))
+        m, v = stacked.mean(axis=1), stacked.var(axis=1, ddof=1)
+        s = np.abs(stacked).max(axis=(1, 2))[:, None]
+        expected = {
+            ("shrunk", None): m / (1 + v / (0.226 * s**2)),
+            ("shrunk", 0.5): m / (1 + v / (0.5 * s**2)),
+            ("released", None): m / (v + 0.226),  # Decker et al.'s released code
+            ("released", 0.5): m / (v + 0.5),
+            ("paper", None): m / (stacked.std(axis=1) + 1e-8),  # the paper's eq. 2
+            ("paper", 0.5): m / (stacked.std(axis=1) + 0.5),
+        }
+        for (form, epsilon), value in expected.items():
+            var = AggregatingExplainer(
+                _members(), strategy="var", var_form=form, epsilon=epsilon, **kwargs
+            )
+            np.testing.assert_allclose(var.fit(X).transform(X), value, rtol=1e-12)
 
 
-@pytest.mark.parametrize("method", ["absmax", "max", None])
+def test_var_default_is_finite_in_the_members_units_and_the_paper_form_is_not():
+    """Max-normalized members that share their top feature (std 0 there): the paper's AGG_var is
+    1 / epsilon there, the default is the members' mean there, and scales with the members."""
+    members = [("grad", Gradient()), ("sg", SmoothGrad(noise_scale=0.3, random_state=0))]
+    stacked = _stacked_members(X, members, method="abs_maxabs")
+    agreed = np.isclose(stacked.std(axis=1), 0.0)
+    assert agreed.sum() >= X.shape[0] // 2  # the top feature, on most rows
+    kwargs = dict(model=MODEL, strategy="var", normalize="abs_maxabs")
+    paper = AggregatingExplainer(members, var_form="paper", **kwargs)
+    assert paper.fit(X).transform(X)[agreed].min() > 1e7  # the degenerate scale
+    A = AggregatingExplainer(members, **kwargs).fit(X).transform(X)
+    np.testing.assert_allclose(A[agreed], stacked.mean(axis=1)[agreed], rtol=1e-12)
+    assert np.isfinite(A).all() and np.abs(A).max() <= 1.0
+    # strictly damped where the members disagree
+    spread = stacked.std(axis=1) > 1e-4
+    assert spread.any()
+    assert np.all(np.abs(A[spread]) < np.abs(stacked.mean(axis=1)[spread]))
+    # in the members' units: scaling the model scales it (the paper's and released forms do not)
+    raw = AggregatingExplainer(_members(), model=MODEL, strategy="var").fit(X).transform(X)
+    big = AggregatingExplainer(_members(), model=_Scaled(1000.0), strategy="var")
+    np.testing.assert_allclose(big.fit(X).transform(X), 1000.0 * raw, rtol=1e-9)
+
+
+class _Scaled:
+    """``factor * MODEL``, with its exact gradient."""
+
+    def __init__(self, factor):
+        self.factor = factor
+
+    def __call__(self, Z):
+        return self.factor * MODEL(Z)
+
+    def gradient(self, Z):
+        return self.factor * MODEL.gradient(Z)
+
+
+@pytest.mark.parametrize("method", ["maxabs", "abs_maxabs", None])
 def test_normalize_options(method):
     raw = np.stack([clone(e).set_params(model=MODEL).fit(X).transform(X) for _, e in _members()], 1)
     agg = AggregatingExplainer(_members(), model=MODEL, strategy="mean", normalize=method).fit(X)
@@ -566,23 +627,43 @@ def test_normalize_options(method):
     )
 
 
+def test_the_default_keeps_signs_and_scale():
+    """By default the members are combined as they are: signs and units kept."""
+    raw = _stacked_members(X)
+    for strategy in ("mean", "faith", "robust", [0.1, 0.2, 0.3, 0.4]):
+        agg = AggregatingExplainer(_members(), model=MODEL, strategy=strategy, n_samples=10)
+        A = agg.set_params(random_state=0).fit(X).transform(X)
+        np.testing.assert_allclose(A, np.einsum("nk,nkd->nd", agg.weights(X), raw), rtol=1e-12)
+        assert (A < -0.05).any() and (A > 0.05).any()
+    # the shrunk "var" keeps the sign of the members' mean and never exceeds it
+    A = AggregatingExplainer(_members(), model=MODEL, strategy="var").fit(X).transform(X)
+    mean = raw.mean(axis=1)
+    assert np.all(np.sign(A) == np.sign(mean)) and np.all(np.abs(A) <= np.abs(mean))
+    assert (A < -0.05).any()
+    # the paper's normalization drops the signs
+    paper = AggregatingExplainer(_members(), model=MODEL, strategy="mean", normalize="abs_maxabs")
+    assert (paper.fit(X).transform(X) >= 0).all()
+
+
 def test_normalize_attributions():
     A = np.array([[2.0, -4.0, 1.0], [0.0, 0.0, 0.0]])
-    np.testing.assert_allclose(normalize_attributions(A), [[0.5, 1.0, 0.25], [0, 0, 0]])
-    np.testing.assert_allclose(normalize_attributions(A, "max"), [[0.5, -1.0, 0.25], [0, 0, 0]])
+    np.testing.assert_allclose(normalize_attributions(A), [[0.5, -1.0, 0.25], [0, 0, 0]])
+    np.testing.assert_allclose(
+        normalize_attributions(A, "abs_maxabs"), [[0.5, 1.0, 0.25], [0, 0, 0]]
+    )
     assert normalize_attributions(A, None) is A
     stacked = RNG.normal(size=(3, 2, 5)) * np.array([1e-6, 1e6])[None, :, None]
-    top = np.abs(normalize_attributions(stacked, "max")).max(axis=-1)
+    top = np.abs(normalize_attributions(stacked)).max(axis=-1)
     np.testing.assert_allclose(top, 1.0)  # every member of every row on the same scale
-    with pytest.raises(ValueError, match="normalize must be 'absmax', 'max' or None, got 'l2'"):
-        normalize_attributions(A, "l2")
+    with pytest.raises(ValueError, match="'maxabs', 'abs_maxabs' or None, got 'absmax'"):
+        normalize_attributions(A, "absmax")
 
 
 def test_weights_are_uniform_for_mean_and_fixed_for_a_custom_strategy():
     agg = AggregatingExplainer(_members(), model=MODEL, strategy=(0.7, 0.1, 0.1, 0.1)).fit(X)
     np.testing.assert_allclose(agg.weights(X), np.tile([0.7, 0.1, 0.1, 0.1], (X.shape[0], 1)))
     np.testing.assert_allclose(
-        agg.transform(X), np.einsum("k,nkd->nd", [0.7, 0.1, 0.1, 0.1], _normalized_members(X))
+        agg.transform(X), np.einsum("k,nkd->nd", [0.7, 0.1, 0.1, 0.1], _stacked_members(X))
     )
 
 
@@ -688,7 +769,7 @@ def test_beta_scaled_form_equals_the_form_of_the_members_scaled_by_their_optimal
     """The default faith form: each member scaled by its own optimal beta = E[aD] / E[a^2]."""
     from skexplain.metrics.infidelity import _beta_scaled
 
-    members = _normalized_members(X)
+    members = _stacked_members(X)
     k = members.shape[1]
     P = SubsetBaseline(fraction=0.2).sample(X, 40, random_state=0)
     padded = np.concatenate([members, np.zeros_like(members[:, :1])], axis=1)
@@ -706,3 +787,158 @@ def test_beta_scaled_form_equals_the_form_of_the_members_scaled_by_their_optimal
     gamma = beta[:, None, :] * a - D[:, :, None]
     expected = np.einsum("nmk,nml->nkl", gamma, gamma) / P.shape[1]
     np.testing.assert_allclose(_beta_scaled(Q, k), expected, rtol=1e-9, atol=1e-12)
+
+
+# -- the metrics' own settings, the paper's, and the released code's normalization ----------------
+def test_per_sample_forms_average_to_the_forms():
+    stacked = _stacked_members(X)
+    kwargs = dict(n_samples=7, random_state=0)
+    draws = infidelity(MODEL, X, stacked, return_quadratic="per_sample", **kwargs)
+    assert draws.shape == (X.shape[0], 7, 4, 4)
+    Q = infidelity(MODEL, X, stacked, return_quadratic=True, **kwargs)
+    np.testing.assert_allclose(draws.mean(axis=1), Q, rtol=1e-12)
+    fitted = [clone(e).set_params(model=MODEL).fit(X) for _, e in _members()]
+    draws = avg_sensitivity(fitted, X, return_quadratic="per_sample", **kwargs)
+    Q = avg_sensitivity(fitted, X, return_quadratic=True, **kwargs)
+    assert draws.shape == (X.shape[0], 7, 4, 4)
+    np.testing.assert_allclose(draws.mean(axis=1), Q, rtol=1e-12)
+    # the beta-scaled form of the draws, with the betas of their mean, averages to its form
+    from skexplain.metrics.infidelity import _beta_scaled
+
+    padded = np.concatenate([stacked, np.zeros_like(stacked[:, :1])], axis=1)
+    draws = infidelity(MODEL, X, padded, return_quadratic="per_sample", **kwargs)
+    np.testing.assert_allclose(
+        _beta_scaled(draws.mean(axis=1), 4, per_sample=draws).mean(axis=1),
+        _beta_scaled(draws.mean(axis=1), 4),
+        rtol=1e-10,
+        atol=1e-14,
+    )
+
+
+@pytest.mark.parametrize("form_normalization", ["mean", "stacked", None])
+def test_form_normalizations_of_opt_by_hand(form_normalization, monkeypatch):
+    """ "opt" adds the two forms, each divided by the Frobenius norm of its mean (the paper's
+    text), of its draws' matrices stacked (the released code) or by nothing."""
+    solver = _Spy(solve_simplex_qp)
+    monkeypatch.setattr(aggregation, "solve_simplex_qp", solver)
+    agg = AggregatingExplainer(
+        _members(),
+        model=MODEL,
+        n_samples=9,
+        form_normalization=form_normalization,
+        random_state=4,
+    ).fit(X)
+    W = agg.weights(X)
+    ((Q,), _, _) = solver.calls[-1]
+    seeds = np.random.RandomState(4).randint(np.iinfo(np.int32).max, size=2)
+    stacked = _stacked_members(X)
+    fitted = [e for _, e in agg.explainers_]
+    draws = [
+        infidelity(
+            agg.model_,
+            X,
+            stacked,
+            return_quadratic="per_sample",
+            n_samples=9,
+            random_state=int(seeds[0]),
+        ),
+        avg_sensitivity(
+            fitted, X, return_quadratic="per_sample", n_samples=9, random_state=int(seeds[1])
+        ),
+    ]
+    expected = 0.0
+    for d in draws:
+        Q_metric = d.mean(axis=1)
+        if form_normalization == "mean":
+            norm = np.sqrt((Q_metric**2).sum(axis=(1, 2)))
+        elif form_normalization == "stacked":
+            norm = np.sqrt((d**2).sum(axis=(1, 2, 3)))
+        else:
+            norm = np.ones(X.shape[0])
+        expected = expected + Q_metric / norm[:, None, None]
+    np.testing.assert_allclose(Q, expected, rtol=1e-10)
+    assert_kkt(W, Q)
+
+
+def test_metric_params_and_scorer_keys_set_the_forms(monkeypatch):
+    spy = _Spy(infidelity)
+    monkeypatch.setattr(importlib.import_module("skexplain.metrics.infidelity"), "infidelity", spy)
+    masks = SubsetBaseline(fraction=0.5)
+    by_params = AggregatingExplainer(
+        _members(),
+        model=MODEL,
+        strategy="faith",
+        metric_params={"infidelity": {"perturbation": masks, "binary_masks": True}},
+        random_state=0,
+    ).fit(X)
+    W = by_params.weights(X)
+    assert spy.calls[-1][1]["perturbation"] is masks and spy.calls[-1][1]["binary_masks"]
+    # a scorer of the metric, as the user scores with it: its draws and seed are not the fit's
+    scorer = make_explanation_scorer(
+        "infidelity", perturbation=masks, binary_masks=True, n_samples=500, random_state=7
+    )
+    by_scorer = AggregatingExplainer(
+        _members(), model=MODEL, strategy={scorer: 1.0}, random_state=0
+    ).fit(X)
+    np.testing.assert_allclose(by_scorer.weights(X), W, rtol=1e-12)
+    assert spy.calls[-1][1]["n_samples"] == 50 and spy.calls[-1][1]["random_state"] != 7
+    np.testing.assert_allclose(clone(by_scorer).fit(X).weights(X), W, rtol=1e-12)
+    # the released code's n_samples per metric
+    AggregatingExplainer(
+        _members(), model=MODEL, strategy="faith", metric_params={"infidelity": {"n_samples": 3}}
+    ).fit(X).weights(X)
+    assert spy.calls[-1][1]["n_samples"] == 3
+
+
+def test_bad_metric_params_give_clear_errors():
+    def fit(metric_params, strategy="opt"):
+        return AggregatingExplainer(
+            _members(), model=MODEL, strategy=strategy, metric_params=metric_params
+        ).fit(X)
+
+    with pytest.raises(ValueError, match="metric_params keys must be generalized L2 metrics"):
+        fit({"max_sensitivity": {}})
+    with pytest.raises(TypeError, match=r"metric_params\['infidelity'\] must be a dict"):
+        fit({"infidelity": 0.2})
+    with pytest.raises(ValueError, match=r"must not set \['random_state'\]: the aggregator"):
+        fit({"infidelity": {"random_state": 0}})
+    with pytest.raises(ValueError, match=r"avg_sensitivity has no parameters \['fraction'\]"):
+        fit({"avg_sensitivity": {"fraction": 0.2}})
+    with pytest.raises(ValueError, match=r"generalized L2 metrics.*\['max_sensitivity'\]"):
+        fit(None, strategy={make_explanation_scorer("max_sensitivity"): 1.0})
+    with pytest.raises(InvalidParameterError, match="form_normalization"):
+        AggregatingExplainer(_members(), model=MODEL, form_normalization="l2").fit(X)
+    with pytest.raises(InvalidParameterError, match="var_form"):
+        AggregatingExplainer(_members(), model=MODEL, var_form="std").fit(X)
+
+
+def test_decker_settings_reach_the_forms(monkeypatch):
+    from skexplain.aggregation import decker_settings
+
+    spies = {
+        "infidelity": _Spy(infidelity),
+        "avg_sensitivity": _Spy(avg_sensitivity),
+    }
+    monkeypatch.setattr(
+        importlib.import_module("skexplain.metrics.infidelity"), "infidelity", spies["infidelity"]
+    )
+    monkeypatch.setattr(
+        importlib.import_module("skexplain.metrics.sensitivity"),
+        "avg_sensitivity",
+        spies["avg_sensitivity"],
+    )
+    agg = AggregatingExplainer(_members(), model=MODEL, n_samples=5, **decker_settings())
+    agg.set_params(random_state=0).fit(X).weights(X)
+    (_, _, padded), kwargs, _ = spies["infidelity"].calls[-1]
+    assert kwargs["perturbation"] == SubsetBaseline(baseline=0.0, fraction=0.2)
+    assert kwargs["binary_masks"] and kwargs["return_quadratic"] is True
+    np.testing.assert_array_equal(padded[:, -1], 0.0)  # beta-scaled: the moments' zero member
+    np.testing.assert_allclose(padded[:, :-1], _stacked_members(X, method="abs_maxabs"))
+    (_, _), kwargs, _ = spies["avg_sensitivity"].calls[-1]
+    assert kwargs["radius"] == 0.1
+    phi = RNG.normal(size=(2, 3))
+    np.testing.assert_allclose(
+        kwargs["postprocess"](phi), np.abs(phi) / np.abs(phi).max(-1)[:, None]
+    )
+    released = decker_settings(released=True)
+    assert released["form_normalization"] == "stacked" and released["var_form"] == "released"

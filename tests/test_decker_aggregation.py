@@ -22,7 +22,7 @@ import torch
 from _examples import load_example
 
 from skexplain import AggregatingExplainer
-from skexplain.aggregation import normalize_attributions
+from skexplain.aggregation import decker_settings, normalize_attributions
 from skexplain.metrics import avg_sensitivity
 
 N_FAST = 10
@@ -125,7 +125,7 @@ def test_quadratic_form_equals_fixed_weight_aggregators():
     """SENS_AVG from the members' quadratic form equals re-explaining fixed-weight aggregators.
 
     The example scores every convex method by ``w^T Q w``, with ``Q`` from one
-    ``avg_sensitivity(members, return_quadratic=True, postprocess=normalize_attributions)``
+    ``avg_sensitivity(members, return_quadratic=True, postprocess=<the paper's normalization>)``
     pass; a one-member aggregator (a normalized member) and an aggregator with the row's fixed
     weights must give the same numbers on the same draws.
     """
@@ -139,19 +139,21 @@ def test_quadratic_form_equals_fixed_weight_aggregators():
     X = X_test[:3]
     members = example.make_members(0, sg_samples=8, clime_samples=40)
     kwargs = {"radius": 0.1, "n_samples": 20, "random_state": 1}
-    fitted = AggregatingExplainer(members, model=module, strategy="mean").fit(X_train)
+    paper = decker_settings()  # the members normalized as in the paper
+    fitted = AggregatingExplainer(members, model=module, strategy="mean", **paper).fit(X_train)
     Q = avg_sensitivity(
         [e for _, e in fitted.explainers_],
         X,
         return_quadratic=True,
-        postprocess=normalize_attributions,
+        postprocess=functools.partial(normalize_attributions, method=paper["normalize"]),
         **kwargs,
     )
     for j, member in enumerate(members):
-        alone = AggregatingExplainer([member], model=module, strategy=[1.0]).fit(X_train)
+        alone = AggregatingExplainer([member], model=module, strategy=[1.0], **paper)
+        alone.fit(X_train)
         np.testing.assert_allclose(avg_sensitivity(alone, X, **kwargs), Q[:, j, j], rtol=1e-10)
     w = np.random.default_rng(0).dirichlet(np.ones(len(members)))
-    combined = AggregatingExplainer(members, model=module, strategy=w).fit(X_train)
+    combined = AggregatingExplainer(members, model=module, strategy=w, **paper).fit(X_train)
     np.testing.assert_allclose(
         avg_sensitivity(combined, X, **kwargs), np.einsum("k,nkl,l->n", w, Q, w), rtol=1e-10
     )

@@ -372,11 +372,14 @@ def test_perturbation_params_reach_the_aggregator_and_round_trip():
     agg = AggregatingExplainer(
         [("grad", Gradient()), ("ixg", InputXGradient())],
         model=SumOfSines(),
-        infidelity_perturbation=SubsetBaseline(fraction=0.2),
+        metric_params={"infidelity": {"perturbation": SubsetBaseline(fraction=0.2)}},
     )
-    assert agg.get_params()["infidelity_perturbation__fraction"] == 0.2
-    agg.set_params(infidelity_perturbation__fraction=0.5)
-    assert agg.infidelity_perturbation.fraction == 0.5
+    copy = clone(agg)
+    perturbation = copy.get_params()["metric_params"]["infidelity"]["perturbation"]
+    assert perturbation == SubsetBaseline(fraction=0.2)
+    assert perturbation is not agg.metric_params["infidelity"]["perturbation"]
+    agg.set_params(metric_params={"infidelity": {"perturbation": SubsetBaseline(fraction=0.5)}})
+    assert agg.metric_params["infidelity"]["perturbation"].fraction == 0.5
     for p in PERTURBATIONS_6:
         assert clone(p) == p and clone(p) is not p
         assert pickle.loads(pickle.dumps(p)) == p

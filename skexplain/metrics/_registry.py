@@ -62,11 +62,16 @@ class MetricSpec:
         Keyword arguments the scorers and the report pass unless the user gives them.
     quadratic_form : callable or None, default=None
         For generalized L2 metrics (Decker et al. 2024, Def. 4.1): ``quadratic_form(model,
-        explainers, X, members, *, target, n_samples, random_state, postprocess, **options)``
-        returns ``Q`` of shape ``(n_samples, k, k)``, the metric of the convex combination with
-        weights ``w`` being ``w^T Q w``. ``members`` are the ``k`` explainers' attributions
-        ``(n_samples, k, n_features)``; ``explainers`` the fitted explainers (None in the
-        pipeline form, where only metrics of kind ``"model"`` have a form).
+        explainers, X, members, *, target, n_samples, random_state, postprocess, per_sample,
+        **options)`` returns ``Q`` of shape ``(n_samples, k, k)``, the metric of the convex
+        combination with weights ``w`` being ``w^T Q w``, where ``options`` are the metric
+        function's own keyword arguments (its defaults for those not given), so that ``Q`` is
+        the form of the metric as :func:`metric_scores` computes it with the same arguments.
+        ``members`` are the ``k`` explainers' attributions ``(n_samples, k, n_features)``;
+        ``explainers`` the fitted explainers (None in the pipeline form, where only metrics of
+        kind ``"model"`` have a form). With ``per_sample=True`` it returns the matrices of the
+        single draws, ``(n_samples, n_draws, k, k)``, whose mean is ``Q`` (for the aggregator's
+        ``form_normalization="stacked"``).
     definition : str or None, default=None
         What the metric measures, in one sentence for a reader of the report.
     range : str or None, default=None

@@ -74,11 +74,12 @@ def infidelity(
         The model output scored when ``model`` is not an adapter set to it already: "auto" (the
         package default: a classifier's log-odds), "logit", "probability", "log_probability",
         "decision_function" or "predict".
-    return_quadratic : bool, default=False
+    return_quadratic : bool or "per_sample", default=False
         Return ``E[Gamma^T Gamma]``, shape ``(n_samples, k, k)``, for stacked attributions of ``k``
         explainers, with ``Gamma = I^T Phi - D 1^T``: infidelity of the convex combination
         ``Phi w`` is ``w^T Q w`` (Decker et al. 2024, Def. 4.1); with one explainer ``Q`` is the
-        infidelity itself.
+        infidelity itself. ``"per_sample"`` returns the matrix ``Gamma^T Gamma`` of every draw,
+        shape ``(n_samples, n_draws, k, k)``, whose mean over the draws is that form.
     n_jobs : int or None, default=None
         Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
         ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
@@ -88,6 +89,7 @@ def infidelity(
     Returns
     -------
     ndarray of shape (n_samples,), or (n_samples, k, k) with ``return_quadratic``
+        (``(n_samples, n_draws, k, k)`` with ``return_quadratic="per_sample"``)
 
     Examples
     --------
@@ -103,6 +105,7 @@ def infidelity(
     X, A = check_X_attributions(X, attributions, stacked=return_quadratic)
     if normalize and return_quadratic:
         raise ValueError("normalize=True is not a quadratic form: use one or the other")
+    per_sample = isinstance(return_quadratic, str)  # "per_sample"
     stacked = A if A.ndim == 3 else A[:, None, :]
     target = model.resolve_target(X, target)
     fx = model.to_native(model.predict(X, target))
@@ -126,6 +129,8 @@ def infidelity(
             beta = numerator / (denominator * ~zero + 1.0 * zero)  # Captum's safe division
             return ((beta[:, None] * dots - change) ** 2).mean(axis=1)
         gamma = dots - change[:, :, None]
+        if per_sample:
+            return gamma[:, :, :, None] * gamma[:, :, None, :]  # (c, m, k, k)
         return gamma.swapaxes(1, 2) @ gamma / m  # (c, k, k)
 
     result = model.query_perturbed(X, target, expand, reduce, n_per_row=m, kind="predict")
@@ -134,27 +139,37 @@ def infidelity(
     return result if return_quadratic else result[:, 0, 0]
 
 
-def _beta_scaled(Q, k):
+def _beta_scaled(Q, k, per_sample=None):
     """Infidelity quadratic form of the members each scaled by its optimal ``beta >= 0``.
 
     ``Q`` is the ``(n, k + 1, k + 1)`` form of the members and one all-zero member, from which
     ``E[D^2] = Q_00``, ``E[a_i D] = Q_00 - Q_i0`` and ``E[a_i a_j] = Q_ij + b_i + b_j - Q_00``
     (index 0 here meaning the zero member, the last one). The member ``beta_i a_i`` then has
     ``E[(beta_i a_i - D)(beta_j a_j - D)] = beta_i beta_j A_ij - beta_i b_i - beta_j b_j + c``
-    (Decker et al.'s released code scales the columns of Gamma so).
+    (Decker et al.'s released code scales the columns of Gamma so). With ``per_sample``, the
+    ``(n, m, k + 1, k + 1)`` matrices of the draws whose mean is ``Q``, the same betas (from the
+    mean) scale every draw's matrix, shape ``(n, m, k, k)``.
     """
-    c = Q[:, k, k]
-    b = c[:, None] - Q[:, :k, k]
-    A = Q[:, :k, :k] + b[:, :, None] + b[:, None, :] - c[:, None, None]
+
+    def moments(Q):
+        c = Q[..., k, k]
+        b = c[..., None] - Q[..., :k, k]
+        A = Q[..., :k, :k] + b[..., :, None] + b[..., None, :] - c[..., None, None]
+        return A, b, c
+
+    A, b, c = moments(Q)
     second = np.einsum("nii->ni", A)
     beta = np.divide(b, second, out=np.zeros_like(b), where=second > 0)
     beta = np.maximum(beta, 0.0)  # a member anti-correlated with the output drops out
+    if per_sample is not None:
+        A, b, c = moments(per_sample)
+        beta = beta[:, None, :]
     scaled_b = beta * b
     return (
-        beta[:, :, None] * A * beta[:, None, :]
-        - scaled_b[:, :, None]
-        - scaled_b[:, None, :]
-        + c[:, None, None]
+        beta[..., :, None] * A * beta[..., None, :]
+        - scaled_b[..., :, None]
+        - scaled_b[..., None, :]
+        + c[..., None, None]
     )
 
 
@@ -168,28 +183,27 @@ def _infidelity_quadratic_form(
     n_samples,
     random_state,
     postprocess=None,
-    perturbation=None,
-    binary_masks=False,
+    per_sample=False,
     normalize=False,
+    **params,
 ):
     """The registry's quadratic form of infidelity for ``members`` ``(n, k, d)``.
 
+    ``params`` are :func:`infidelity`'s keyword arguments (its own defaults for the others).
     With ``normalize`` it is the form of the scale-free infidelity (each member scaled by its
     own optimal ``beta >= 0``, as Decker et al.'s released code does), else ``E[Gamma^T Gamma]``.
+    ``per_sample`` returns the matrices of the draws ``(n, m, k, k)`` instead of their mean.
     """
     k, d = members.shape[1], members.shape[2]
+    kwargs = dict(target=target, n_samples=n_samples, random_state=random_state, **params)
+    if not normalize:
+        return infidelity(
+            model, X, members, return_quadratic="per_sample" if per_sample else True, **kwargs
+        )
     # one extra all-zero member: its column of Gamma is -D, which gives the moments
     # E[D^2] and E[a_i D] (a_i = I^T phi_i) that the optimal scales need
     padded = np.concatenate([members, np.zeros((members.shape[0], 1, d))], axis=1)
-    Q = infidelity(
-        model,
-        X,
-        padded,
-        target=target,
-        perturbation=perturbation,
-        n_samples=n_samples,
-        random_state=random_state,
-        return_quadratic=True,
-        binary_masks=binary_masks,
-    )
-    return _beta_scaled(Q, k) if normalize else Q[:, :k, :k]
+    if not per_sample:
+        return _beta_scaled(infidelity(model, X, padded, return_quadratic=True, **kwargs), k)
+    draws = infidelity(model, X, padded, return_quadratic="per_sample", **kwargs)
+    return _beta_scaled(draws.mean(axis=1), k, per_sample=draws)

@@ -189,10 +189,12 @@ def avg_sensitivity(
         Unit of ``radius`` (and of a given perturbation's scale): each numeric column's standard
         deviation in the explainer's fitting rows, or raw units. Categorical columns of a
         frame are never noised.
-    return_quadratic : bool, default=False
+    return_quadratic : bool or "per_sample", default=False
         Return ``E[Gamma^T Gamma]``, shape ``(n_samples, k, k)``, with ``Gamma`` the ``d x k``
         matrix of the members' changes ``phi_i(x) - phi_i(x + eps)``: the metric of the convex
         combination with weights ``w`` (applied at x and at x + eps) is ``w^T Q w``.
+        ``"per_sample"`` returns the matrix ``Gamma^T Gamma`` of every draw, shape
+        ``(n_samples, n_draws, k, k)``, whose mean over the draws is that form.
     postprocess : callable or None, default=None
         Applied to every explanation (at x and at the copies, arrays whose last axis is the
         features) before the metric, e.g. the normalization of an aggregator's members.
@@ -210,7 +212,7 @@ def avg_sensitivity(
     -------
     ndarray of shape (n_samples,), or (n_samples, k, k) with ``return_quadratic``
         The score of every row (lower is better), or its quadratic form in the weights of the
-        ``k`` explainers.
+        ``k`` explainers (``(n_samples, n_draws, k, k)`` with ``return_quadratic="per_sample"``).
 
     Examples
     --------
@@ -235,6 +237,7 @@ def avg_sensitivity(
     rng = check_random_state(random_state)
     draws, m = _draws(X, perturbation, perturbations, n_samples, rng, radius, codec, units)
     fresh = _fresh_noise(explainer_noise, rng)
+    per_sample = isinstance(return_quadratic, str)  # "per_sample"
 
     def statistic(values, Z, Xc, rows):
         phi_x, phi_z = values
@@ -244,6 +247,8 @@ def avg_sensitivity(
         if relative:
             scale = _safe_norm(phi_x, axis=2) ** 2  # (c, k)
             gamma = gamma / np.sqrt(scale)[:, None, :, None]
+        if per_sample:
+            return np.einsum("cmkd,cmld->cmkl", gamma, gamma)
         return np.einsum("cmkd,cmld->ckl", gamma, gamma) / m
 
     if target is not None and hasattr(explainers[0], "model_"):
@@ -446,9 +451,14 @@ def _avg_sensitivity_quadratic_form(
     n_samples,
     random_state,
     postprocess=None,
-    perturbation=None,
+    per_sample=False,
+    **params,
 ):
-    """The registry's quadratic form of average sensitivity: the members re-explain copies."""
+    """The registry's quadratic form of average sensitivity: the members re-explain copies.
+
+    ``params`` are :func:`avg_sensitivity`'s keyword arguments (its own defaults for the
+    others); ``per_sample`` returns the matrices of the draws ``(n, m, k, k)``.
+    """
     if explainers is None:
         raise ValueError(
             "the quadratic form of avg_sensitivity re-explains perturbed rows with the members "
@@ -457,10 +467,10 @@ def _avg_sensitivity_quadratic_form(
     return avg_sensitivity(
         list(explainers),
         X,
-        perturbation=perturbation,
         n_samples=n_samples,
         random_state=random_state,
-        return_quadratic=True,
+        return_quadratic="per_sample" if per_sample else True,
         postprocess=postprocess,
         target=target,
+        **params,
     )
