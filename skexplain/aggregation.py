@@ -445,7 +445,11 @@ class AggregatingExplainer(_Aggregation, _NamedExplainers, BaseExplainer):
         infidelity, ``normalize=True`` scales each member by its own optimal
         ``beta = E[I^T phi D] / E[(I^T phi)^2] >= 0`` before the weights are solved (Decker et
         al.'s released code: the scale-free infidelity, whose combination is not a quadratic
-        form otherwise).
+        form otherwise), and unless ``antithetic`` is given the draws come in mirrored pairs
+        (``x + eps`` and ``x - eps``) whenever the perturbation is symmetric about the row
+        (gaussian or uniform noise): the same expected form, estimated with far less noise in
+        the weights (the first-order change times the model's even remainder cancels in
+        pairs), so that the aggregate keeps its gain on fresh draws.
     form_normalization : {"mean", "stacked"} or None, default="mean"
         How each quadratic form is scaled before a strategy adds them (``"opt"``, a dict):
         ``"mean"`` divides ``Q = E[Gamma^T Gamma]`` by its Frobenius norm, row by row (the

@@ -515,13 +515,15 @@ def check_perturbation(perturbation, name="perturbation"):
     )
 
 
-def perturbed_copies(X, perturbation, perturbations, n_samples, random_state):
+def perturbed_copies(X, perturbation, perturbations, n_samples, random_state, antithetic=False):
     """Validate explicit perturbed copies of X, or draw one bank shared by every row.
 
     The one validate-or-draw step of the metrics: either explicit draws ``perturbations`` of
     shape ``(n, m, d)`` (perturbed inputs, so that results can be compared with other libraries
     on identical draws), or one bank of ``n_samples`` draws of ``perturbation`` applied to every
-    row (common random numbers).
+    row (common random numbers). With ``antithetic``, half of the bank is drawn and the other
+    half is its mirror image about the row (``x - eps`` for every ``x + eps``), for the additive
+    noises that are symmetric about the row (``GaussianNoise``, ``UniformBall``).
 
     Parameters
     ----------
@@ -535,6 +537,8 @@ def perturbed_copies(X, perturbation, perturbations, n_samples, random_state):
         Draws per row when ``perturbations`` is None.
     random_state : int, RandomState instance or None
         Seed of the bank.
+    antithetic : bool, default=False
+        Draw ``ceil(n_samples / 2)`` noises and their negatives (``m`` is then even).
 
     Returns
     -------
@@ -566,5 +570,14 @@ def perturbed_copies(X, perturbation, perturbations, n_samples, random_state):
         return (lambda X_rows, rows: _like(P[rows], X_rows)), P.shape[1]
     perturbation = check_perturbation(perturbation)
     n_samples = check_positive_integer(n_samples, "n_samples")
-    bank = perturbation.draw(n_samples, d, check_random_state(random_state))
-    return (lambda X_rows, rows: perturbation.apply(X_rows, bank)), n_samples
+    if not antithetic:
+        bank = perturbation.draw(n_samples, d, check_random_state(random_state))
+        return (lambda X_rows, rows: perturbation.apply(X_rows, bank)), n_samples
+    if not isinstance(perturbation, (GaussianNoise, UniformBall)):
+        raise ValueError(
+            "antithetic draws mirror additive noise symmetric about the row (GaussianNoise, "
+            f"UniformBall), got {perturbation!r}"
+        )
+    half = perturbation.draw((n_samples + 1) // 2, d, check_random_state(random_state))
+    bank = {"noise": np.concatenate([half["noise"], -half["noise"]])}
+    return (lambda X_rows, rows: perturbation.apply(X_rows, bank)), len(bank["noise"])

@@ -29,6 +29,7 @@ _CONSTRAINTS = {
     "relative": ["boolean"],
     "normalize": ["boolean"],
     "binary_masks": ["boolean"],
+    "antithetic": ["boolean"],
     "return_quadratic": ["boolean", StrOptions({"per_sample"})],
     "same_prediction": ["boolean"],
     "explainer_noise": [StrOptions({"common", "fresh"})],
