@@ -825,17 +825,19 @@ def test_per_sample_forms_average_to_the_forms():
     )
 
 
-@pytest.mark.parametrize("form_normalization", ["mean", "stacked", None])
+@pytest.mark.parametrize("form_normalization", ["mean", "stacked", "batches", None])
 def test_form_normalizations_of_opt_by_hand(form_normalization, monkeypatch):
     """ "opt" adds the two forms, each divided by the Frobenius norm of its mean (the paper's
     text), of its draws' matrices stacked (the released code) or by nothing."""
     solver = _Spy(solve_simplex_qp)
     monkeypatch.setattr(aggregation, "solve_simplex_qp", solver)
+    batches = {"infidelity": 5} if form_normalization == "batches" else None
     agg = AggregatingExplainer(
         _members(),
         model=MODEL,
         n_samples=9,
-        form_normalization=form_normalization,
+        form_normalization="stacked" if batches else form_normalization,
+        stacked_batches=batches,
         random_state=4,
     ).fit(X)
     W = agg.weights(X)
@@ -857,12 +859,14 @@ def test_form_normalizations_of_opt_by_hand(form_normalization, monkeypatch):
             fitted, X, return_quadratic="per_sample", n_samples=9, random_state=int(seeds[1])
         ),
     ]
+    if batches:  # the 10 mirrored infidelity draws summed by 2, as the released code by 4
+        draws[0] = draws[0][:, 0::2] + draws[0][:, 1::2]
     expected = 0.0
     for d in draws:
         Q_metric = d.mean(axis=1)
         if form_normalization == "mean":
             norm = np.sqrt((Q_metric**2).sum(axis=(1, 2)))
-        elif form_normalization == "stacked":
+        elif form_normalization in ("stacked", "batches"):
             norm = np.sqrt((d**2).sum(axis=(1, 2, 3)))
         else:
             norm = np.ones(X.shape[0])
@@ -945,6 +949,17 @@ def test_bad_metric_params_give_clear_errors():
         fit({"avg_sensitivity": {"fraction": 0.2}})
     with pytest.raises(ValueError, match=r"generalized L2 metrics.*\['max_sensitivity'\]"):
         fit(None, strategy={make_explanation_scorer("max_sensitivity"): 1.0})
+    with pytest.raises(ValueError, match=r"stacked_batches\['infidelity'\] = 4 must divide the 50"):
+        AggregatingExplainer(
+            _members(),
+            model=MODEL,
+            form_normalization="stacked",
+            stacked_batches={"infidelity": 4},
+        ).fit(X).weights(X)
+    with pytest.raises(ValueError, match="stacked_batches keys must be generalized L2 metrics"):
+        AggregatingExplainer(_members(), model=MODEL, stacked_batches={"fcor": 4}).fit(X)
+    with pytest.raises(TypeError, match=r"stacked_batches\['infidelity'\] must be an int"):
+        AggregatingExplainer(_members(), model=MODEL, stacked_batches={"infidelity": 2.5}).fit(X)
     with pytest.raises(InvalidParameterError, match="form_normalization"):
         AggregatingExplainer(_members(), model=MODEL, form_normalization="l2").fit(X)
     with pytest.raises(InvalidParameterError, match="var_form"):
@@ -981,6 +996,16 @@ def test_decker_settings_reach_the_forms(monkeypatch):
     )
     released = decker_settings(released=True)
     assert released["form_normalization"] == "stacked" and released["var_form"] == "released"
+    # the released AGGopt_explainer's defaults: 64 infidelity draws in 16 batches, 20 draws of
+    # sensitivity
+    assert released["stacked_batches"] == {"infidelity": 16}
+    assert released["metric_params"]["infidelity"]["n_samples"] == 64
+    assert released["metric_params"]["avg_sensitivity"]["n_samples"] == 20
+    agg = AggregatingExplainer(_members(), model=MODEL, **released).set_params(random_state=0)
+    agg.fit(X).weights(X)
+    assert spies["infidelity"].calls[-1][1]["n_samples"] == 64
+    assert spies["infidelity"].calls[-1][1]["return_quadratic"] == "per_sample"
+    assert spies["avg_sensitivity"].calls[-1][1]["n_samples"] == 20
 
 
 # -- issue 14, must hold 5: the default aggregates against the default members ---------------------
