@@ -947,6 +947,8 @@ def test_bad_metric_params_give_clear_errors():
         fit({"infidelity": {"random_state": 0}})
     with pytest.raises(ValueError, match=r"avg_sensitivity has no parameters \['fraction'\]"):
         fit({"avg_sensitivity": {"fraction": 0.2}})
+    with pytest.raises(ValueError, match="not a quadratic form in the weights"):
+        fit({"avg_sensitivity": {"relative": True}}).weights(X)
     with pytest.raises(ValueError, match=r"generalized L2 metrics.*\['max_sensitivity'\]"):
         fit(None, strategy={make_explanation_scorer("max_sensitivity"): 1.0})
     with pytest.raises(ValueError, match=r"stacked_batches\['infidelity'\] = 4 must divide the 50"):
