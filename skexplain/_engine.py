@@ -349,9 +349,15 @@ def _reseeded_member(member, rng):
 
 
 def _explain_rows(explainer, X, target):
-    """Explanations of the rows themselves, for ``target`` when given (as ``transform`` else)."""
-    if target is not None and _is_skexplain_explainer(explainer):
+    """Explanations of the rows themselves, for ``target`` when given (as ``transform`` else).
+
+    The rows are the encoded float rows of the engine: a skexplain explainer explains them
+    directly, as it does their copies (``transform`` would take them for a new table, and warn
+    that an explainer fitted on a frame got an array)."""
+    if _is_skexplain_explainer(explainer):
         check_is_fitted(explainer)
+        if target is None:
+            target = explainer.model_.resolve_target(X, explainer.target)
         return np.asarray(explainer._explain_raw_columns(X, target), dtype=np.float64)
     return np.asarray(explainer.transform(X), dtype=np.float64)
 
