@@ -40,6 +40,7 @@ __all__ = [
     "TRAINING_BATCH_SIZE",
     "COALITION_PAIRS_PER_CALL",
     "COALITION_ENTRIES_PER_CALL",
+    "SHAPLEY_VALUES_PER_BLOCK",
     "rows_per_chunk",
     "row_chunks",
     "map_row_chunks",
@@ -74,6 +75,10 @@ COALITION_PAIRS_PER_CALL = 1 << 16
 # Values of those copies of the rows held at once (4M float64, 32 MB): on wide rows (images) a
 # block holds fewer pairs, but never fewer than one model call's worth.
 COALITION_ENTRIES_PER_CALL = 1 << 22
+# Coalition values f(x_S, b_rest) of the Shapley explainers held at once (rows x background rows
+# x coalitions of a block of rows, 8 MB): the block's values are combined into attributions by
+# one matrix product before the next block is evaluated (in chunks of batch_size).
+SHAPLEY_VALUES_PER_BLOCK = 1 << 20
 
 
 def rows_per_chunk(per_row, budget=DEFAULT_BATCH_SIZE):

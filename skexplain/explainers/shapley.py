@@ -9,7 +9,13 @@ from .. import _engine
 from .._compat import Interval, StrOptions
 from ..base import BaseExplainer
 from ..models import as_model
-from ..utils import check_background, fresh_random_state, sample_background
+from ..utils import (
+    check_background,
+    fresh_random_state,
+    import_optional,
+    is_tensor,
+    sample_background,
+)
 from ._coalitions import exact_design, kernel_design, permutation_design
 
 __all__ = ["ShapleyExplainer"]
@@ -26,6 +32,178 @@ def auto_n_samples(n_features):
     return 2 * n_features + 2048
 
 
+def _coalitions_per_query(K, n_pairs, batch_size):
+    """Coalitions evaluated together at every pair: the values of a block stay within
+    ``SHAPLEY_VALUES_PER_BLOCK``, and a whole number of pairs fills a model call of about
+    ``batch_size`` rows (2,108 coalitions in calls of 8,192 rows would leave 3 pairs, 6,324
+    rows, per call; 2,048 and 60 fill them)."""
+    limit = max(1, min(K, batch_size, _engine.SHAPLEY_VALUES_PER_BLOCK // max(1, n_pairs)))
+    if 8 * (batch_size // limit) * limit >= 7 * batch_size:  # calls at least 7/8 full
+        return limit
+    return batch_size // -(-batch_size // limit)
+
+
+def _pairs(n, m):
+    """Row and background row of every pair ``p = i * m + b``: ``(rows, backgrounds)``."""
+    return np.repeat(np.arange(n), m), np.tile(np.arange(m), n)
+
+
+def pair_values(model, X, target, masks, background, relabel=None):
+    """Values ``f(x_S, b_(not S))`` of the coalitions at every (row, background row) pair.
+
+    Pair ``p = i * m + b`` holds row ``X[i]`` against background row ``b``; its value at
+    coalition k is the model at the composite row that takes the row's values on the
+    coalition's columns and the background row's elsewhere. The coalition's columns are
+    ``masks[k]``, or, with ``relabel``, ``masks[k, relabel[b]]``: the design's player
+    ``relabel[b, a]`` stands for column ``a`` at background row ``b``.
+
+    Composite rows that are equal are evaluated once. Where the row and a background row agree
+    on a column (a category, a count, a zero), whether a coalition holds that column does not
+    change the composite, so the coalitions that differ only on such columns share one
+    evaluation; on a table with categorical or discrete columns most composites repeat (the
+    exact game on the 11 columns of AER's CreditCard needs 14% of them, 10 rows against 50
+    background rows). Pairs whose
+    rows differ on every column are sent to the model as they are, in chunks of the adapter's
+    ``batch_size``, on its device (:meth:`ModelAdapter.query_perturbed`).
+
+    Parameters
+    ----------
+    model : ModelAdapter
+        The adapted model.
+    X : ndarray of shape (n, d)
+        The explained rows.
+    target : ndarray of shape (n,) or None
+        Output index per row.
+    masks : ndarray of shape (K, d), bool
+        The coalitions (True: the row's value).
+    background : ndarray of shape (m, d)
+        The background rows.
+    relabel : ndarray of shape (m, d) or None, default=None
+        The design's players at each background row (see above); None: ``masks`` as they are.
+
+    Returns
+    -------
+    ndarray of shape (n * m, K)
+        The values of the pairs.
+    """
+    n, d = X.shape
+    K, m = masks.shape[0], background.shape[0]
+    values = np.empty((n * m, K))
+    if K == 0 or n == 0:
+        return values
+    # The pairs in the order of their background rows, so that runs of them share one labelling.
+    order = np.argsort(np.tile(np.arange(m), n), kind="stable")
+    rows, backgrounds = order // m, order % m
+    targets = None if target is None else target[rows]
+    differs = X[rows] != background[backgrounds]
+    plain = differs.all(axis=1) if d <= _MAX_CODED_PLAYERS else np.ones(n * m, dtype=bool)
+    for subset, evaluate in ((plain, _queried), (~plain, _deduplicated)):
+        if subset.any():
+            values[order[subset]] = evaluate(
+                model,
+                X[rows[subset]],
+                None if targets is None else targets[subset],
+                masks,
+                background,
+                backgrounds[subset],
+                relabel,
+                differs[subset],
+            )
+    return values
+
+
+# Composites are told apart by the integer code of their row-valued columns (bit j: column j).
+_MAX_CODED_PLAYERS = 62
+
+
+def _gather_index(held):
+    """Where each column of a composite comes from in ``[background row, row]`` (2 d values):
+    the background row's value at j, the row's at d + j where the coalition holds column j."""
+    d = held.shape[-1]
+    return held * d + np.arange(d)
+
+
+def _composites(X, background, index, out=None):
+    """Rows ``(c, K, d)``: X's values where the coalitions hold the column, the background rows'
+    elsewhere, for ``index = _gather_index(held)`` of coalitions ``held`` ``(K, d)`` shared by
+    the c pairs ``(X, background)``. A gather: exact, and several times faster than
+    ``np.where`` over the broadcast shapes."""
+    return np.take(np.concatenate([background, X], axis=1), index, axis=1, out=out)
+
+
+def _queried(model, pairs, targets, masks, background, backgrounds, relabel, differs):
+    """Every composite of the pairs, through the engine in chunks (on the model's device)."""
+    K = masks.shape[0]
+    B = model.to_native(background)
+    M = model.to_native(masks.astype(np.float64)) > 0.5  # (K, d), native bool
+    shared = _gather_index(masks)
+
+    def expand(Xc, chunk):
+        b = backgrounds[chunk]
+        if is_tensor(Xc):
+            torch = _torch()
+            held = M[None]
+            if relabel is not None:  # (c, K, d): the coalitions in each pair's labels
+                held = torch.as_tensor(masks[:, relabel[b]].transpose(1, 0, 2), device=Xc.device)
+            Bc = B[torch.as_tensor(b, device=Xc.device)][:, None, :]
+            return torch.where(held, Xc[:, None, :], Bc)
+        if relabel is None:
+            return _composites(Xc, background[b], shared)
+        # The pairs come sorted by background row: one relabelled design per run of them.
+        Z = np.empty((len(b), K, Xc.shape[1]))
+        runs = np.flatnonzero(np.diff(b, prepend=-1))
+        for start, stop in zip(runs, [*runs[1:], len(b)], strict=True):
+            index = _gather_index(masks[:, relabel[b[start]]])
+            _composites(Xc[start:stop], background[b[start:stop]], index, out=Z[start:stop])
+        return Z
+
+    def reduce(V, Z, Xc, chunk):
+        return V
+
+    return model.query_perturbed(pairs, targets, expand, reduce, n_per_row=K, kind="predict")
+
+
+def _deduplicated(model, pairs, targets, masks, background, backgrounds, relabel, differs):
+    """The distinct composites of the pairs only, each evaluated once.
+
+    A composite is fixed by its pair and the code of the columns where it takes the row's value
+    and the row differs from the background row: coalitions with the same code at a pair give
+    the same composite. Codes are sorted per pair; the first of each run is evaluated.
+    """
+    P, d = pairs.shape
+    K = masks.shape[0]
+    bits = np.left_shift(np.int64(1), np.arange(d, dtype=np.int64))
+    if relabel is None:
+        codes = (masks @ bits)[None, :]
+    else:
+        used = np.unique(backgrounds)
+        table = np.zeros((relabel.shape[0], K), dtype=np.int64)
+        table[used] = np.stack([masks[:, relabel[b]] @ bits for b in used])
+        codes = table[backgrounds]
+    keys = codes & (differs @ bits)[:, None]  # (P, K)
+    order = np.argsort(keys, axis=1, kind="stable")
+    ranked = np.take_along_axis(keys, order, axis=1)
+    first = np.ones((P, K), dtype=bool)
+    first[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
+    index = np.cumsum(first.ravel()).reshape(P, K) - 1  # the distinct composite of each slot
+    inverse = np.empty((P, K), dtype=np.int64)
+    np.put_along_axis(inverse, order, index, axis=1)
+    pair, slot = np.nonzero(first)  # in the order of their index
+    coalition = order[pair, slot]
+    values = np.empty(pair.size)
+    for chunk in _engine.row_chunks(pair.size, budget=model.batch_size):
+        p, k = pair[chunk], coalition[chunk]
+        held = masks[k] if relabel is None else masks[k[:, None], relabel[backgrounds[p]]]
+        source = np.concatenate([background[backgrounds[p]], pairs[p]], axis=1)
+        composite = np.take_along_axis(source, _gather_index(held), axis=1)
+        values[chunk] = model.predict(composite, None if targets is None else targets[p])
+    return values[inverse]
+
+
+def _torch():  # reached only with a torch model, whose tensors are being masked
+    return import_optional("torch", purpose="ShapleyExplainer on a torch model")
+
+
 class ShapleyExplainer(BaseExplainer):
     """Shapley values of the interventional game, for any model, from one shared design.
 
@@ -38,9 +216,15 @@ class ShapleyExplainer(BaseExplainer):
     One design of coalitions is drawn at ``fit`` from ``random_state`` and shared by every row
     (common random numbers): the estimator is linear in the coalition values and is factorized
     once, so a row's attributions do not depend on the other rows, their order, ``batch_size`` or
-    ``n_jobs``, and ``transform`` is deterministic. The model is queried through the adapter in
-    chunks of ``batch_size`` evaluations (rows x coalitions x background), on the model's
-    device for torch modules. Numpy's global random state is never used.
+    ``n_jobs``, and ``transform`` is deterministic. The sampled "kernel" design is relabelled at
+    random for each background row: every background row's game ``f(x_S, b_(not S))`` is
+    estimated from its own coalitions (one factorization serves all, the regression being
+    symmetric in the players), so the sampling errors of the background rows average out
+    instead of repeating. The model is queried through the adapter in chunks of ``batch_size``
+    evaluations (rows x background x coalitions), on the model's device for torch modules;
+    composite rows that repeat (where a row and a background row agree on a column, as
+    categorical and discrete columns often do) are evaluated once. Numpy's global random state
+    is never used.
 
     Parameters
     ----------
@@ -98,7 +282,8 @@ class ShapleyExplainer(BaseExplainer):
     method_ : str
         The method used ("auto" resolved).
     n_coalitions_ : int
-        Distinct coalitions evaluated per row (each at every background row).
+        Coalitions evaluated per row and background row (the "kernel" design's coalitions are
+        relabelled for each background row).
     n_features_in_ : int
 
     See Also
@@ -176,7 +361,8 @@ class ShapleyExplainer(BaseExplainer):
             self.background_ = check_background(self.background, d, self.codec_)
         m = self.background_.shape[0]
         self.background_weights_ = np.full(m, 1.0 / m)
-        self.expected_value_ = self.background_weights_ @ self.model_.predict_all(self.background_)
+        self._background_outputs = self.model_.predict_all(self.background_)  # f(b), (m, k)
+        self.expected_value_ = self.background_weights_ @ self._background_outputs
         budget = auto_n_samples(d) if self.n_samples == "auto" else self.n_samples
         method = self.method
         if method == "auto":
@@ -191,9 +377,9 @@ class ShapleyExplainer(BaseExplainer):
         elif d == 1:  # one player: its value is all of f(x) - v(empty)
             design = exact_design(1)
         elif method == "kernel":
-            design = kernel_design(d, budget, rng, allocation=self.sampling)
+            design = kernel_design(d, budget, rng, allocation=self.sampling, n_relabel=m)
         else:
-            design = permutation_design(d, budget, rng)
+            design = permutation_design(d, budget, rng, n_relabel=m)
         self.method_ = method
         self._design = design
         self.n_coalitions_ = design.masks.shape[0]
@@ -237,12 +423,13 @@ class ShapleyExplainer(BaseExplainer):
             )
             return phi if std is None else np.concatenate([phi, std], axis=1)
 
-        # The blocks of rows are those of the coalition pairs; n_jobs spreads them (base class).
+        # Blocks of rows whose coalition values (rows x background x coalitions) fit
+        # SHAPLEY_VALUES_PER_BLOCK; n_jobs spreads them (base class).
         out = _engine.map_row_chunks(
             n,
             compute,
-            per_row=max(1, self.n_coalitions_),
-            budget=_engine.COALITION_PAIRS_PER_CALL,
+            per_row=max(1, self.n_coalitions_ * self.background_.shape[0]),
+            budget=_engine.SHAPLEY_VALUES_PER_BLOCK,
             empty_shape=(0, 2 * d if with_std else d),
         )
         if with_std:
@@ -251,13 +438,48 @@ class ShapleyExplainer(BaseExplainer):
         return out
 
     def _explain_block(self, X, target, with_std):
-        design = self._design
-        values = _engine.coalition_values(
-            self.model_, X, target, design.masks, self.background_, self.background_weights_
-        )
-        v_all = self.model_.predict(X, target)
-        base = self.expected_value_
-        v_empty = np.full(X.shape[0], base[0]) if target is None else base[target]
-        phi = design.estimate(values, v_empty, v_all)
-        std = design.standard_errors(values, v_empty, v_all) if with_std else None
-        return phi, std
+        """Attributions ``(n, d)`` (and standard errors) of a block of rows.
+
+        Each (row, background row) pair is a game of its own, ``g_b(S) = f(x_S, b_(not S))``,
+        whose estimate is linear in its values (the design's ``coef``, ``c0``, ``cN``);
+        the attributions are their weighted sum over the background rows, which for a design
+        shared by all background rows is the estimate of the averaged game ``v``.
+        """
+        design, background = self._design, self.background_
+        n, d = X.shape
+        m, K = background.shape[0], design.masks.shape[0]
+        rows, backgrounds = _pairs(n, m)
+        f_x = self.model_.predict(X, target)[rows]
+        outputs = self._background_outputs
+        f_b = outputs[backgrounds, 0 if target is None else target[rows]]
+        estimate = np.outer(f_b, design.c0) + np.outer(f_x, design.cN)  # (n m, d)
+        replicates = None
+        if with_std and design.replicates is not None:
+            replicates = np.outer(f_b, design.r0) + np.outer(f_x, design.rN)  # (n m, G d)
+        step = _coalitions_per_query(K, n * m, self.model_.batch_size)
+        for start in range(0, K, step):
+            kb = slice(start, min(K, start + step))
+            values = pair_values(
+                self.model_, X, target, design.masks[kb], background, design.relabel
+            )
+            estimate += values @ design.coef[:, kb].T
+            if replicates is not None:
+                replicates += np.asarray(design.replicates[:, kb] @ values.T).T
+        weights = self.background_weights_[backgrounds][:, None]
+        phi = (self._in_columns(estimate, backgrounds) * weights).reshape(n, m, d).sum(axis=1)
+        if not with_std:
+            return phi, None
+        if replicates is None:  # exact values
+            return phi, np.zeros((n, d))
+        G = design.n_groups
+        reps = self._in_columns(replicates.reshape(n * m * G, d), np.repeat(backgrounds, G))
+        reps = (reps.reshape(n * m, G * d) * weights).reshape(n, m, G, d).sum(axis=1)
+        spread = ((reps - reps.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+        return phi, np.sqrt(design.se_scale * spread)
+
+    def _in_columns(self, values, backgrounds):
+        """Per-pair values of the design's players ``(P, d)`` as values of the columns."""
+        relabel = self._design.relabel
+        if relabel is None:
+            return values
+        return np.take_along_axis(values, relabel[backgrounds], axis=1)
