@@ -1,10 +1,18 @@
 """Infidelity (Yeh et al. 2019, eq. 2-3) and its quadratic form (Decker et al. 2024, Def. 4.1)."""
 
 import numpy as np
+from sklearn.utils import check_random_state
 
+from .._engine import coalition_values, map_row_chunks
 from ..perturbations import GaussianNoise, UniformBall, check_perturbation, perturbed_copies
+from ..utils import sample_background
 from ._rows import row_metric
-from ._validation import check_model_X, check_X_attributions, validate_metric_params
+from ._validation import (
+    check_model_X,
+    check_X_attributions,
+    is_background,
+    validate_metric_params,
+)
 
 __all__ = ["infidelity"]
 
@@ -20,6 +28,7 @@ def infidelity(
     perturbation=None,
     perturbations=None,
     n_samples=50,
+    n_background=100,
     normalize=False,
     random_state=None,
     return_quadratic=False,
@@ -56,6 +65,15 @@ def infidelity(
         libraries on identical draws).
     n_samples : int, default=50
         Draws per row (one bank shared by every row).
+    n_background : int or None, default=100
+        A masking perturbation (``SubsetBaseline``, ``ShapleySubsets``, ``SquareRemoval``) may
+        take background rows as its baseline: a removed feature then takes each background
+        row's value (a categorical column its category) and ``f(x - I)`` is the mean output
+        over them, ``E_b f(x_kept, b_removed)``, the game of :class:`~skexplain.ShapleyExplainer`
+        (the same function computes it), with ``I`` the difference to x of the copy at the
+        background's mean. With more rows than ``n_background``, that many are drawn without
+        replacement from ``random_state``; None uses all. One background row gives the
+        infidelity of that row as a single baseline.
     normalize : bool, default=False
         Scale the attributions by the optimal ``beta = E[I^T phi D] / E[(I^T phi)^2]`` first, as
         Yeh et al. do and Captum's ``normalize=True``; then infidelity ignores the scale of phi.
@@ -109,7 +127,8 @@ def infidelity(
     >>> infidelity(f, X, np.array([[1.0, 2.0, 3.0]] * 2), random_state=0).round(12)  # exact
     array([0., 0.])
     """
-    model, X, codec = check_model_X(model, X, output)
+    perturbation = check_perturbation(GaussianNoise(0.1) if perturbation is None else perturbation)
+    model, X, codec = check_model_X(model, X, output, getattr(perturbation, "baseline", None))
     X, A = check_X_attributions(X, attributions, stacked=return_quadratic)
     if normalize and return_quadratic:
         raise ValueError("normalize=True is not a quadratic form: use one or the other")
@@ -118,14 +137,19 @@ def infidelity(
     target = model.resolve_target(X, target)
     fx = model.to_native(model.predict(X, target))
     stacked_native = model.to_native(stacked)
-    if perturbation is None:
-        perturbation = GaussianNoise(scale=0.1)
-    perturbation = check_perturbation(perturbation).for_columns(codec, units)
+    perturbation = perturbation.for_columns(codec, units)
     if antithetic and perturbations is not None:
         raise ValueError("antithetic draws need perturbation, not explicit perturbations")
-    expand, m = perturbed_copies(
-        X, perturbation, perturbations, n_samples, random_state, antithetic=antithetic
-    )
+    values = None  # the outputs at the copies, when known before the reduction
+    background = is_background(getattr(perturbation, "baseline", None))
+    if perturbations is None and background and not antithetic:
+        expand, m, values = _masked_to_background(
+            model, X, target, perturbation, n_samples, n_background, random_state
+        )
+    else:  # (antithetic draws of masks are refused there: they mirror additive noise only)
+        expand, m = perturbed_copies(
+            X, perturbation, perturbations, n_samples, random_state, antithetic=antithetic
+        )
 
     def reduce(V, Z, Xc, rows):
         I = Xc[:, None, :] - Z  # (c, m, d)
@@ -145,10 +169,42 @@ def infidelity(
             return gamma[:, :, :, None] * gamma[:, :, None, :]  # (c, m, k, k)
         return gamma.swapaxes(1, 2) @ gamma / m  # (c, k, k)
 
-    result = model.query_perturbed(X, target, expand, reduce, n_per_row=m, kind="predict")
+    if values is None:
+        result = model.query_perturbed(X, target, expand, reduce, n_per_row=m, kind="predict")
+    else:  # the outputs are known: only the reduction runs, chunk by chunk
+
+        def compute(rows):
+            Xc = model.to_native(X[rows])
+            V = model.to_native(values[rows])
+            return model.to_numpy(reduce(V, expand(Xc, rows), Xc, rows))
+
+        result = map_row_chunks(X.shape[0], compute, per_row=m, budget=model.batch_size)
     if normalize:
         return result
     return result if return_quadratic else result[:, 0, 0]
+
+
+def _masked_to_background(model, X, target, perturbation, n_samples, n_background, seed):
+    """Infidelity's masks with background rows: the mean outputs and the mean copies.
+
+    The output at a masked copy is ``v = E_b f(x_kept, b_removed)`` (the engine's masking loop,
+    as :class:`~skexplain.ShapleyExplainer`'s game), and the copy whose difference to x is ``I``
+    is the mean one, ``x`` with its removed features at the background's mean, so that ``I``
+    (and its indicator) are those of a single baseline when there is one background row.
+    Returns ``(expand, m, values)`` with ``values`` of shape ``(n, m)``.
+    """
+    rng = check_random_state(seed)
+    bank = perturbation.draw(n_samples, X.shape[1], rng)
+    if "mask" not in bank:
+        raise ValueError(f"{type(perturbation).__name__} takes no background rows as baseline")
+    background = sample_background(bank["baseline"], n_background, rng)
+    values = coalition_values(model, X, target, bank["mask"] == 0, background)
+    mean_bank = {**bank, "baseline": background.mean(axis=0)}
+
+    def expand(X_rows, rows):
+        return perturbation.apply(X_rows, mean_bank)
+
+    return expand, n_samples, values
 
 
 def _beta_scaled(Q, k, per_sample=None):
