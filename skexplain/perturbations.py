@@ -221,7 +221,7 @@ class _MaskPerturbation(Perturbation):
     takes each background row's value in turn and the model's output is averaged over them (the
     interventional expectation). Those copies are not one array: the bank holds the rows as its
     ``"baseline"`` and the metrics evaluate them with the engine's masking loop
-    (:func:`skexplain._engine.coalition_values`); :meth:`apply` refuses them.
+    (:func:`skexplain._masking.coalition_values`); :meth:`apply` refuses them.
     """
 
     def __init__(self, baseline=0.0):

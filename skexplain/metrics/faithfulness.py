@@ -10,13 +10,13 @@ A baseline may be background rows: a removed feature then takes each background 
 the output is averaged over them, ``E_b f(x_kept, b_removed)``, the game of
 :class:`~skexplain.ShapleyExplainer`. Every metric here evaluates it, a single baseline being a
 background of one row, through the engine's one masking loop
-(:func:`skexplain._engine.coalition_values`), which ShapleyExplainer also uses.
+(:func:`skexplain._masking.coalition_values`), which ShapleyExplainer also uses.
 """
 
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._engine import coalition_values
+from .._masking import coalition_values
 from ..utils import subset_masks
 from ._rows import row_metric
 from ._validation import (
@@ -296,13 +296,10 @@ def _curve(
     np.put_along_axis(rank, np.argsort(-A, axis=1, kind="stable"), np.arange(d)[None], axis=1)
     target = model.resolve_target(X, target)
 
-    def kept(rows, steps):  # the features that keep the row's value at each step
-        inserted = rank[rows] < counts[steps][:, None]
-        return inserted if insert else ~inserted
-
-    values = coalition_values(
-        model, X, target, kept, background, n_coalitions=counts.size
-    )  # (n, steps)
+    # the coalitions over ranks (True: the row's value), each row's ranking as its labels
+    inserted = np.arange(d)[None, :] < counts[:, None]  # (steps, d)
+    masks = inserted if insert else ~inserted
+    values = coalition_values(model, X, target, masks, background, relabel=rank, relabel_by="row")
     return values.mean(axis=1)
 
 

@@ -3,7 +3,8 @@
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._engine import coalition_values, map_row_chunks
+from .._engine import map_row_chunks
+from .._masking import coalition_values
 from ..perturbations import GaussianNoise, UniformBall, check_perturbation, perturbed_copies
 from ..utils import sample_background
 from ._rows import row_metric
