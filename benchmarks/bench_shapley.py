@@ -22,18 +22,23 @@ Run ``python benchmarks/bench_shapley.py`` (``--quick`` for a smoke run).
 """
 
 import argparse
+import os
 import time
 import warnings
 from functools import partial
 
 import numpy as np
-from _common import check, print_environment, print_table, set_threads
+from _common import check, measure, print_environment, print_table, set_threads
+
+# The clock of every timing: "wall" (perf_counter) or "cpu" (this process's CPU time, the
+# steadier figure on a shared machine with --threads 1); set by --clock.
+CLOCK = {"now": time.perf_counter}
 
 
 def _seconds(function):
-    start = time.perf_counter()
+    start = CLOCK["now"]()
     result = function()
-    return time.perf_counter() - start, result
+    return CLOCK["now"]() - start, result
 
 
 # -- problems ------------------------------------------------------------------------------------
@@ -133,18 +138,34 @@ def ours(model, background, X, method, n_samples, seed):
     return explainer.fit(background).transform(X)
 
 
+def counted(f):
+    """``f`` and a list that receives the number of rows of each of its calls."""
+    calls = []
+
+    def g(Z):
+        calls.append(len(Z))
+        return f(Z)
+
+    return g, calls
+
+
 def floor(f, background, X, n_coalitions, batch=8192):
-    """The model alone on ``rows x n_coalitions x background`` prebuilt inputs (best of two
-    ways: one call per row, as shap, and chunks of ``batch``)."""
+    """The model alone on ``rows x n_coalitions x background`` prebuilt inputs, two ways: one
+    call per row (as shap) and chunks of ``batch`` rows. Returns the two runs as functions."""
     rng = np.random.default_rng(0)
     masks = rng.random((n_coalitions, X.shape[1])) < 0.5
-    per_row = []
-    for x in X:
-        Z = np.where(masks[:, None, :], x, background[None]).reshape(-1, X.shape[1])
-        one, _ = _seconds(lambda Z=Z: f(Z))
-        chunked, _ = _seconds(lambda Z=Z: [f(Z[i : i + batch]) for i in range(0, len(Z), batch)])
-        per_row.append(min(one, chunked))
-    return float(np.sum(per_row))
+    inputs = [np.where(masks[:, None, :], x, background[None]).reshape(-1, X.shape[1]) for x in X]
+
+    def per_row():
+        for Z in inputs:
+            f(Z)
+
+    def chunked():
+        for Z in inputs:
+            for i in range(0, len(Z), batch):
+                f(Z[i : i + batch])
+
+    return {"model floor (one call per row)": per_row, "model floor (chunks)": chunked}
 
 
 def _interpolate_time(runs, target):
@@ -164,44 +185,67 @@ def _error(phi, exact):
 
 
 # -- tables --------------------------------------------------------------------------------------
-def equal_evaluations(problems, rows, n_background, n_samples):
+def equal_evaluations(problems, rows, n_background, n_samples, repeats=1, clock="wall"):
     table, results = [], {}
     for name, (X, f, model) in problems.items():
         rng = np.random.default_rng(0)
         background = X[rng.choice(len(X), n_background, replace=False)]
         Xr = X[rng.choice(len(X), rows, replace=False)]
         d = X.shape[1]
+        g, calls = counted(f)
+        # ours with the model itself where it is not a plain function (the torch module)
+        mine = g if model is f else model
         contenders = {
-            "shap KernelExplainer": partial(shap_kernel, f, background, Xr, n_samples, 0),
-            "shap PermutationExplainer": partial(shap_permutation, f, background, Xr, n_samples, 0),
-            "ours kernel": partial(ours, model, background, Xr, "kernel", n_samples, 0),
-            "ours permutation": partial(ours, model, background, Xr, "permutation", n_samples, 0),
+            "shap KernelExplainer": partial(shap_kernel, g, background, Xr, n_samples, 0),
+            "shap PermutationExplainer": partial(shap_permutation, g, background, Xr, n_samples, 0),
+            "ours kernel": partial(ours, mine, background, Xr, "kernel", n_samples, 0),
+            "ours permutation": partial(ours, mine, background, Xr, "permutation", n_samples, 0),
         }
         if 2**d <= 4096:
-            contenders["shap ExactExplainer"] = partial(shap_exact, f, background, Xr)
-            contenders["ours exact"] = partial(ours, model, background, Xr, "exact", "auto", 0)
-        times = {}
+            contenders["shap ExactExplainer"] = partial(shap_exact, g, background, Xr)
+            contenders["ours exact"] = partial(ours, mine, background, Xr, "exact", "auto", 0)
+        evaluations = {}
         for label, run in contenders.items():
-            times[label], values = _seconds(run)
-            results[(name, label)] = values
-        base = floor(f, background, Xr, min(n_samples, 2**d - 2))
+            calls.clear()
+            results[(name, label)] = run()
+            evaluations[label] = sum(calls) if calls else None
+        floors = floor(f, background, Xr, min(n_samples, 2**d - 2))
+        best = measure({**contenders, **floors}, repeats, clock=clock)
+        times = {label: best[label][0] for label in contenders}
+        n_floor = rows * min(n_samples, 2**d - 2) * n_background
+        base = min(best[label][0] for label in floors)
         for label, seconds in times.items():
+            made = evaluations[label]
+            # the model's own time for the evaluations this contender made (the torch module
+            # is not counted: its design's rows x coalitions x background)
+            own = base * (made if made is not None else n_floor) / n_floor
             table.append(
                 [
                     name,
                     label,
                     f"{rows / seconds:,.2f}",
                     f"{seconds / times['shap KernelExplainer']:.2f}",
-                    f"{seconds / base:.2f}",
+                    "" if made is None else f"{made:,}",
+                    f"{seconds / own:.2f}",
                 ]
             )
-        table.append([name, "model floor", f"{rows / base:,.2f}", "", "1.00"])
+        table.append([name, "model floor", f"{rows / base:,.2f}", "", f"{n_floor:,}", "1.00"])
         if "ours exact" in times:
             check(
                 np.allclose(results[(name, "ours exact")], results[(name, "shap ExactExplainer")]),
                 f"{name}: our exact values equal shap's ExactExplainer",
             )
-    print_table(["problem", "method", "rows/s", "time / shap Kernel", "time / model floor"], table)
+    print_table(
+        [
+            "problem",
+            "method",
+            "rows/s",
+            "time / shap Kernel",
+            "model evaluations",
+            "time / model's time for them",
+        ],
+        table,
+    )
     return results
 
 
@@ -283,16 +327,22 @@ def main(argv=None):
     parser.add_argument("--background", type=int, default=50)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="interleaved runs of the equal-evaluation table"
+    )
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     args = parser.parse_args(argv)
+    CLOCK["now"] = time.perf_counter if args.clock == "wall" else time.process_time
     import shap  # noqa: F401  (listed in the environment line)
     import torch  # noqa: F401  (imported first, so that set_threads limits it too)
 
     set_threads(args.threads)
 
     print_environment("Shapley values: shap against skexplain")
+    print(f"clock: {args.clock}; equal-evaluation table: best of {args.repeats} interleaved runs")
     warnings.filterwarnings("ignore", message="Stochastic Optimizer")  # MLP's max_iter
     rows, n_background, seeds = args.rows, args.background, range(args.seeds)
-    n_samples, budgets = 2108, [64, 128, 256, 512, 1024, 1536, 2072]
+    n_samples, budgets = 2108, [64, 128, 256, 384, 512, 768, 1024, 1536, 2072]
     iterations = 500, 100
     if args.quick:
         rows, n_background, seeds, n_samples, budgets = 1, 4, range(1), 64, [32]
@@ -306,7 +356,7 @@ def main(argv=None):
         "(c) torch MLP d=30": (Xc, fc, module),
     }
     print(f"\n## equal evaluations: {n_samples} coalitions x {n_background} background rows")
-    equal = equal_evaluations(problems, rows, n_background, n_samples)
+    equal = equal_evaluations(problems, rows, n_background, n_samples, args.repeats, args.clock)
     Xa12, fa12 = mlp_breast_cancer(12, iterations[0])
     small = {
         "(a) MLP breast_cancer d=12": (Xa12, fa12, fa12),
@@ -314,6 +364,7 @@ def main(argv=None):
     }
     print(f"\n## accuracy against exact values, mean over {len(seeds)} seeds")
     summary = accuracy(small, rows, n_background, seeds, budgets)
+    print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     return {"equal": equal, "accuracy": summary}
 
 

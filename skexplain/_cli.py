@@ -41,30 +41,19 @@ def _model(name, X, y, random_state):
     return make_pipeline(StandardScaler(), net).fit(X, y)
 
 
-EXPLAINERS = (
-    "Gradient",
-    "InputXGradient",
-    "SmoothGrad",
-    "VarGrad",
-    "IntegratedGradients",
-    "C-LIME",
-)
+# The main job's explainers (an MLP: gradients apply); the report chooses its own defaults for
+# each model (skexplain.report.default_explainers) unless --explainers names them.
 DEFAULT_EXPLAINERS = ("Gradient", "SmoothGrad", "IntegratedGradients", "C-LIME")
 
 
 def _explainers(model, random_state, scale=0.1, names=DEFAULT_EXPLAINERS):
     # scale is in feature units: the main job explains standardized inputs (see explain_dataset).
-    from . import CLIME, Gradient, InputXGradient, IntegratedGradients, SmoothGrad, VarGrad
+    from .explainers.defaults import make_explainer
 
-    make = {
-        "Gradient": lambda: Gradient(model=model),
-        "InputXGradient": lambda: InputXGradient(model=model),
-        "SmoothGrad": lambda: SmoothGrad(model=model, noise_scale=scale, random_state=random_state),
-        "VarGrad": lambda: VarGrad(model=model, noise_scale=scale, random_state=random_state),
-        "IntegratedGradients": lambda: IntegratedGradients(model=model),
-        "C-LIME": lambda: CLIME(model=model, noise_scale=scale, random_state=random_state),
+    return {
+        name: make_explainer(name, model, noise_scale=scale, random_state=random_state)
+        for name in names
     }
-    return {name: make[name]() for name in names}
 
 
 def _bundled(dataset, random_state, scores=False):
@@ -377,12 +366,12 @@ def _load_rows(path, model, drop, sep, header):
             )
     if frame.shape[0] == 0:
         raise _UsageError(f"--data {path}: no rows")
+    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if text:
+        _check_text_columns(frame, text, model, path)
     for column in frame.columns:
-        if not pd.api.types.is_numeric_dtype(frame[column]):
-            raise _UsageError(
-                f"--data {path}: column {column!r} is not numeric (dtype {frame[column].dtype}); "
-                "encode it as numbers or drop it with --drop"
-            )
+        if column in text:
+            continue
         values = frame[column].to_numpy(dtype=np.float64)
         if np.isnan(values).any():
             raise _UsageError(f"--data {path}: column {column!r} has missing values")
@@ -391,10 +380,34 @@ def _load_rows(path, model, drop, sep, header):
             raise _UsageError(
                 f"--data {path}: column {column!r} has an infinite value (data row {row + 1})"
             )
-    return frame.to_numpy(dtype=np.float64), list(frame.columns), dropped
+    rows = frame if text else frame.to_numpy(dtype=np.float64)
+    return rows, list(frame.columns), dropped
+
+
+def _check_text_columns(frame, text, model, path):
+    """Text columns go to a model fitted on a frame that takes them (a pipeline that encodes
+    them); any other model, or missing values, are refused up front."""
+    column = text[0]
+    refusal = (
+        f"--data {path}: column {column!r} is not numeric (dtype {frame[column].dtype}); "
+        "encode it as numbers or drop it with --drop"
+    )
+    if getattr(model, "feature_names_in_", None) is None:
+        raise _UsageError(refusal)
+    method = next(m for m in ("predict_proba", "decision_function", "predict") if hasattr(model, m))
+    try:
+        getattr(model, method)(frame.head(5))
+    except Exception as error:  # the model's own refusal, on one line
+        raise _UsageError(
+            f"{refusal} (the model cannot take it: {type(error).__name__}: {_one_line(error)})"
+        ) from error
+    for name in text:
+        if frame[name].isna().any():
+            raise _UsageError(f"--data {path}: column {name!r} has missing values")
 
 
 def _report_parser():
+    from .explainers.defaults import EXPLAINER_NAMES
     from .metrics import get_metric_names
     from .report import DEFAULT_METRICS
 
@@ -440,7 +453,13 @@ def _report_parser():
         "(logit), else decision_function, else predict)",
     )
     parser.add_argument(
-        "--explainers", nargs="+", choices=EXPLAINERS, default=list(DEFAULT_EXPLAINERS)
+        "--explainers",
+        nargs="+",
+        choices=EXPLAINER_NAMES,
+        default=None,
+        help="the explainers compared (default: chosen for the model: Gradient, SmoothGrad, "
+        "IntegratedGradients and C-LIME where gradients apply; for trees, forests, boosting and "
+        "neighbours, Shapley values (TreeSHAP, or Shapley for any model) and C-LIME)",
     )
     parser.add_argument(
         "--metrics", nargs="+", choices=sorted(get_metric_names()), default=list(DEFAULT_METRICS)
@@ -451,7 +470,7 @@ def _report_parser():
         type=float,
         default=None,
         help="noise of SmoothGrad, VarGrad and C-LIME, in standard deviations of each column "
-        "(default 0.1), as the library's default units",
+        "(default 0.1, or 0.5 for a piecewise-constant model), as the library's default units",
     )
     parser.add_argument("--out", default="skexplain-report.html", help="the HTML file written")
     parser.add_argument(
@@ -468,7 +487,7 @@ def _report_parser():
 
 def _as_fitted(estimator, X, names):
     """X as the estimator was fitted: a DataFrame with its column names when it has them."""
-    if getattr(estimator, "feature_names_in_", None) is None:
+    if getattr(estimator, "feature_names_in_", None) is None or hasattr(X, "columns"):
         return X
     pd = import_optional("pandas", purpose="a model fitted on a DataFrame")
     return pd.DataFrame(X, columns=names)
@@ -535,7 +554,7 @@ def report(argv=None, file=None):
     """
     pd = import_optional("pandas", purpose="`python -m skexplain report`")
 
-    from .report import ExplanationReport, evaluate_explainers
+    from .report import ExplanationReport, default_explainers, evaluate_explainers
 
     file = sys.stdout if file is None else file
     parser = _report_parser()
@@ -547,21 +566,24 @@ def report(argv=None, file=None):
         _check_outputs(args)
         if args.model is None:
             model, X, names, about, score = _bundled(args.dataset, args.random_state, scores=True)
-            scale = 0.1 if args.noise_scale is None else args.noise_scale
             about += "; attributions in standardized feature units"
         else:
             model, X, names, about, score = _user_setup(args, file)
-            scale = 0.1 if args.noise_scale is None else args.noise_scale
     except _UsageError as error:
         print(f"{parser.prog}: error: {_one_line(error)}", file=sys.stderr)
         sys.exit(2)
     X = X[: args.rows]
 
+    if args.explainers is None:
+        chosen = default_explainers(
+            model, noise_scale=args.noise_scale, random_state=args.random_state
+        )
+    else:
+        scale = 0.1 if args.noise_scale is None else args.noise_scale
+        chosen = _explainers(model, args.random_state, scale, args.explainers)
     # Fitted here, so the report can ask their model for each row's output and base value.
-    explainers = {
-        name: explainer.fit(X)
-        for name, explainer in _explainers(model, args.random_state, scale, args.explainers).items()
-    }
+    explainers = {name: explainer.fit(X) for name, explainer in chosen.items()}
+    scales = {e.noise_scale for e in explainers.values() if hasattr(e, "noise_scale")}
     # A model fitted on a DataFrame is queried with a frame of its columns: no warning to hide.
     results, attributions = evaluate_explainers(
         explainers,
@@ -572,12 +594,12 @@ def report(argv=None, file=None):
         verbose=0 if args.quiet else 1,
         return_attributions=True,
     )
-    settings = {
-        "rows explained": X.shape[0],
-        "noise scale (SmoothGrad, VarGrad, C-LIME)": f"{scale:.4g} standard deviations",
-        "random state": args.random_state,
-        "n_jobs": args.n_jobs,
-    }
+    settings = {"rows explained": X.shape[0]}
+    if scales:
+        settings["noise scale (SmoothGrad, VarGrad, C-LIME)"] = (
+            f"{scales.pop():.4g} standard deviations"
+        )
+    settings.update({"random state": args.random_state, "n_jobs": args.n_jobs})
     if score is not None:
         settings[score[0]] = f"{score[1]:.4g}"
     ExplanationReport(

@@ -11,14 +11,14 @@ preallocated array. On it sit the two loops over perturbed copies:
 * :func:`explain_perturbed`: fitted explainers' explanations of the copies (sensitivity and
   stability metrics, kernel smoothing, the aggregator's robust weights).
 
-On :func:`query_perturbed` sits the one masking loop, :func:`coalition_values`: the model's mean
-output when some columns keep the row's values and the others take background rows' values (the
-Shapley explainers' game, and the masking metrics' removal).
+On :func:`query_perturbed` sits the one masking loop, :mod:`skexplain._masking`: the model at
+rows whose columns come partly from background rows (the Shapley explainers' game, and the
+masking metrics' removal).
 
 Both take the same callbacks: ``expand(X_rows, rows) -> Z``, the copies ``(c, m, d)`` of the rows
 ``rows`` (a slice of X) whose values are ``X_rows``, and ``reduce(values, Z, X_rows, rows)``, an
 array whose first axis is the chunk's rows. This module imports nothing from the rest of the
-package but :mod:`skexplain.utils` (the bottom layer), so every layer may use it.
+package, so every layer may use it.
 """
 
 import contextlib
@@ -29,8 +29,6 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .utils import import_optional, is_tensor
-
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "ACCELERATOR_BATCH_SIZE",
@@ -38,15 +36,13 @@ __all__ = [
     "KERNEL_BLOCK_ENTRIES",
     "KERNEL_BLOCK_ROWS",
     "TRAINING_BATCH_SIZE",
-    "COALITION_PAIRS_PER_CALL",
-    "COALITION_ENTRIES_PER_CALL",
+    "SHAPLEY_VALUES_PER_BLOCK",
     "rows_per_chunk",
     "row_chunks",
     "map_row_chunks",
     "parallel_rows",
     "parallel_map",
     "query_perturbed",
-    "coalition_values",
     "explain_perturbed",
 ]
 
@@ -68,12 +64,10 @@ KERNEL_BLOCK_ENTRIES = 1 << 22
 KERNEL_BLOCK_ROWS = 2048
 # Network evaluations per chunk of the explanation-regularized training (torch, any device).
 TRAINING_BATCH_SIZE = 32768
-# (row, coalition) pairs of the Shapley values handed to query_perturbed per call: bounds the
-# copies of the rows it holds (each pair then brings its background rows, chunked by batch_size).
-COALITION_PAIRS_PER_CALL = 1 << 16
-# Values of those copies of the rows held at once (4M float64, 32 MB): on wide rows (images) a
-# block holds fewer pairs, but never fewer than one model call's worth.
-COALITION_ENTRIES_PER_CALL = 1 << 22
+# Coalition values f(x_S, b_rest) of the Shapley explainers held at once (rows x background rows
+# x coalitions of a block of rows, 8 MB): the block's values are combined into attributions by
+# one matrix product before the next block is evaluated (in chunks of batch_size).
+SHAPLEY_VALUES_PER_BLOCK = 1 << 20
 
 
 def rows_per_chunk(per_row, budget=DEFAULT_BATCH_SIZE):
@@ -202,93 +196,6 @@ def query_perturbed(model, X, target, expand, reduce, *, n_per_row, kind="gradie
     )
 
 
-def coalition_values(model, X, target, masks, background, weights=None, *, n_coalitions=None):
-    """Values ``v(S) = sum_b w_b f(x_S, b_(not S))`` of coalitions at every row, ``(n, K)``.
-
-    The one masking loop of the package: :class:`~skexplain.ShapleyExplainer`'s interventional
-    game, and the masking metrics' output once a subset of features is removed (set to a
-    baseline, which is a background of one row). Each (row, coalition) pair is one "row" of
-    the engine (:meth:`ModelAdapter.query_perturbed`) whose copies are the background rows with
-    the coalition's columns set to the row's values; the engine sends ``batch_size`` of those
-    copies to the model per call, on its device. A frame's categorical column is one column of
-    codes here, so a column taken from a background row takes its category.
-
-    Parameters
-    ----------
-    model : ModelAdapter
-        The adapted model.
-    X : ndarray of shape (n, d)
-        The rows (encoded).
-    target : ndarray of shape (n,) or None
-        Output index per row.
-    masks : ndarray of shape (K, d) of bool, or callable
-        The coalitions (True: the row's value), the same for every row; or
-        ``masks(rows, coalitions) -> ndarray (p, d) of bool``, coalition ``coalitions[i]`` of
-        row ``rows[i]`` (index arrays), for coalitions that differ between rows (the
-        insertion and deletion curves follow each row's ranking).
-    background : ndarray of shape (m, d)
-        The background rows (encoded).
-    weights : ndarray of shape (m,) or None, default=None
-        Their weights, summing to 1; None weighs them equally.
-    n_coalitions : int or None, default=None
-        K, when ``masks`` is a callable.
-
-    Returns
-    -------
-    ndarray of shape (n, K)
-        The coalition values.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skexplain._engine import coalition_values
-    >>> from skexplain.models import as_model
-    >>> model = as_model(lambda X: X[:, 0] * X[:, 1])
-    >>> masks = np.array([[True, False], [False, True]])
-    >>> background = np.array([[0.0, 1.0], [2.0, 3.0]])
-    >>> coalition_values(model, np.array([[1.0, 1.0]]), None, masks, background)  # mean of 1, 3
-    array([[2., 1.]])
-    """
-    n, d = X.shape
-    shared = not callable(masks)
-    K = masks.shape[0] if shared else int(n_coalitions)
-    m = background.shape[0]
-    values = np.empty((n, K))
-    if K == 0 or n == 0:
-        return values
-    if weights is None:
-        weights = np.full(m, 1.0 / m)
-    B = model.to_native(background)
-    M = model.to_native(masks.astype(np.float64)) > 0.5 if shared else None
-    w = model.to_native(weights)
-    pairs_per_call = max(
-        min(COALITION_PAIRS_PER_CALL, COALITION_ENTRIES_PER_CALL // d),
-        rows_per_chunk(m, model.batch_size),  # at least one model call's worth of copies
-    )
-    for block in row_chunks(n, per_row=K, budget=pairs_per_call):
-        c = block.stop - block.start
-        pairs = np.repeat(X[block], K, axis=0)  # pair p: row block.start + p // K, coalition p % K
-
-        def expand(Xc, chunk, block=block):
-            p = np.arange(chunk.start, chunk.stop)
-            if shared:
-                Mc = M[p % K]
-            else:
-                Mc = model.to_native(masks(block.start + p // K, p % K).astype(np.float64)) > 0.5
-            if is_tensor(Xc):
-                torch = import_optional("torch", purpose="masking the inputs of a torch model")
-                return torch.where(Mc[:, None, :], Xc[:, None, :], B[None])
-            return np.where(Mc[:, None, :], Xc[:, None, :], B[None])
-
-        def reduce(V, Z, Xc, chunk):
-            return V @ w
-
-        t = None if target is None else np.repeat(target[block], K)
-        out = model.query_perturbed(pairs, t, expand, reduce, n_per_row=m, kind="predict")
-        values[block] = out.reshape(c, K)
-    return values
-
-
 def _is_skexplain_explainer(explainer):
     # A skexplain explainer (BaseExplainer) explains for a given output through ``_explain``
     # (wrapped by ``_explain_raw_columns``, which adds the rule for categorical columns);
@@ -349,9 +256,15 @@ def _reseeded_member(member, rng):
 
 
 def _explain_rows(explainer, X, target):
-    """Explanations of the rows themselves, for ``target`` when given (as ``transform`` else)."""
-    if target is not None and _is_skexplain_explainer(explainer):
+    """Explanations of the rows themselves, for ``target`` when given (as ``transform`` else).
+
+    The rows are the encoded float rows of the engine: a skexplain explainer explains them
+    directly, as it does their copies (``transform`` would take them for a new table, and warn
+    that an explainer fitted on a frame got an array)."""
+    if _is_skexplain_explainer(explainer):
         check_is_fitted(explainer)
+        if target is None:
+            target = explainer.model_.resolve_target(X, explainer.target)
         return np.asarray(explainer._explain_raw_columns(X, target), dtype=np.float64)
     return np.asarray(explainer.transform(X), dtype=np.float64)
 

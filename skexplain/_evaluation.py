@@ -15,10 +15,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._engine import parallel_map
 from .base import fit_clone
+from .explainers.defaults import default_explainers
 from .metrics import MetricSpec, get_metric, metric_scores
 from .utils import import_optional, is_frame
 
-__all__ = ["DEFAULT_METRICS", "evaluate_explainers"]
+__all__ = ["DEFAULT_METRICS", "default_explainers", "evaluate_explainers"]
 
 #: Metrics of :func:`evaluate_explainers` when none are given: faithfulness (infidelity,
 #: faithfulness correlation, insertion and deletion), robustness (max sensitivity) and
@@ -178,10 +179,13 @@ def evaluate_explainers(
 
     Parameters
     ----------
-    explainers : dict or list of (str, explainer) tuples
+    explainers : dict, list of (str, explainer) tuples or None
         Named explainers. A fitted explainer is used as it is; an unfitted one is cloned and the
         clone fitted on ``X`` (the caller's object is left untouched), with ``model`` when it was
-        made without one.
+        made without one. None compares the :func:`default_explainers` of ``model``: gradient
+        explainers and C-LIME for a differentiable model, Shapley values (TreeSHAP or
+        ShapleyExplainer) and C-LIME for a piecewise-constant one (trees, forests, boosting,
+        neighbours), seeded with ``random_state``.
     X : array-like of shape (n_samples, n_features)
         The rows to explain and score.
     metrics : list of str, dict or None, default=None
@@ -235,7 +239,6 @@ def evaluate_explainers(
     """
     pd = import_optional("pandas", purpose="the report's metrics table")
 
-    items = _check_explainers(explainers)
     checked = _check_metrics(metrics)
     if isinstance(random_state, bool) or not (
         random_state is None or isinstance(random_state, numbers.Integral)
@@ -244,6 +247,13 @@ def evaluate_explainers(
         raise TypeError(f"random_state must be an int or None, got {type(random_state).__name__}")
     if random_state is None:
         random_state = int(np.random.SeedSequence().generate_state(1)[0])
+    if explainers is None:
+        if model is None:
+            raise ValueError(
+                "explainers=None compares the default explainers of a model: pass model"
+            )
+        explainers = default_explainers(model, random_state=random_state)
+    items = _check_explainers(explainers)
     if not is_frame(X):  # a frame's raw columns are explained as they are (strings included)
         X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:

@@ -22,9 +22,11 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
 from .utils import (
+    check_background,
     check_baseline,
     check_image_shape,
     check_positive_integer,
+    is_frame,
     is_tensor,
     subset_masks,
 )
@@ -213,7 +215,14 @@ class Perturbation(BaseEstimator, ABC):
 
 
 class _MaskPerturbation(Perturbation):
-    """Masks ``z`` (1 = replaced): ``perturbed = x * (1 - z) + baseline * z``."""
+    """Masks ``z`` (1 = replaced): ``perturbed = x * (1 - z) + baseline * z``.
+
+    The baseline may also be background rows ``(n_rows, n_features)``: a replaced feature then
+    takes each background row's value in turn and the model's output is averaged over them (the
+    interventional expectation). Those copies are not one array: the bank holds the rows as its
+    ``"baseline"`` and the metrics evaluate them with the engine's masking loop
+    (:func:`skexplain._masking.coalition_values`); :meth:`apply` refuses them.
+    """
 
     def __init__(self, baseline=0.0):
         self.baseline = baseline
@@ -225,18 +234,29 @@ class _MaskPerturbation(Perturbation):
     def draw(self, n_samples, n_features, random_state=None):
         n_samples = check_positive_integer(n_samples, "n_samples")
         rng = check_random_state(random_state)
-        return {
-            "mask": self._masks(n_samples, n_features, rng),
-            "baseline": check_baseline(self.baseline, n_features),
-        }
+        if is_frame(self.baseline) or np.ndim(self.baseline) == 2:
+            baseline = check_background(self.baseline, n_features, name="baseline")
+        else:
+            baseline = check_baseline(self.baseline, n_features)
+        return {"mask": self._masks(n_samples, n_features, rng), "baseline": baseline}
 
     def for_columns(self, codec, units="std"):
+        if is_frame(self.baseline):  # background rows: categories as the codec's codes
+            rows = check_background(self.baseline, codec.categorical_.size, codec, "baseline")
+            return _copy_with(self, baseline=rows)
         if np.ndim(self.baseline) != 0 or not codec.has_categorical:
             return self
         baseline = np.where(codec.categorical_, codec.baseline_, float(self.baseline))
         return _copy_with(self, baseline=baseline)
 
     def apply(self, X, bank):
+        if np.ndim(bank["baseline"]) == 2:
+            raise ValueError(
+                f"{type(self).__name__} with background rows as its baseline replaces a feature "
+                "by each row's value and averages the outputs: its copies are not one array. "
+                "The metrics evaluate it (infidelity); elsewhere give one baseline value per "
+                "feature"
+            )
         z = _like(bank["mask"], X)[None]
         b = _like(bank["baseline"], X)[None, None]
         return X[:, None, :] * (1 - z) + b * z
@@ -372,8 +392,11 @@ class SubsetBaseline(_MaskPerturbation):
 
     Parameters
     ----------
-    baseline : float or array-like of shape (n_features,), default=0.0
-        Value given to the replaced features.
+    baseline : float, array-like of shape (n_features,) or background rows, default=0.0
+        Value given to the replaced features; or background rows, an array-like of shape
+        ``(n_rows, n_features)`` or a DataFrame of the raw columns, whose values the replaced
+        features take in turn, the output being averaged over them (see
+        :func:`~skexplain.metrics.infidelity`).
     fraction : float in (0, 1], default=0.2
         Share of the features replaced by each draw.
 
@@ -410,8 +433,11 @@ class SquareRemoval(_MaskPerturbation):
         ``(height, width)`` or ``(channels, height, width)``.
     size : int, default=2
         Side of the square, in pixels.
-    baseline : float or array-like of shape (n_features,), default=0.0
-        Value given to the replaced features.
+    baseline : float, array-like of shape (n_features,) or background rows, default=0.0
+        Value given to the replaced features; or background rows, an array-like of shape
+        ``(n_rows, n_features)`` or a DataFrame of the raw columns, whose values the replaced
+        features take in turn, the output being averaged over them (see
+        :func:`~skexplain.metrics.infidelity`).
 
     Examples
     --------
@@ -451,8 +477,11 @@ class ShapleySubsets(_MaskPerturbation):
 
     Parameters
     ----------
-    baseline : float or array-like of shape (n_features,), default=0.0
-        Value given to the replaced features.
+    baseline : float, array-like of shape (n_features,) or background rows, default=0.0
+        Value given to the replaced features; or background rows, an array-like of shape
+        ``(n_rows, n_features)`` or a DataFrame of the raw columns, whose values the replaced
+        features take in turn, the output being averaged over them (see
+        :func:`~skexplain.metrics.infidelity`).
 
     Examples
     --------
@@ -515,13 +544,15 @@ def check_perturbation(perturbation, name="perturbation"):
     )
 
 
-def perturbed_copies(X, perturbation, perturbations, n_samples, random_state):
+def perturbed_copies(X, perturbation, perturbations, n_samples, random_state, antithetic=False):
     """Validate explicit perturbed copies of X, or draw one bank shared by every row.
 
     The one validate-or-draw step of the metrics: either explicit draws ``perturbations`` of
     shape ``(n, m, d)`` (perturbed inputs, so that results can be compared with other libraries
     on identical draws), or one bank of ``n_samples`` draws of ``perturbation`` applied to every
-    row (common random numbers).
+    row (common random numbers). With ``antithetic``, half of the bank is drawn and the other
+    half is its mirror image about the row (``x - eps`` for every ``x + eps``), for the additive
+    noises that are symmetric about the row (``GaussianNoise``, ``UniformBall``).
 
     Parameters
     ----------
@@ -535,6 +566,8 @@ def perturbed_copies(X, perturbation, perturbations, n_samples, random_state):
         Draws per row when ``perturbations`` is None.
     random_state : int, RandomState instance or None
         Seed of the bank.
+    antithetic : bool, default=False
+        Draw ``ceil(n_samples / 2)`` noises and their negatives (``m`` is then even).
 
     Returns
     -------
@@ -566,5 +599,14 @@ def perturbed_copies(X, perturbation, perturbations, n_samples, random_state):
         return (lambda X_rows, rows: _like(P[rows], X_rows)), P.shape[1]
     perturbation = check_perturbation(perturbation)
     n_samples = check_positive_integer(n_samples, "n_samples")
-    bank = perturbation.draw(n_samples, d, check_random_state(random_state))
-    return (lambda X_rows, rows: perturbation.apply(X_rows, bank)), n_samples
+    if not antithetic:
+        bank = perturbation.draw(n_samples, d, check_random_state(random_state))
+        return (lambda X_rows, rows: perturbation.apply(X_rows, bank)), n_samples
+    if not isinstance(perturbation, (GaussianNoise, UniformBall)):
+        raise ValueError(
+            "antithetic draws mirror additive noise symmetric about the row (GaussianNoise, "
+            f"UniformBall), got {perturbation!r}"
+        )
+    half = perturbation.draw((n_samples + 1) // 2, d, check_random_state(random_state))
+    bank = {"noise": np.concatenate([half["noise"], -half["noise"]])}
+    return (lambda X_rows, rows: perturbation.apply(X_rows, bank)), len(bank["noise"])

@@ -10,13 +10,20 @@ external resources) that can be mailed or attached to a validation record.
 import base64
 import html
 import io
+import numbers
 
 import numpy as np
 
-from ._evaluation import DEFAULT_METRICS, evaluate_explainers
-from .utils import import_optional
+from ._evaluation import DEFAULT_METRICS, default_explainers, evaluate_explainers
+from .utils import import_optional, is_frame
 
-__all__ = ["DEFAULT_METRICS", "evaluate_explainers", "ExplanationReport", "format_table"]
+__all__ = [
+    "DEFAULT_METRICS",
+    "default_explainers",
+    "evaluate_explainers",
+    "ExplanationReport",
+    "format_table",
+]
 
 
 def format_table(results, greater_is_better=None):
@@ -235,8 +242,12 @@ class ExplanationReport:
         explainer = (self.explainers or {}).get(name)
         if explainer is None or self.X is None or not hasattr(explainer, "model_"):
             return None, None, None
-        X = np.asarray(self.X, dtype=np.float64)[rows]
         try:
+            if is_frame(self.X) and hasattr(explainer, "codec_"):
+                # a frame's raw columns (strings included) as the codes the explainer queries
+                X = explainer.codec_.encode(self.X.iloc[rows])
+            else:
+                X = np.asarray(self.X, dtype=np.float64)[rows]
             outputs, base = explained_outputs(explainer, X)
             target = explainer.model_.resolve_target(X, getattr(explainer, "target", None))
         except Exception:  # a figure's annotation, never a reason to fail the report
@@ -244,6 +255,24 @@ class ExplanationReport:
         if base is not None:
             base = np.broadcast_to(np.asarray(base, dtype=np.float64), (len(rows),))
         return outputs, base, target
+
+    def _numeric_X(self):
+        """X as floats for the figures, or None (no X, or a frame with non-numeric columns:
+        the waterfalls then name the features without their values)."""
+        if self.X is None:
+            return None
+        try:
+            return np.asarray(self.X, dtype=np.float64)
+        except (TypeError, ValueError):
+            return None
+
+    def _row_values(self, row):
+        """The raw values of one row as text (numbers to 4 digits, categories as they are)."""
+        values = self.X.iloc[row].tolist() if is_frame(self.X) else list(np.asarray(self.X)[row])
+        return [
+            f"{v:.4g}" if isinstance(v, numbers.Real) and not isinstance(v, bool) else str(v)
+            for v in values
+        ]
 
     # -- the words --------------------------------------------------------------------------------
     def _winners(self, display, metrics, family):
@@ -493,7 +522,7 @@ class ExplanationReport:
         top = min(self.n_features, len(names))
         fig = _figure(figsize=(5.6 * min(k, 2), (0.34 * (top + 2) + 1.4) * int(np.ceil(k / 2))))
         axes = fig.subplots(int(np.ceil(k / 2)), min(k, 2), squeeze=False).ravel()
-        X = None if self.X is None else np.asarray(self.X, dtype=np.float64)
+        X = self._numeric_X()
         for ax, (name, W) in zip(axes, attributions.items(), strict=False):
             outputs, base, _ = self._row_outputs(name, [row])
             AttributionDisplay(
@@ -664,11 +693,12 @@ class ExplanationReport:
             facts.append(f"{', '.join(slopes)}: local slopes, drawn apart from attributions")
         values = ""
         if self.X is not None:
-            x = np.asarray(self.X, dtype=np.float64)[row]
+            x = self._row_values(row)
             order = np.argsort(-np.mean([np.abs(W[row]) for W in attributions.values()], axis=0))
             shown = order[: self.n_features]
             cells = "".join(
-                f"<tr><th>{html.escape(names[j])}</th><td>{x[j]:.4g}</td></tr>" for j in shown
+                f"<tr><th>{html.escape(names[j])}</th><td>{html.escape(x[j])}</td></tr>"
+                for j in shown
             )
             values = f'<table class="features"><caption>feature values</caption>{cells}</table>'
         png = _figure_png(self._row_panel(attributions, names, row))

@@ -445,3 +445,59 @@ def test_report_n_jobs_2_equals_n_jobs_1(files, capsys, tmp_path):
         tables.append((pd.read_csv(table), out.split("\n\n", 1)[1].rsplit("wrote", 1)[0]))
     pd.testing.assert_frame_equal(tables[0][0], tables[1][0], check_exact=True)
     assert tables[0][1] == tables[1][1]  # the printed metrics table, to its last digit
+
+
+def _forest_on_penguins():
+    """A forest behind a one-hot encoder, fitted on the penguins frame (2 string columns)."""
+    from _tabular import encoder, penguins
+    from sklearn.ensemble import RandomForestClassifier
+
+    frame, y = penguins()
+    model = make_pipeline(encoder(), RandomForestClassifier(n_estimators=10, random_state=0))
+    return model.fit(frame, y), frame, y
+
+
+def _boosting_on_wine():
+    from sklearn.datasets import load_wine
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    data = load_wine(as_frame=True)
+    model = HistGradientBoostingClassifier(max_iter=5, random_state=0)
+    return model.fit(data.data, data.target), data.data, data.target.to_numpy()
+
+
+@pytest.mark.parametrize(
+    ("case", "name"),
+    [(_forest_on_penguins, "TreeSHAP"), (_boosting_on_wine, "Shapley")],
+)
+def test_report_offers_shapley_values_for_tree_models(case, name, tmp_path, capsys):
+    """Issue 13, must hold 6: without --explainers the report picks explainers for the model;
+    the gradient explainers refuse trees, so a forest gets TreeSHAP and a histogram boosting
+    ShapleyExplainer, each beside C-LIME with noise that crosses the trees' steps. A pipeline
+    fitted on a frame with string columns takes the CSV's strings as they are."""
+    from skexplain import ShapleyExplainer, TreeShapExplainer
+
+    model, frame, y = case()
+    joblib.dump(model, tmp_path / "model.joblib")
+    frame.assign(label=y).to_csv(tmp_path / "rows.csv", index=False)
+    html, table = tmp_path / "report.html", tmp_path / "attributions.csv"
+    argv = ["--model", tmp_path / "model.joblib", "--data", tmp_path / "rows.csv"]
+    argv += ["--target", "label", "--rows", 4, "--metrics", "infidelity", "max_sensitivity"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no feature-name warning: frames stay frames
+        status, out, err = _report([*argv, "--out", html, "--attributions-out", table], capsys)
+    assert (status, err) == (0, "")
+    written = pd.read_csv(table)
+    assert list(written["explainer"].unique()) == [name, "C-LIME"]
+    assert name in out and "C-LIME" in out  # the console table
+    text = html.read_text()
+    assert name in text and "0.5 standard deviations" in text
+    rows = frame.iloc[:4]
+    reference = {"TreeSHAP": TreeShapExplainer, "Shapley": ShapleyExplainer}[name]
+    expected = reference(model=model, random_state=0).fit(rows).transform(rows)
+    got = written[written["explainer"] == name][list(frame.columns)].to_numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+    if name == "TreeSHAP":  # the forest's probability of the predicted class, not its log-odds
+        assert "explaining its probability output" in out
+        assert np.abs(got).max() <= 1.0
+        assert "Torgersen" in text  # the rows' own values in the per-row panels

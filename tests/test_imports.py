@@ -20,7 +20,16 @@ PACKAGE = Path(__file__).resolve().parents[1] / "skexplain"
 
 # Bottom to top. A new unit must be placed here (the test below says so).
 LAYERS = [
-    {"utils", "_compat", "_version", "_engine", "_simplex_qp", "_neighbors", "functions"},
+    {
+        "utils",
+        "_compat",
+        "_version",
+        "_engine",
+        "_masking",
+        "_simplex_qp",
+        "_neighbors",
+        "functions",
+    },
     {"kernels", "perturbations"},
     {"models"},
     {"base"},

@@ -568,3 +568,42 @@ def test_pickled_fitted_explainer_with_sklearn_model_gives_the_same_attributions
     explainer = CLIME(model=clf, n_samples=50, random_state=0).fit(X5)
     loaded = pickle.loads(pickle.dumps(explainer))
     np.testing.assert_array_equal(loaded.transform(X5), explainer.transform(X5))
+
+
+def test_auto_output_of_vote_classifiers_is_the_probability():
+    """Trees, forests, bagged trees and neighbours vote: their probability is exactly 0 or 1
+    wherever the votes agree, where the log-odds are infinite (clamped at +-708 before, which
+    made Shapley values of a forest run to hundreds). "auto" explains their probability;
+    boosted trees and smooth classifiers keep the log-odds."""
+    from sklearn.ensemble import (
+        BaggingClassifier,
+        GradientBoostingClassifier,
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+    )
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = load_iris(return_X_y=True)
+    votes = {
+        "tree": DecisionTreeClassifier(random_state=0),
+        "forest": make_pipeline(StandardScaler(), RandomForestClassifier(10, random_state=0)),
+        "bagging": BaggingClassifier(n_estimators=5, random_state=0),
+        "neighbours": KNeighborsClassifier(),
+    }
+    for name, estimator in votes.items():
+        estimator.fit(X, y)
+        adapter = as_model(estimator)
+        assert adapter.output == "probability", name
+        P = estimator.predict_proba(X)
+        assert (P.max(axis=1) == 1.0).any(), name  # saturated rows exist: the reason
+        np.testing.assert_array_equal(adapter.predict(X, target=1), P[:, 1])
+    margins = {
+        "boosting": GradientBoostingClassifier(n_estimators=5, random_state=0),
+        "histogram boosting": HistGradientBoostingClassifier(max_iter=5),
+        "logistic": LogisticRegression(max_iter=1000),
+        "bagged logistic": BaggingClassifier(LogisticRegression(max_iter=1000), n_estimators=3),
+    }
+    for name, estimator in margins.items():
+        assert as_model(estimator.fit(X, y)).output == "logit", name

@@ -308,3 +308,78 @@ def test_verdict_says_when_a_gap_is_within_the_standard_errors():
     trade_off = ExplanationReport(table).verdict()[2]
     assert "b scores 0.12 against a's 0.1, within their standard errors." in trade_off
     assert "a scores 2 against b's 1 (2 times as high)." in trade_off
+
+
+# -- default explainers: Shapley values where gradients do not apply (issue 13, must hold 6) -----
+def _penguin_models():
+    from _tabular import encoder, penguins
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.pipeline import make_pipeline
+
+    X, y = penguins()
+    forest = make_pipeline(encoder(), RandomForestClassifier(n_estimators=10, random_state=0))
+    boosting = make_pipeline(encoder(), HistGradientBoostingClassifier(max_iter=10))
+    return X, forest.fit(X, y), boosting.fit(X, y)
+
+
+def test_default_explainers_follow_the_models_differentiability():
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from skexplain.report import default_explainers
+
+    X, forest, boosting = _penguin_models()
+    assert list(default_explainers(forest)) == ["TreeSHAP", "C-LIME"]
+    # shap's interventional TreeSHAP misses HistGradientBoosting's values (#3267): the
+    # model-agnostic ShapleyExplainer
+    assert list(default_explainers(boosting)) == ["Shapley", "C-LIME"]
+    Xi, yi = load_iris(return_X_y=True)
+    assert list(default_explainers(KNeighborsClassifier().fit(Xi, yi))) == ["Shapley", "C-LIME"]
+    gradients = ["Gradient", "SmoothGrad", "IntegratedGradients", "C-LIME"]
+    assert list(default_explainers(LogisticRegression(max_iter=1000).fit(Xi, yi))) == gradients
+    assert list(default_explainers(SumOfSines())) == gradients
+    # the reason: the gradient explainers refuse the piecewise-constant models
+    for model in (forest, boosting):
+        with pytest.raises(ValueError, match="piecewise constant"):
+            Gradient(model=model).fit(X)
+    chosen = default_explainers(forest, random_state=4)
+    assert chosen["C-LIME"].noise_scale == 0.5 and chosen["C-LIME"].random_state == 4
+    assert default_explainers(forest, noise_scale=0.2)["C-LIME"].noise_scale == 0.2
+    with pytest.raises(ValueError, match="pass model"):
+        evaluate_explainers(None, Xi)
+
+
+def test_report_explains_tree_models_with_shapley_values_by_default(tmp_path):
+    from skexplain import ShapleyExplainer, TreeShapExplainer
+
+    X, forest, boosting = _penguin_models()
+    rows = X.iloc[:6]
+    for model, name, reference in [
+        (forest, "TreeSHAP", TreeShapExplainer(model=forest, random_state=0)),
+        (boosting, "Shapley", ShapleyExplainer(model=boosting, random_state=0)),
+    ]:
+        results, attributions = evaluate_explainers(
+            None,
+            rows,
+            ["infidelity", "complexity"],
+            model=model,
+            random_state=0,
+            return_attributions=True,
+        )
+        assert list(results.index) == [name, "C-LIME"]
+        assert np.isfinite(results.to_numpy()).all()
+        reference.fit(rows)
+        phi = attributions[name]
+        np.testing.assert_allclose(phi, reference.transform(rows), atol=1e-12)
+        # Shapley values of the explained output: each row's sum is f(x) - E f(b), finite
+        # (a forest's probability; the boosting's log-odds)
+        target = reference.model_.resolve_target(reference.codec_.encode(rows))
+        total = reference.model_.predict(reference.codec_.encode(rows), target)
+        np.testing.assert_allclose(
+            phi.sum(axis=1), total - reference.expected_value_[target], atol=1e-8
+        )
+    # the page shows a frame's raw values (strings included) beside the Shapley values
+    page = ExplanationReport(results, attributions, rows, explainers={name: reference}, n_rows=1)
+    text = page.render()
+    assert "Shapley" in text and "C-LIME" in text and "Torgersen" in text

@@ -294,3 +294,41 @@ def test_penguins_frame_with_string_columns_is_explained_per_raw_column():
     shapley = ShapleyExplainer(pipeline, background=background, method="exact").fit(X)
     values = shapley.transform(X.iloc[:4])
     np.testing.assert_allclose(values.sum(axis=1), total, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "output"),
+    [
+        ("random_forest_classifier", {}, "probability"),  # a forest's raw output: its votes
+        ("gradient_boosting_classifier", {}, "logit"),  # binary: the margin is the log-odds
+        ("gradient_boosting_classifier", {"output": "probability"}, "probability"),
+        ("decision_tree_classifier", {}, "probability"),
+    ],
+)
+def test_the_adapter_gives_the_output_the_values_explain(name, params, output, data):
+    """Metrics, displays and the predicted class read ``model_``: it must be the explained
+    output, so that each row's values sum to ``model_.predict`` minus the base value."""
+    from skexplain.display import explained_outputs
+
+    X = data[0]
+    model, _ = _fitted(name, data)
+    explainer = TreeShapExplainer(model, n_background=15, random_state=0, **params).fit(X)
+    assert explainer.model_.output == output
+    phi = explainer.transform(X[:8])
+    outputs, base = explained_outputs(explainer, X[:8])
+    np.testing.assert_allclose(phi.sum(axis=1), outputs - base, atol=1e-6)
+
+
+def test_multiclass_boosting_is_explained_through_its_decision_function(data):
+    X, _, _, y_multi = data
+    # shap reads multi-class HistGradientBoosting (not GradientBoosting), additively with the
+    # path-dependent game (its interventional values miss the output here, #3267)
+    model = ensemble.HistGradientBoostingClassifier(max_iter=10, max_depth=3).fit(X, y_multi)
+    explainer = TreeShapExplainer(model, feature_perturbation="tree_path_dependent").fit(X)
+    assert explainer.model_.output == "decision_function"
+    phi = explainer.transform(X[:8])
+    target = model.predict_proba(X[:8]).argmax(axis=1)
+    margin = model.decision_function(X[:8])[np.arange(8), target]
+    np.testing.assert_allclose(
+        phi.sum(axis=1), margin - explainer.expected_value_[target], atol=1e-6
+    )

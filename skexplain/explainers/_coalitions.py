@@ -46,6 +46,11 @@ class CoalitionDesign:
         None for an exact design.
     se_scale : float
         ``var(phi) = se_scale * sum_g (phi_g - mean_g phi_g) ** 2``.
+    relabel : ndarray of shape (n_background, n_players) or None
+        One relabelling of the players per background row (None: the design as it is for
+        every background row). At background row b, the design's player ``relabel[b, a]``
+        stands for column ``a``: the coalitions evaluated there are ``masks[:, relabel[b]]`` and
+        the estimate of player ``relabel[b, a]`` is column a's.
     """
 
     masks: np.ndarray
@@ -56,6 +61,7 @@ class CoalitionDesign:
     r0: np.ndarray = None
     rN: np.ndarray = None
     se_scale: float = 0.0
+    relabel: np.ndarray = None
 
     @property
     def n_groups(self):
@@ -202,7 +208,7 @@ def _draw_subsets(d, s, n, rng, *, half=False):
     return masks
 
 
-def kernel_design(d, n_coalitions, rng, *, allocation="leverage"):
+def kernel_design(d, n_coalitions, rng, *, allocation="leverage", n_relabel=0):
     """The KernelSHAP regression on a stratified, paired sample of coalitions.
 
     The budget buys pairs ``(S, complement of S)`` (paired sampling; Covert & Lee 2021). Each
@@ -210,6 +216,13 @@ def kernel_design(d, n_coalitions, rng, *, allocation="leverage"):
     size s drawn among ``n_s`` of its size gets the regression weight ``mass(s) / n_s`` (the
     Horvitz-Thompson weight of the Shapley kernel), so every size keeps its exact total weight
     and a budget of ``2**d - 2`` enumerates every coalition: the exact Shapley values.
+
+    With ``n_relabel`` background rows, each gets its own random relabelling of the players
+    (drawn after the design): the game ``f(x_S, b_(not S))`` of each background row is then
+    estimated from its own coalitions, so the sampling errors of the background rows are
+    independent and average out, while the one factorization serves them all (the regression
+    is symmetric in the players). Sizes the budget enumerates are the same under any
+    relabelling.
     """
     strata = _pair_strata(d)
     total_pairs = sum(count for _, count in strata)
@@ -253,6 +266,8 @@ def kernel_design(d, n_coalitions, rng, *, allocation="leverage"):
         design.r0 = np.concatenate([r[1] for r in reps])
         design.rN = np.concatenate([r[2] for r in reps])
         design.se_scale = (labels.size - 1) / labels.size
+    if n_relabel and labels.size:  # something was sampled: relabelling changes the draw
+        design.relabel = np.argsort(rng.random_sample((n_relabel, d)), axis=1)
     return design
 
 
@@ -263,13 +278,15 @@ def _all_masks_of_size(d, s):
     return masks
 
 
-def permutation_design(d, n_coalitions, rng):
+def permutation_design(d, n_coalitions, rng, *, n_relabel=0):
     """Antithetic permutation sampling (Mitchell et al. 2022): each permutation and its reverse.
 
     A permutation visits its ``d - 1`` proper prefixes; the marginal contribution of each player
     is the change in value when it joins. ``n_coalitions // (2 (d - 1))`` pairs are drawn (at
     least one); repeated prefixes are evaluated once. The estimate is the mean over pairs, and
-    the pairs are the replicates of its standard error.
+    the pairs are the replicates of its standard error. With ``n_relabel`` background rows, each
+    gets its own random relabelling of the players, as in :func:`kernel_design`: in effect its
+    own permutations.
     """
     n_pairs = max(1, n_coalitions // (2 * (d - 1)))
     forward = np.argsort(rng.random_sample((n_pairs, d)), axis=1)
@@ -314,4 +331,6 @@ def permutation_design(d, n_coalitions, rng):
         design.r0 = r0.ravel()
         design.rN = rN.ravel()
         design.se_scale = 1.0 / (n_pairs * (n_pairs - 1))
+    if n_relabel:
+        design.relabel = np.argsort(rng.random_sample((n_relabel, d)), axis=1)
     return design

@@ -112,8 +112,9 @@ class InfidelityOptimal(BaseExplainer):
     def _fit(self, X):
         perturbation = GaussianNoise(scale=0.1) if self.perturbation is None else self.perturbation
         self.perturbation_ = check_perturbation(perturbation).for_columns(self.codec_, self.units)
-        # Draw once now so that bad perturbation settings fail in fit, not in transform.
-        self.perturbation_.draw(1, X.shape[1], 0)
+        # Draw and apply once now so that bad perturbation settings (or a masking baseline of
+        # background rows, whose copies are no one array) fail in fit, not in transform.
+        self.perturbation_.sample(X[:1], 1, 0)
 
     def _explain(self, X, target):
         model = self.model_

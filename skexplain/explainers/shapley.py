@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import _engine
 from .._compat import Interval, StrOptions
+from .._masking import pair_values
 from ..base import BaseExplainer
 from ..models import as_model
 from ..utils import check_background, fresh_random_state, sample_background
@@ -26,6 +27,22 @@ def auto_n_samples(n_features):
     return 2 * n_features + 2048
 
 
+def _coalitions_per_query(K, n_pairs, batch_size):
+    """Coalitions evaluated together at every pair: the values of a block stay within
+    ``SHAPLEY_VALUES_PER_BLOCK``, and a whole number of pairs fills a model call of about
+    ``batch_size`` rows (2,108 coalitions in calls of 8,192 rows would leave 3 pairs, 6,324
+    rows, per call; 2,048 and 60 fill them)."""
+    limit = max(1, min(K, batch_size, _engine.SHAPLEY_VALUES_PER_BLOCK // max(1, n_pairs)))
+    if 8 * (batch_size // limit) * limit >= 7 * batch_size:  # calls at least 7/8 full
+        return limit
+    return batch_size // -(-batch_size // limit)
+
+
+def _pairs(n, m):
+    """Row and background row of every pair ``p = i * m + b``: ``(rows, backgrounds)``."""
+    return np.repeat(np.arange(n), m), np.tile(np.arange(m), n)
+
+
 class ShapleyExplainer(BaseExplainer):
     """Shapley values of the interventional game, for any model, from one shared design.
 
@@ -38,9 +55,15 @@ class ShapleyExplainer(BaseExplainer):
     One design of coalitions is drawn at ``fit`` from ``random_state`` and shared by every row
     (common random numbers): the estimator is linear in the coalition values and is factorized
     once, so a row's attributions do not depend on the other rows, their order, ``batch_size`` or
-    ``n_jobs``, and ``transform`` is deterministic. The model is queried through the adapter in
-    chunks of ``batch_size`` evaluations (rows x coalitions x background), on the model's
-    device for torch modules. Numpy's global random state is never used.
+    ``n_jobs``, and ``transform`` is deterministic. The sampled "kernel" design is relabelled at
+    random for each background row: every background row's game ``f(x_S, b_(not S))`` is
+    estimated from its own coalitions (one factorization serves all, the regression being
+    symmetric in the players), so the sampling errors of the background rows average out
+    instead of repeating. The model is queried through the adapter in chunks of ``batch_size``
+    evaluations (rows x background x coalitions), on the model's device for torch modules;
+    composite rows that repeat (where a row and a background row agree on a column, as
+    categorical and discrete columns often do) are evaluated once. Numpy's global random state
+    is never used.
 
     Parameters
     ----------
@@ -98,7 +121,8 @@ class ShapleyExplainer(BaseExplainer):
     method_ : str
         The method used ("auto" resolved).
     n_coalitions_ : int
-        Distinct coalitions evaluated per row (each at every background row).
+        Coalitions evaluated per row and background row (the "kernel" design's coalitions are
+        relabelled for each background row).
     n_features_in_ : int
 
     See Also
@@ -176,7 +200,8 @@ class ShapleyExplainer(BaseExplainer):
             self.background_ = check_background(self.background, d, self.codec_)
         m = self.background_.shape[0]
         self.background_weights_ = np.full(m, 1.0 / m)
-        self.expected_value_ = self.background_weights_ @ self.model_.predict_all(self.background_)
+        self._background_outputs = self.model_.predict_all(self.background_)  # f(b), (m, k)
+        self.expected_value_ = self.background_weights_ @ self._background_outputs
         budget = auto_n_samples(d) if self.n_samples == "auto" else self.n_samples
         method = self.method
         if method == "auto":
@@ -191,9 +216,9 @@ class ShapleyExplainer(BaseExplainer):
         elif d == 1:  # one player: its value is all of f(x) - v(empty)
             design = exact_design(1)
         elif method == "kernel":
-            design = kernel_design(d, budget, rng, allocation=self.sampling)
+            design = kernel_design(d, budget, rng, allocation=self.sampling, n_relabel=m)
         else:
-            design = permutation_design(d, budget, rng)
+            design = permutation_design(d, budget, rng, n_relabel=m)
         self.method_ = method
         self._design = design
         self.n_coalitions_ = design.masks.shape[0]
@@ -237,12 +262,13 @@ class ShapleyExplainer(BaseExplainer):
             )
             return phi if std is None else np.concatenate([phi, std], axis=1)
 
-        # The blocks of rows are those of the coalition pairs; n_jobs spreads them (base class).
+        # Blocks of rows whose coalition values (rows x background x coalitions) fit
+        # SHAPLEY_VALUES_PER_BLOCK; n_jobs spreads them (base class).
         out = _engine.map_row_chunks(
             n,
             compute,
-            per_row=max(1, self.n_coalitions_),
-            budget=_engine.COALITION_PAIRS_PER_CALL,
+            per_row=max(1, self.n_coalitions_ * self.background_.shape[0]),
+            budget=_engine.SHAPLEY_VALUES_PER_BLOCK,
             empty_shape=(0, 2 * d if with_std else d),
         )
         if with_std:
@@ -251,13 +277,48 @@ class ShapleyExplainer(BaseExplainer):
         return out
 
     def _explain_block(self, X, target, with_std):
-        design = self._design
-        values = _engine.coalition_values(
-            self.model_, X, target, design.masks, self.background_, self.background_weights_
-        )
-        v_all = self.model_.predict(X, target)
-        base = self.expected_value_
-        v_empty = np.full(X.shape[0], base[0]) if target is None else base[target]
-        phi = design.estimate(values, v_empty, v_all)
-        std = design.standard_errors(values, v_empty, v_all) if with_std else None
-        return phi, std
+        """Attributions ``(n, d)`` (and standard errors) of a block of rows.
+
+        Each (row, background row) pair is a game of its own, ``g_b(S) = f(x_S, b_(not S))``,
+        whose estimate is linear in its values (the design's ``coef``, ``c0``, ``cN``);
+        the attributions are their weighted sum over the background rows, which for a design
+        shared by all background rows is the estimate of the averaged game ``v``.
+        """
+        design, background = self._design, self.background_
+        n, d = X.shape
+        m, K = background.shape[0], design.masks.shape[0]
+        rows, backgrounds = _pairs(n, m)
+        f_x = self.model_.predict(X, target)[rows]
+        outputs = self._background_outputs
+        f_b = outputs[backgrounds, 0 if target is None else target[rows]]
+        estimate = np.outer(f_b, design.c0) + np.outer(f_x, design.cN)  # (n m, d)
+        replicates = None
+        if with_std and design.replicates is not None:
+            replicates = np.outer(f_b, design.r0) + np.outer(f_x, design.rN)  # (n m, G d)
+        step = _coalitions_per_query(K, n * m, self.model_.batch_size)
+        for start in range(0, K, step):
+            kb = slice(start, min(K, start + step))
+            values = pair_values(
+                self.model_, X, target, design.masks[kb], background, design.relabel
+            )
+            estimate += values @ design.coef[:, kb].T
+            if replicates is not None:
+                replicates += np.asarray(design.replicates[:, kb] @ values.T).T
+        weights = self.background_weights_[backgrounds][:, None]
+        phi = (self._in_columns(estimate, backgrounds) * weights).reshape(n, m, d).sum(axis=1)
+        if not with_std:
+            return phi, None
+        if replicates is None:  # exact values
+            return phi, np.zeros((n, d))
+        G = design.n_groups
+        reps = self._in_columns(replicates.reshape(n * m * G, d), np.repeat(backgrounds, G))
+        reps = (reps.reshape(n * m, G * d) * weights).reshape(n, m, G, d).sum(axis=1)
+        spread = ((reps - reps.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+        return phi, np.sqrt(design.se_scale * spread)
+
+    def _in_columns(self, values, backgrounds):
+        """Per-pair values of the design's players ``(P, d)`` as values of the columns."""
+        relabel = self._design.relabel
+        if relabel is None:
+            return values
+        return np.take_along_axis(values, relabel[backgrounds], axis=1)

@@ -8,6 +8,7 @@ from sklearn.pipeline import Pipeline
 
 from .._compat import Interval, StrOptions
 from ..base import BaseExplainer
+from ..models import as_model
 from ..utils import fresh_random_state, import_optional
 
 __all__ = ["TreeShapExplainer"]
@@ -263,8 +264,27 @@ class TreeShapExplainer(BaseExplainer):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
+    def _explained_output(self):
+        """The adapter output that :meth:`_adapter_output` resolves to for this model."""
+        return as_model(self._model_to_fit(), output=self._adapter_output()).output
+
     def _adapter_output(self):
-        return "auto"  # output is the trees' own ("raw" margin or "probability"), not the adapter's
+        # The adapter (metrics, displays, the predicted class) must see the output the values
+        # explain: the probability, or the raw output, which "auto" already is for forests
+        # (their votes), regressors and binary boosting (the log-odds are the margin); for
+        # scikit-learn's multi-class boosting the raw output is the decision function.
+        if self.output == "probability":
+            return "probability"
+        _, tree = _split_pipeline(self._model_to_fit())
+        classes = getattr(tree, "classes_", None)
+        if (
+            _family(tree) == "sklearn"
+            and classes is not None
+            and len(classes) > 2
+            and hasattr(tree, "decision_function")
+        ):
+            return "decision_function"
+        return "auto"
 
     def _fit(self, X):
         prefix, tree = _split_pipeline(self._model_to_fit())
@@ -381,6 +401,8 @@ class TreeShapExplainer(BaseExplainer):
     def _raw_output(self, encoded):
         """The outputs TreeSHAP explains, ``(n, k)``, computed by the model itself."""
         model, name = self._tree, type(self._tree).__name__
+        if self._prefix is None:  # the rows are the tree's own: its frame, if fitted on one
+            encoded = self._model_input(encoded)
         if self.output == "probability":
             out = model.predict_proba(encoded)
             out = out[:, 1:] if out.shape[1] == 2 else out

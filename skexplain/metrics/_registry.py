@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..models import as_model
+from ._validation import is_background
 from .faithfulness import deletion_auc, faithfulness_correlation, insertion_auc, sensitivity_n
 from .infidelity import _infidelity_quadratic_form, infidelity
 from .properties import (
@@ -158,6 +159,11 @@ class MetricSpec:
         values.update(kwargs or {})
         if values.get("perturbation") is None:
             values["perturbation"] = _DEFAULT_PERTURBATION.get(self.kind, "default draws")
+        if is_background(values.get("baseline")):  # rows, not a value to print
+            rows = np.shape(values["baseline"])[0]
+            limit = values.get("n_background")
+            used = rows if limit is None else min(rows, limit)
+            values["baseline"] = f"the values of {used} background rows (output averaged)"
         return self.perturbation.format_map(_Missing(values))
 
     def keyword_arguments(self, kwargs, explainer, random_state=0):

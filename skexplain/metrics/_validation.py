@@ -9,7 +9,13 @@ from sklearn.utils import check_array
 from .._compat import HasMethods, Interval, StrOptions, validate_params
 from ..models import ModelAdapter, as_model
 from ..perturbations import Perturbation
-from ..utils import ColumnCodec, is_frame
+from ..utils import (
+    ColumnCodec,
+    check_background,
+    check_baseline,
+    is_frame,
+    sample_background,
+)
 
 _FRACTION = [Interval(Real, 0, 1, closed="right")]
 _POSITIVE = [Interval(Real, 0, None, closed="neither")]
@@ -29,6 +35,7 @@ _CONSTRAINTS = {
     "relative": ["boolean"],
     "normalize": ["boolean"],
     "binary_masks": ["boolean"],
+    "antithetic": ["boolean"],
     "return_quadratic": ["boolean", StrOptions({"per_sample"})],
     "same_prediction": ["boolean"],
     "explainer_noise": [StrOptions({"common", "fresh"})],
@@ -39,6 +46,7 @@ _CONSTRAINTS = {
     "fraction": _FRACTION,
     "step": _POSITIVE_INTEGER,
     "n_features": _POSITIVE_INTEGER,
+    "n_background": [None, Interval(Integral, 1, None, closed="left")],
     "length_scale": _POSITIVE,
     "weights": [StrOptions({"kernel", "precision"})],
     "feature_similarity": ["array-like"],
@@ -91,23 +99,28 @@ def _fitted_codec(codec, X):
     return codec
 
 
-def encode_rows(X, codec=None, model_columns=None):
+def encode_rows(X, codec=None, model_columns=None, background=None):
     """``(X as floats, codec)``: a frame's raw columns encoded, an array validated.
 
     ``codec`` (an explainer's, learned in its ``fit``) is used when it fits X; otherwise one
-    is learned from X itself, so the units and baselines of the defaults come from these rows.
+    is learned from X itself, so the units and baselines of the defaults come from these rows
+    (and the categories from the ``background`` rows too, when a frame of them is given).
     """
     codec = _fitted_codec(codec, X)
     if codec is None:
         if not is_frame(X):
             X = check_array(X, dtype=np.float64, input_name="X")
-        codec = ColumnCodec(model_columns=model_columns).fit(X)
+        codec = ColumnCodec(model_columns=model_columns).fit(X, also=background)
     Z = check_array(codec.encode(X), dtype=np.float64, input_name="X")
     return Z, codec
 
 
-def check_model_X(model, X, output="auto"):
-    """``(adapter, X as floats, codec)``: the model queried with frames of its own columns."""
+def check_model_X(model, X, output="auto", background=None):
+    """``(adapter, X as floats, codec)``: the model queried with frames of its own columns.
+
+    ``background``: the rows a masking metric was given as its baseline (their categories are
+    learned with X's when the codec is learned from X), or None.
+    """
     if (
         isinstance(model, ModelAdapter)
         and output not in (None, "auto", model.output)
@@ -119,7 +132,9 @@ def check_model_X(model, X, output="auto"):
             adapter = adapter.with_codec(model.codec)
     else:
         adapter = as_model(model, output=output)
-    Z, codec = encode_rows(X, adapter.codec, adapter.model_columns)
+    if not is_background(background):
+        background = None
+    Z, codec = encode_rows(X, adapter.codec, adapter.model_columns, background)
     if codec is not adapter.codec:
         adapter = adapter.with_codec(codec)
     return adapter, Z, codec
@@ -148,16 +163,32 @@ def check_X_attributions(X, attributions, *, stacked=False):
     return X, A
 
 
-def column_baseline(baseline, codec, n_features):
-    """The masks' baseline per column: as given, categorical columns at their mode for a scalar."""
-    from ..utils import check_baseline
+def is_background(baseline):
+    """Whether a masking metric's ``baseline`` holds background rows (a 2-D array or a frame)."""
+    return is_frame(baseline) or (not isinstance(baseline, str) and np.ndim(baseline) == 2)
 
+
+def masking_background(baseline, codec, n_features, n_background=None, rng=None):
+    """The rows ``(m, d)`` that removed features take their values from, encoded.
+
+    One row for a scalar (categorical columns at their most frequent category), a per-column
+    array or "mean" (each numeric column's mean, each categorical column's mode); else the
+    background rows given (a frame's encoded by ``codec``, so that a categorical column takes
+    a background row's category), ``n_background`` of them drawn from ``rng`` when there are
+    more (as :class:`~skexplain.ShapleyExplainer` draws its background).
+    """
+    if is_background(baseline):
+        rows = check_background(baseline, n_features, codec, name="baseline")
+        return sample_background(rows, n_background, rng)
     if isinstance(baseline, str):
         if baseline != "mean":
-            raise ValueError(f"baseline must be a number, an array or 'mean', got {baseline!r}")
-        return codec.baseline_.copy()  # each number's mean, each category's mode
+            raise ValueError(
+                "baseline must be a number, an array of one value per feature, 'mean' or "
+                f"background rows (a 2-D array or a DataFrame), got {baseline!r}"
+            )
+        return codec.baseline_[None].copy()  # each number's mean, each category's mode
     scalar = np.ndim(baseline) == 0
     baseline = check_baseline(baseline, n_features)
     if scalar and codec.has_categorical:
         baseline = np.where(codec.categorical_, codec.baseline_, baseline)
-    return baseline
+    return baseline[None]

@@ -5,17 +5,24 @@ the same statistic, the Pearson correlation over random subsets ``S`` between th
 sum over ``S`` and the output drop when ``S`` is set to a baseline; they differ in how the subset
 size is given. ``insertion_auc`` and ``deletion_auc`` follow Yoshikawa & Iwata (2024, eqs. 1-4):
 the mean output as the top-ranked features are inserted into the baseline, or deleted from x.
+
+A baseline may be background rows: a removed feature then takes each background row's value and
+the output is averaged over them, ``E_b f(x_kept, b_removed)``, the game of
+:class:`~skexplain.ShapleyExplainer`. Every metric here evaluates it, a single baseline being a
+background of one row, through the engine's one masking loop
+(:func:`skexplain._masking.coalition_values`), which ShapleyExplainer also uses.
 """
 
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .._masking import coalition_values
 from ..utils import subset_masks
 from ._rows import row_metric
 from ._validation import (
     check_model_X,
     check_X_attributions,
-    column_baseline,
+    masking_background,
     validate_metric_params,
 )
 
@@ -48,25 +55,19 @@ _CONSTANT = 1e-12
 
 
 def _subset_correlation(
-    model, X, attributions, size, baseline, n_samples, target, random_state, output
+    model, X, attributions, size, *, baseline, n_background, n_samples, target, random_state, output
 ):
-    model, X, codec = check_model_X(model, X, output)
+    model, X, codec = check_model_X(model, X, output, baseline)
     X, A = check_X_attributions(X, attributions)
     n, d = X.shape
     if not 1 <= size <= d:
         raise ValueError(f"the subset size must be between 1 and {d} features, got {size}")
-    baseline = column_baseline(baseline, codec, d)
-    masks = subset_masks(np.full(n_samples, size), d, check_random_state(random_state))
+    rng = check_random_state(random_state)
+    masks = subset_masks(np.full(n_samples, size), d, rng)  # 1: removed
+    background = masking_background(baseline, codec, d, n_background, rng)
     target = model.resolve_target(X, target)
     fx = model.predict(X, target)
-    mask_native, baseline_native = model.to_native(masks), model.to_native(baseline)
-
-    def expand(Xc, rows):
-        return Xc[:, None, :] * (1 - mask_native) + baseline_native * mask_native
-
-    values = model.query_perturbed(
-        X, target, expand, lambda V, Z, Xc, rows: V, n_per_row=n_samples, kind="predict"
-    )
+    values = coalition_values(model, X, target, masks == 0, background)
     drops = fx[:, None] - values  # (n, m)
     sums = A @ masks.T  # attributions summed over each subset, (n, m)
     return _pearson(sums, drops)
@@ -81,6 +82,7 @@ def faithfulness_correlation(
     *,
     subset_fraction=0.2,
     baseline=0.0,
+    n_background=100,
     n_samples=100,
     target=None,
     output="auto",
@@ -91,8 +93,9 @@ def faithfulness_correlation(
     """Correlation of subset attribution sums with output drops (Bhatt et al. 2020).
 
     For ``n_samples`` random subsets of ``max(1, round(subset_fraction * d))`` features, the Pearson
-    correlation between ``sum_{i in S} phi_i`` and ``f(x) - f(x with x_S = baseline)``. Higher is
-    better; NaN where either quantity is constant over the subsets.
+    correlation between ``sum_{i in S} phi_i`` and ``f(x) - f(x with x_S = baseline)`` (with
+    background rows, ``f(x) - E_b f(x with x_S = b_S)``). Higher is better; NaN where either
+    quantity is constant over the subsets.
 
     Parameters
     ----------
@@ -104,11 +107,21 @@ def faithfulness_correlation(
         Their attributions, one per feature.
     subset_fraction : float in (0, 1], default=0.2
         Size of the random subsets, as a share of the features.
-    baseline : float, array-like of shape (n_features,) or "mean", default=0.0
+    baseline : float, array-like of shape (n_features,), "mean" or background rows, default=0.0
         Value that replaces a removed feature. With a scalar, a categorical column of a frame
         is replaced by its most frequent category; an array gives every column's (encoded)
         value; "mean" is each numeric column's mean and each categorical column's mode in the
-        explainer's fitting rows (or in X).
+        explainer's fitting rows (or in X). Background rows, an array-like of shape
+        ``(n_rows, n_features)`` (encoded, as ``ShapleyExplainer.background_``) or a DataFrame
+        of the raw columns: a removed feature takes each background row's value in turn (a
+        categorical column its category) and the output is their mean, ``E_b f(x_kept,
+        b_removed)``, the interventional game of :class:`~skexplain.ShapleyExplainer`
+        (computed by the same function). One background row is the same as that row as an
+        array.
+    n_background : int or None, default=100
+        With more background rows than this, that many are drawn without replacement (from
+        ``random_state``) and used; None uses them all. Each costs one model evaluation per
+        masked copy.
     n_samples : int, default=100
         Random subsets per row (one set of subsets shared by every row).
     target : "predicted", int, label, array-like of shape (n_samples,) or None, default=None
@@ -145,7 +158,16 @@ def faithfulness_correlation(
     d = np.shape(X)[1]
     size = max(1, int(round(subset_fraction * d)))
     return _subset_correlation(
-        model, X, attributions, size, baseline, n_samples, target, random_state, output
+        model,
+        X,
+        attributions,
+        size,
+        baseline=baseline,
+        n_background=n_background,
+        n_samples=n_samples,
+        target=target,
+        random_state=random_state,
+        output=output,
     )
 
 
@@ -158,6 +180,7 @@ def sensitivity_n(
     *,
     n_features,
     baseline=0.0,
+    n_background=100,
     n_samples=100,
     target=None,
     output="auto",
@@ -181,11 +204,21 @@ def sensitivity_n(
         Their attributions, one per feature.
     n_features : int
         The subset size ``n``.
-    baseline : float, array-like of shape (n_features,) or "mean", default=0.0
+    baseline : float, array-like of shape (n_features,), "mean" or background rows, default=0.0
         Value that replaces a removed feature. With a scalar, a categorical column of a frame
         is replaced by its most frequent category; an array gives every column's (encoded)
         value; "mean" is each numeric column's mean and each categorical column's mode in the
-        explainer's fitting rows (or in X).
+        explainer's fitting rows (or in X). Background rows, an array-like of shape
+        ``(n_rows, n_features)`` (encoded, as ``ShapleyExplainer.background_``) or a DataFrame
+        of the raw columns: a removed feature takes each background row's value in turn (a
+        categorical column its category) and the output is their mean, ``E_b f(x_kept,
+        b_removed)``, the interventional game of :class:`~skexplain.ShapleyExplainer`
+        (computed by the same function). One background row is the same as that row as an
+        array.
+    n_background : int or None, default=100
+        With more background rows than this, that many are drawn without replacement (from
+        ``random_state``) and used; None uses them all. Each costs one model evaluation per
+        masked copy.
     n_samples : int, default=100
         Random subsets per row (one set shared by every row).
     target : "predicted", int, label, array-like of shape (n_samples,) or None, default=None
@@ -220,7 +253,16 @@ def sensitivity_n(
     array([1.])
     """
     return _subset_correlation(
-        model, X, attributions, int(n_features), baseline, n_samples, target, random_state, output
+        model,
+        X,
+        attributions,
+        int(n_features),
+        baseline=baseline,
+        n_background=n_background,
+        n_samples=n_samples,
+        target=target,
+        random_state=random_state,
+        output=output,
     )
 
 
@@ -241,32 +283,24 @@ def curve_counts(n_steps, step=1):
     return counts
 
 
-def _curve(model, X, attributions, fraction, step, baseline, target, insert, output):
-    model, X, codec = check_model_X(model, X, output)
+def _curve(
+    model, X, attributions, *, fraction, step, baseline, n_background, target, output, seed, insert
+):
+    model, X, codec = check_model_X(model, X, output, baseline)
     X, A = check_X_attributions(X, attributions)
     n, d = X.shape
     counts = curve_counts(n_curve_steps(fraction, d), step)
-    baseline = column_baseline(baseline, codec, d)
+    background = masking_background(baseline, codec, d, n_background, check_random_state(seed))
     # rank[i, j] = position of feature j in row i's attributions, largest first (stable for ties)
     rank = np.empty((n, d), dtype=np.int64)
     np.put_along_axis(rank, np.argsort(-A, axis=1, kind="stable"), np.arange(d)[None], axis=1)
     target = model.resolve_target(X, target)
-    baseline_native = model.to_native(baseline)
 
-    def expand(Xc, rows):
-        chosen = model.to_native(rank[rows][:, None, :] < counts[None, :, None])  # (c, S, d)
-        if insert:
-            return baseline_native + chosen * (Xc[:, None, :] - baseline_native)
-        return Xc[:, None, :] - chosen * (Xc[:, None, :] - baseline_native)
-
-    return model.query_perturbed(
-        X,
-        target,
-        expand,
-        lambda V, Z, Xc, rows: V.mean(axis=1),
-        n_per_row=counts.size,
-        kind="predict",
-    )
+    # the coalitions over ranks (True: the row's value), each row's ranking as its labels
+    inserted = np.arange(d)[None, :] < counts[:, None]  # (steps, d)
+    masks = inserted if insert else ~inserted
+    values = coalition_values(model, X, target, masks, background, relabel=rank, relabel_by="row")
+    return values.mean(axis=1)
 
 
 @row_metric
@@ -279,8 +313,10 @@ def insertion_auc(
     fraction=0.5,
     step=1,
     baseline=0.0,
+    n_background=100,
     target=None,
     output="auto",
+    random_state=None,
     n_jobs=None,
     verbose=0,
 ):
@@ -303,11 +339,21 @@ def insertion_auc(
         Share of the features inserted, the top-ranked first.
     step : int, default=1
         Features added per step.
-    baseline : float, array-like of shape (n_features,) or "mean", default=0.0
+    baseline : float, array-like of shape (n_features,), "mean" or background rows, default=0.0
         Value that replaces a removed feature. With a scalar, a categorical column of a frame
         is replaced by its most frequent category; an array gives every column's (encoded)
         value; "mean" is each numeric column's mean and each categorical column's mode in the
-        explainer's fitting rows (or in X).
+        explainer's fitting rows (or in X). Background rows, an array-like of shape
+        ``(n_rows, n_features)`` (encoded, as ``ShapleyExplainer.background_``) or a DataFrame
+        of the raw columns: a removed feature takes each background row's value in turn (a
+        categorical column its category) and the output is their mean, ``E_b f(x_kept,
+        b_removed)``, the interventional game of :class:`~skexplain.ShapleyExplainer`
+        (computed by the same function). One background row is the same as that row as an
+        array.
+    n_background : int or None, default=100
+        With more background rows than this, that many are drawn without replacement (from
+        ``random_state``) and used; None uses them all. Each costs one model evaluation per
+        masked copy.
     target : "predicted", int, label, array-like of shape (n_samples,) or None, default=None
         Output to explain: None or "predicted" is a single output, or each row's predicted
         class; an output index; a class label (``"barolo"``); or one index or label per row
@@ -316,6 +362,8 @@ def insertion_auc(
         The model output scored when ``model`` is not an adapter set to it already: "auto" (the
         package default: a classifier's log-odds), "logit", "probability", "log_probability",
         "decision_function" or "predict".
+    random_state : int, RandomState instance or None, default=None
+        Seed of the draw of ``n_background`` background rows (nothing else is random).
     n_jobs : int or None, default=None
         Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
         ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
@@ -338,7 +386,17 @@ def insertion_auc(
     array([4.])
     """
     return _curve(
-        model, X, attributions, fraction, step, baseline, target, insert=True, output=output
+        model,
+        X,
+        attributions,
+        fraction=fraction,
+        step=step,
+        baseline=baseline,
+        n_background=n_background,
+        target=target,
+        output=output,
+        seed=random_state,
+        insert=True,
     )
 
 
@@ -352,8 +410,10 @@ def deletion_auc(
     fraction=0.5,
     step=1,
     baseline=0.0,
+    n_background=100,
     target=None,
     output="auto",
+    random_state=None,
     n_jobs=None,
     verbose=0,
 ):
@@ -374,11 +434,21 @@ def deletion_auc(
         Share of the features deleted, the top-ranked first.
     step : int, default=1
         Features deleted per step.
-    baseline : float, array-like of shape (n_features,) or "mean", default=0.0
+    baseline : float, array-like of shape (n_features,), "mean" or background rows, default=0.0
         Value that replaces a removed feature. With a scalar, a categorical column of a frame
         is replaced by its most frequent category; an array gives every column's (encoded)
         value; "mean" is each numeric column's mean and each categorical column's mode in the
-        explainer's fitting rows (or in X).
+        explainer's fitting rows (or in X). Background rows, an array-like of shape
+        ``(n_rows, n_features)`` (encoded, as ``ShapleyExplainer.background_``) or a DataFrame
+        of the raw columns: a removed feature takes each background row's value in turn (a
+        categorical column its category) and the output is their mean, ``E_b f(x_kept,
+        b_removed)``, the interventional game of :class:`~skexplain.ShapleyExplainer`
+        (computed by the same function). One background row is the same as that row as an
+        array.
+    n_background : int or None, default=100
+        With more background rows than this, that many are drawn without replacement (from
+        ``random_state``) and used; None uses them all. Each costs one model evaluation per
+        masked copy.
     target : "predicted", int, label, array-like of shape (n_samples,) or None, default=None
         Output to explain: None or "predicted" is a single output, or each row's predicted
         class; an output index; a class label (``"barolo"``); or one index or label per row
@@ -387,6 +457,8 @@ def deletion_auc(
         The model output scored when ``model`` is not an adapter set to it already: "auto" (the
         package default: a classifier's log-odds), "logit", "probability", "log_probability",
         "decision_function" or "predict".
+    random_state : int, RandomState instance or None, default=None
+        Seed of the draw of ``n_background`` background rows (nothing else is random).
     n_jobs : int or None, default=None
         Parallel jobs over chunks of rows (joblib, so a Dask or Ray cluster through
         ``joblib.parallel_config``); the scores equal those of ``n_jobs=1``.
@@ -409,5 +481,15 @@ def deletion_auc(
     array([2.])
     """
     return _curve(
-        model, X, attributions, fraction, step, baseline, target, insert=False, output=output
+        model,
+        X,
+        attributions,
+        fraction=fraction,
+        step=step,
+        baseline=baseline,
+        n_background=n_background,
+        target=target,
+        output=output,
+        seed=random_state,
+        insert=False,
     )

@@ -464,6 +464,12 @@ def _avg_sensitivity_quadratic_form(
             "the quadratic form of avg_sensitivity re-explains perturbed rows with the members "
             "themselves; their attributions alone do not suffice"
         )
+    if params.get("relative"):
+        # each member's changes would be divided by its own norm, not by the combination's
+        raise ValueError(
+            "relative=True avg_sensitivity divides by the explanation's norm at x, which is not "
+            "a quadratic form in the weights of a combination: use the absolute form"
+        )
     return avg_sensitivity(
         list(explainers),
         X,

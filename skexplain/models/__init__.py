@@ -39,9 +39,11 @@ def as_model(obj, *, output=None, gradient=None, device="auto", batch_size=None)
         Torch modules: ``"raw"`` (auto), ``"probability"`` (softmax, or sigmoid for one output)
         or ``"log_probability"``. scikit-learn estimators: ``"logit"`` (auto when
         ``predict_proba`` exists: the log-odds ``log(p / (1 - p))`` of the explained class, which
-        does not saturate, so a confident classifier keeps informative gradients),
-        ``"probability"``, ``"log_probability"``, ``"decision_function"`` (auto without
-        ``predict_proba``) or ``"predict"``. Callables: ``"raw"``.
+        does not saturate, so a confident classifier keeps informative gradients; trees,
+        forests and nearest neighbours, whose probabilities are votes and reach 0 and 1, explain
+        ``"probability"`` instead), ``"probability"``, ``"log_probability"``,
+        ``"decision_function"`` (auto without ``predict_proba``) or ``"predict"``. Callables:
+        ``"raw"``.
     gradient : callable or None, default=None
         Exact gradient of a callable model, ``gradient(X) -> (n, d)`` or ``(n, k, d)``.
     device : str or torch.device, default="auto"

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..utils import ColumnCodec
+from ..utils import ColumnCodec, votes_as_probabilities
 from ._numpy import _NumpyModel
 
 _SKLEARN_OUTPUTS = ("logit", "probability", "log_probability", "decision_function", "predict")
@@ -14,7 +14,10 @@ class SklearnModel(_NumpyModel):
     The explained output is, for classifiers by default, the log-odds of a class,
     ``log(p / (1 - p))`` (``"logit"``, the package-wide default: unlike a probability it does not
     saturate, so a confident classifier keeps informative gradients), or a ``predict_proba``
-    column, its log, a ``decision_function`` column or ``predict``. Gradients are exact for
+    column, its log, a ``decision_function`` column or ``predict``. Classifiers whose
+    probabilities are fractions of votes (decision trees, forests, bagged trees, nearest
+    neighbours) explain the probability by default: it is exactly 0 or 1 wherever the votes
+    agree, where the log-odds are infinite. Gradients are exact for
     linear models explained through ``decision_function`` or ``predict``, and batched central
     finite differences otherwise.
 
@@ -25,7 +28,8 @@ class SklearnModel(_NumpyModel):
     output : {"auto", "logit", "probability", "log_probability", "decision_function", \
 "predict"} or None, default=None
         The explained output; None or "auto" picks ``"logit"`` when the estimator has
-        ``predict_proba``, else ``"decision_function"``, else ``"predict"``.
+        ``predict_proba`` (``"probability"`` for trees, forests and neighbours, whose
+        probabilities are votes), else ``"decision_function"``, else ``"predict"``.
     batch_size : int or None, default=None
         Model evaluations per query chunk; None uses 8192.
 
@@ -47,8 +51,12 @@ class SklearnModel(_NumpyModel):
     def __init__(self, estimator, *, output=None, batch_size=None):
         super().__init__(batch_size)
         if output in (None, "auto"):
-            if hasattr(estimator, "predict_proba") or hasattr(estimator, "decision_function"):
-                output = "logit" if hasattr(estimator, "predict_proba") else "decision_function"
+            if hasattr(estimator, "predict_proba"):
+                # Votes (trees, forests, neighbours) are 0 or 1 wherever they agree: their
+                # log-odds are infinite there, so the probability is explained instead.
+                output = "probability" if votes_as_probabilities(estimator) else "logit"
+            elif hasattr(estimator, "decision_function"):
+                output = "decision_function"
             else:
                 output = "predict"
         if output not in _SKLEARN_OUTPUTS:

@@ -22,6 +22,7 @@ from ._frames import ColumnCodec as ColumnCodec
 from ._frames import is_frame as is_frame
 from ._models import check_differentiable as check_differentiable
 from ._models import piecewise_constant_part as piecewise_constant_part
+from ._models import votes_as_probabilities as votes_as_probabilities
 from ._optional import import_optional as import_optional
 from ._torch import pack_module as pack_module
 from ._torch import resolve_device as resolve_device

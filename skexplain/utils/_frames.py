@@ -64,6 +64,14 @@ def _categories(series):
     return values
 
 
+def _joined(column, more):
+    """A column's values and more rows of it (``category`` and bool dtypes list them all)."""
+    pd = import_optional("pandas", purpose="explaining a DataFrame")
+    if isinstance(column.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(column.dtype):
+        return column
+    return pd.concat([column.astype(object), more.astype(object)], ignore_index=True)
+
+
 class ColumnCodec:
     """Map a table's raw columns to floats and back; learned from the fitting rows.
 
@@ -95,15 +103,21 @@ class ColumnCodec:
         self.model_columns = model_columns
 
     # -- learning -------------------------------------------------------------------------------
-    def fit(self, X):
-        """Learn the columns, their kinds, categories and statistics from the rows X."""
+    def fit(self, X, also=None):
+        """Learn the columns, their kinds, categories and statistics from the rows X.
+
+        ``also`` (a frame with X's columns, or None) holds rows whose categories are learned
+        too, but not their statistics: the background rows of a metric scored on a few rows,
+        whose categories X may lack.
+        """
         if is_frame(X):
             X = _as_pandas(X)
             self.columns_ = list(X.columns)
             self.dtypes_ = list(X.dtypes)
             self.categorical_ = np.array([_is_categorical(X[c]) for c in X.columns], dtype=bool)
+            extra = _as_pandas(also) if also is not None and is_frame(also) else None
             self.categories_ = [
-                _categories(X[c]) if cat else None
+                _categories(X[c] if extra is None else _joined(X[c], extra[c])) if cat else None
                 for c, cat in zip(X.columns, self.categorical_, strict=True)
             ]
         else:

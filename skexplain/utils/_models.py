@@ -9,7 +9,7 @@ to use instead.
 
 import numpy as np
 
-__all__ = ["check_differentiable", "piecewise_constant_part"]
+__all__ = ["check_differentiable", "piecewise_constant_part", "votes_as_probabilities"]
 
 # Module prefixes of the gradient-boosting libraries' scikit-learn wrappers (not imported here).
 _TREE_LIBRARIES = ("xgboost", "lightgbm", "catboost")
@@ -88,6 +88,36 @@ def piecewise_constant_part(estimator):
     if type(final).__module__.split(".")[0] in _TREE_LIBRARIES:
         return final
     return None
+
+
+def votes_as_probabilities(estimator):
+    """Whether ``estimator``'s probabilities are fractions of votes (trees, forests, neighbours).
+
+    A decision tree's probabilities are the class frequencies of a leaf, a forest's (or a
+    bagging of trees') their mean over the trees, a nearest-neighbours classifier's the share of
+    neighbours: all are exactly 0 or 1 wherever the votes agree, so their log-odds are infinite
+    there. Boosted trees are not counted: their probabilities are a sigmoid or softmax of a
+    margin, whose log-odds are finite.
+
+    Parameters
+    ----------
+    estimator : object
+        A fitted classifier or Pipeline.
+
+    Returns
+    -------
+    bool
+    """
+    from sklearn.ensemble import BaggingClassifier
+    from sklearn.ensemble._forest import ForestClassifier
+    from sklearn.neighbors._base import NeighborsBase
+    from sklearn.tree import BaseDecisionTree
+
+    final = _final_step(estimator)
+    if isinstance(final, BaggingClassifier):
+        base = getattr(final, "estimator_", None)
+        return base is None or votes_as_probabilities(base)
+    return isinstance(final, (BaseDecisionTree, ForestClassifier, NeighborsBase))
 
 
 def check_differentiable(adapter, explainer_name, gradients=None):
