@@ -39,8 +39,10 @@ move with the package's defaults (which keep signs and units):
   Captum, Quantus and the released code do.
 
 ``conventions="released"`` follows the authors' released code (thomdeck/aggopt) where it differs
-from the paper's text: AGG_var divides the mean by the variance (``ddof=1``) plus 0.226, and
-AGG_opt divides each quadratic form by the Frobenius norm of its draws' matrices stacked.
+from the paper's text (``decker_settings(released=True)``): AGG_var divides the mean by the
+variance (``ddof=1``) plus 0.226, and AGG_opt, with the released defaults (64 infidelity draws
+summed in 16 batches of 4, 20 sensitivity draws), divides each quadratic form by the Frobenius
+norm of its batches' matrices stacked.
 
 Columns, each the mean over the rows with its standard error:
 
@@ -67,8 +69,10 @@ Two protocols for the sensitivity of the optimized aggregates (``sensitivity_wei
   estimated weights);
 * ``"refit"``: the weights are re-solved at every perturbed copy from its own fresh metric
   samples (``AggregatingExplainer.transform`` there), as Quantus does when it calls an
-  aggregator's explain function at ``x + eps``. It costs ``m_agg`` member explanations per copy
-  (about 20 s a row for each of AGG_robust and AGG_opt here), so only small runs are practical.
+  aggregator's explain function at ``x + eps``. The weights then move with the copy, and their
+  estimation noise adds to the sensitivity. It costs ``m_agg`` member explanations per copy
+  (10 to 20 s a row for each of AGG_robust and AGG_opt on two busy cores), so only small runs
+  are practical.
 
 The paper's own protocol for Table 1 is the second one with Quantus' scores (SENS_AVG_Q,
 SENS_MAX_Q); ``claims(result, sensitivity="quantus")`` checks the claims on those columns.
