@@ -86,7 +86,12 @@ def pair_values(model, X, target, masks, background, relabel=None, *, relabel_by
         labels = backgrounds if relabel_by == "background" else rows
     targets = None if target is None else target[rows]
     differs = X[rows] != background[backgrounds]
-    plain = differs.all(axis=1) if d <= _MAX_CODED_PLAYERS else np.ones(n * m, dtype=bool)
+    # A pair that differs on k columns has at most 2**k distinct composites: sorted out where
+    # that is fewer than the coalitions (repeats are certain), sent as they are otherwise (a
+    # sample of 2,108 coalitions of 30 columns hardly repeats when one column agrees).
+    plain = 2.0 ** differs.sum(axis=1) >= K
+    if d > _MAX_CODED_PLAYERS:
+        plain[:] = True
     for subset, evaluate in ((plain, _queried), (~plain, _deduplicated)):
         if subset.any():
             values[order[subset]] = evaluate(
@@ -164,10 +169,14 @@ def _queried(model, pairs, targets, masks, background, backgrounds, relabel, lab
     B = model.to_native(background)
     M = model.to_native(masks.astype(np.float64)) > 0.5  # (K, d), native bool
     shared = _gather_index(masks)
+    # A torch model on the CPU gets numpy's gather on its tensors' memory (about 4x torch's
+    # indexing or where there); on an accelerator the composites are made on the device.
+    on_cpu = not is_tensor(B) or B.device.type == "cpu"
+    source_rows = B.numpy() if is_tensor(B) and on_cpu else background
 
     def expand(Xc, chunk):
         b = backgrounds[chunk]
-        if is_tensor(Xc):
+        if not on_cpu:
             torch = import_optional("torch", purpose="masking the inputs of a torch model")
             held = M[None]
             if relabel is not None:  # (c, K, d): the coalitions in each pair's labels
@@ -175,20 +184,27 @@ def _queried(model, pairs, targets, masks, background, backgrounds, relabel, lab
                 held = torch.as_tensor(masks[:, own].transpose(1, 0, 2), device=Xc.device)
             Bc = B[torch.as_tensor(b, device=Xc.device)][:, None, :]
             return torch.where(held, Xc[:, None, :], Bc)
+        if is_tensor(Xc):
+            return import_optional("torch", purpose="masking").from_numpy(
+                gathered(Xc.numpy(), b, chunk)
+            )
+        return gathered(Xc, b, chunk)
+
+    def gathered(Xc, b, chunk):
         if relabel is None:
-            return _composites(Xc, background[b], shared)
+            return _composites(Xc, source_rows[b], shared)
         # The pairs come sorted by their labels: one relabelled design per run of them, or one
         # gather for all where the runs are short (a labelling per row: the curves' rankings).
         own = labels[chunk]
         runs = np.flatnonzero(np.diff(own, prepend=-1))
         if 4 * len(runs) > len(b):
             held = masks[:, relabel[own]].transpose(1, 0, 2)  # (c, K, d)
-            source = np.concatenate([background[b], Xc], axis=1)[:, None, :]
+            source = np.concatenate([source_rows[b], Xc], axis=1)[:, None, :]
             return np.take_along_axis(source, _gather_index(held), axis=2)
-        Z = np.empty((len(b), K, Xc.shape[1]))
+        Z = np.empty((len(b), K, Xc.shape[1]), dtype=Xc.dtype)
         for start, stop in zip(runs, [*runs[1:], len(b)], strict=True):
             index = _gather_index(masks[:, relabel[own[start]]])
-            _composites(Xc[start:stop], background[b[start:stop]], index, out=Z[start:stop])
+            _composites(Xc[start:stop], source_rows[b[start:stop]], index, out=Z[start:stop])
         return Z
 
     def reduce(V, Z, Xc, chunk):
