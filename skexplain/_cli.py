@@ -464,7 +464,12 @@ def _report_parser():
     parser.add_argument(
         "--metrics", nargs="+", choices=sorted(get_metric_names()), default=list(DEFAULT_METRICS)
     )
-    parser.add_argument("--rows", type=int, default=50, help="rows explained (default 50)")
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=50,
+        help="the first rows of --data explained (default 50); the explainers learn from all",
+    )
     parser.add_argument(
         "--noise-scale",
         type=float,
@@ -572,7 +577,10 @@ def report(argv=None, file=None):
     except _UsageError as error:
         print(f"{parser.prog}: error: {_one_line(error)}", file=sys.stderr)
         sys.exit(2)
-    X = X[: args.rows]
+    # The explainers learn from every row (column scales, the Shapley background, drawn from
+    # all of them) and explain the first --rows: a file sorted by label would otherwise give a
+    # background of one class.
+    every_row, X = X, X[: args.rows]
 
     if args.explainers is None:
         chosen = default_explainers(
@@ -582,7 +590,7 @@ def report(argv=None, file=None):
         scale = 0.1 if args.noise_scale is None else args.noise_scale
         chosen = _explainers(model, args.random_state, scale, args.explainers)
     # Fitted here, so the report can ask their model for each row's output and base value.
-    explainers = {name: explainer.fit(X) for name, explainer in chosen.items()}
+    explainers = {name: explainer.fit(every_row) for name, explainer in chosen.items()}
     scales = {e.noise_scale for e in explainers.values() if hasattr(e, "noise_scale")}
     # A model fitted on a DataFrame is queried with a frame of its columns: no warning to hide.
     results, attributions = evaluate_explainers(
@@ -594,7 +602,7 @@ def report(argv=None, file=None):
         verbose=0 if args.quiet else 1,
         return_attributions=True,
     )
-    settings = {"rows explained": X.shape[0]}
+    settings = {"rows explained": X.shape[0], "rows the explainers learned from": len(every_row)}
     if scales:
         settings["noise scale (SmoothGrad, VarGrad, C-LIME)"] = (
             f"{scales.pop():.4g} standard deviations"
