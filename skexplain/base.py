@@ -214,7 +214,8 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metac
             )
         adapter = as_model(model, output=self._adapter_output())
         if is_frame(X):
-            codec = ColumnCodec(model_columns=adapter.model_columns).fit(X)
+            codec = ColumnCodec(model_columns=adapter.model_columns)
+            codec.fit(X, also=self._rows_with_categories())
             X = validate_data(self, _float_frame(codec, codec.encode(X), X), dtype=np.float64)
         else:
             X = validate_data(self, X, dtype=np.float64)
@@ -226,6 +227,10 @@ class BaseExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metac
             check_differentiable(self.model_, type(self).__name__)
         self._fit(X)
         return self
+
+    def _rows_with_categories(self):
+        """Rows besides X whose categories the fitted codec must know (a background frame)."""
+        return None
 
     def _validate_rows(self, X):
         """X for transform: a frame is encoded with the fitted codec, then validated."""

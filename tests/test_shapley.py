@@ -347,3 +347,26 @@ def test_cuda_path_equals_the_cpu_path():
     cpu = ShapleyExplainer(as_model(module, device="cpu"), **params).fit(X).transform(X)
     gpu = ShapleyExplainer(as_model(module, device="cuda"), **params).fit(X).transform(X)
     np.testing.assert_allclose(gpu, cpu, rtol=1e-8, atol=1e-10)
+
+
+def test_a_background_frame_may_hold_categories_the_explained_rows_lack():
+    # One island's penguins explained against the other islands': the codec learns the
+    # background's categories at fit (it used to raise "categories not seen in fit").
+    from _tabular import penguins
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    X, y = penguins()
+    X = X.drop(columns="year")
+    strings = ["island", "sex"]
+    numbers = [c for c in X.columns if c not in strings]
+    encode = make_column_transformer((StandardScaler(), numbers), (OneHotEncoder(), strings))
+    model = make_pipeline(encode, LogisticRegression(max_iter=2000)).fit(X, y)
+    biscoe, others = X[X.island == "Biscoe"], X[X.island != "Biscoe"].iloc[:12]
+    options = dict(model=model, background=others, method="exact", random_state=0)
+    rows = biscoe.iloc[:3]
+    A = ShapleyExplainer(**options).fit(biscoe).transform(rows)
+    reference = ShapleyExplainer(**options).fit(X).transform(rows)  # every category in fit
+    np.testing.assert_allclose(A, reference, rtol=1e-12, atol=1e-12)
+    assert np.abs(A[:, list(X.columns).index("island")]).min() > 0  # the island does matter

@@ -10,7 +10,7 @@ from .._compat import Interval, StrOptions
 from .._masking import pair_values
 from ..base import BaseExplainer
 from ..models import as_model
-from ..utils import check_background, fresh_random_state, sample_background
+from ..utils import check_background, fresh_random_state, is_frame, sample_background
 from ._coalitions import exact_design, kernel_design, permutation_design
 
 __all__ = ["ShapleyExplainer"]
@@ -187,6 +187,11 @@ class ShapleyExplainer(BaseExplainer):
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.verbose = verbose
+
+    def _rows_with_categories(self):
+        # a background frame may hold categories the explained rows lack (one island's
+        # penguins against all islands'): the codec learns them at fit
+        return self.background if is_frame(self.background) else None
 
     def _fit(self, X):
         if self.output is not None or self.batch_size is not None:
