@@ -423,6 +423,7 @@ def approximate(args):
     exact_small, approx_small, approx_large = runs
     gap = (approx_small["objective"] - exact_small["objective"]) / abs(exact_small["objective"])
     growth = approx_large["wall"] / approx_small["wall"]
+    cpu_growth = approx_large["cpu"] / approx_small["cpu"]
     size_ratio = approx_large["rows"] / approx_small["rows"]
     per_row = [(r["peak"] - r["baseline"]) / r["rows"] for r in (approx_small, approx_large)]
     print(
@@ -431,10 +432,11 @@ def approximate(args):
         f"{large_rows:,}"
     )
     print(
-        f"time x{growth:.1f} for x{size_ratio:.0f} rows (target <= 12 for x10); memory per row "
+        f"time x{growth:.1f} wall, x{cpu_growth:.1f} CPU for x{size_ratio:.0f} rows (target <= 12 "
+        f"for x10); memory per row "
         f"{per_row[0]:,.0f} -> {per_row[1]:,.0f} bytes; load average now {os.getloadavg()[0]:.2f}"
     )
-    return {"runs": runs, "gap": gap, "growth": growth}
+    return {"runs": runs, "gap": gap, "growth": growth, "cpu_growth": cpu_growth}
 
 
 # -- (b) against cvxpy -------------------------------------------------------------------------
