@@ -227,7 +227,6 @@ def test_shapley_values_of_an_additive_model_have_correlation_one_with_their_bac
 
 # -- (3) frames: a categorical column takes the background row's category ---------------------
 def test_penguins_pipeline_masks_categories_to_the_background_rows():
-    pytest.importorskip("palmerpenguins")
     from _tabular import fitted
 
     model, frame = fitted("penguins", "logistic")
@@ -275,7 +274,6 @@ def test_penguins_pipeline_masks_categories_to_the_background_rows():
 
 
 def test_penguins_infidelity_with_a_frame_of_background_rows():
-    pytest.importorskip("palmerpenguins")
     from _tabular import fitted
 
     model, frame = fitted("penguins", "logistic")
@@ -306,7 +304,8 @@ def test_a_codec_learned_from_few_rows_also_learns_the_backgrounds_categories():
 
 # -- the rest: torch, errors, the registry -----------------------------------------------------
 def test_torch_module_equals_the_same_function_in_numpy(data):
-    torch = pytest.importorskip("torch")
+    import torch  # the [torch] extra is in [test]: never skipped
+
     torch.manual_seed(0)
     module = torch.nn.Sequential(torch.nn.Linear(D, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
     module = module.double()

@@ -317,7 +317,8 @@ def test_grid_search_tunes_the_budget_with_an_explanation_scorer(wide):
 
 
 def test_torch_module_matches_the_same_function_in_numpy():
-    torch = pytest.importorskip("torch")
+    import torch  # the [torch] extra is in [test]: never skipped
+
     torch.manual_seed(0)
     module = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
     module = module.double()

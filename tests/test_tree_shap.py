@@ -277,7 +277,9 @@ def test_penguins_frame_with_string_columns_is_explained_per_raw_column():
     """A DataFrame with string columns, a pipeline that one-hot encodes them by name: both
     explainers return one value per raw column, with the same efficiency total."""
     pd = pytest.importorskip("pandas")
-    penguins = pytest.importorskip("palmerpenguins").load_penguins().dropna()
+    from palmerpenguins import load_penguins  # a test dependency: never skipped
+
+    penguins = load_penguins().dropna()
     y = penguins.pop("body_mass_g").to_numpy()
     X = penguins[["species", "island", "sex", "bill_length_mm", "flipper_length_mm"]]
     X = X.iloc[::-1]  # the rows in another order than the fit's; the columns as fitted
@@ -340,7 +342,9 @@ def test_deep_forest_values_add_up_as_the_trees_compare_in_float32():
     """scikit-learn's trees compare float32 values with float32 thresholds; shap compared the
     float64 values, so a value within rounding of a threshold went the other way and a default
     (deep) forest's values missed its output by 1e-4 on most rows (warned as shap#3267)."""
-    penguins = pytest.importorskip("palmerpenguins").load_penguins().dropna()
+    from palmerpenguins import load_penguins  # a test dependency: never skipped
+
+    penguins = load_penguins().dropna()
     y = penguins.pop("species").to_numpy()
     encode = ColumnTransformer(
         [("categories", OneHotEncoder(), ["island", "sex"])], remainder="passthrough"
