@@ -162,7 +162,9 @@ def map_row_chunks(n_rows, compute, *, per_row=1, budget=DEFAULT_BATCH_SIZE, emp
     return np.zeros(empty_shape) if out is None else out
 
 
-def query_perturbed(model, X, target, expand, reduce, *, n_per_row, kind="gradient"):
+def query_perturbed(
+    model, X, target, expand, reduce, *, n_per_row, kind="gradient", keep_inputs=True
+):
     """Evaluate a model adapter on perturbed copies of every row and reduce them per row.
 
     Rows go in chunks of ``max(1, model.batch_size // n_per_row)`` so that each model query sees
@@ -187,8 +189,11 @@ def query_perturbed(model, X, target, expand, reduce, *, n_per_row, kind="gradie
         t = None if target is None else np.repeat(target[rows], n_per_row)
         if kind == "gradient":
             V = model._gradient_native(flat, t).reshape(c, n_per_row, d)
-        else:
+        elif keep_inputs:
             V = model._predict_native(flat, t).reshape(c, n_per_row)
+        else:  # the inputs are the model's: nobody reads them afterwards
+            V = model._predict_owned(flat, t).reshape(c, n_per_row)
+            Z = None
         return model.to_numpy(reduce(V, Z, Xc, rows))
 
     return map_row_chunks(

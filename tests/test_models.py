@@ -607,3 +607,46 @@ def test_auto_output_of_vote_classifiers_is_the_probability():
     }
     for name, estimator in margins.items():
         assert as_model(estimator.fit(X, y)).output == "logit", name
+
+
+@pytest.mark.parametrize("keep_inputs", [True, False])
+def test_query_perturbed_gives_the_model_its_inputs_uncopied_only_when_nobody_reads_them(
+    keep_inputs,
+):
+    # A model that normalizes its input in place: with keep_inputs=True it works on a copy and
+    # reduce sees the perturbed inputs as made; with False it gets them as they are (no copy)
+    # and reduce gets None instead of the overwritten inputs. The values are the same.
+    received = []
+
+    def model(Z):
+        received.append(Z)
+        Z -= 1.0  # in place
+        return Z.sum(axis=1)
+
+    adapter = as_model(model)
+    X = np.arange(6.0).reshape(3, 2)
+    made = []
+
+    def expand(Xc, rows):
+        Z = np.repeat(Xc[:, None, :], 4, axis=1) * np.arange(1.0, 5.0)[None, :, None]
+        made.append(Z)
+        return Z
+
+    seen = []
+
+    def reduce(V, Z, Xc, rows):
+        seen.append(Z if Z is None else Z.copy())
+        return V
+
+    values = adapter.query_perturbed(
+        X, None, expand, reduce, n_per_row=4, kind="predict", keep_inputs=keep_inputs
+    )
+    expected = (X[:, None, :] * np.arange(1.0, 5.0)[None, :, None]).sum(axis=2) - 2.0
+    np.testing.assert_allclose(values, expected)
+    shares = np.shares_memory(received[0], made[0])
+    if keep_inputs:
+        assert not shares
+        np.testing.assert_array_equal(seen[0], made[0])  # unchanged by the model
+    else:
+        assert shares
+        assert seen[0] is None

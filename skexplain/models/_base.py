@@ -147,7 +147,13 @@ class ModelAdapter(ABC):
             return Z
 
         values = self.query_perturbed(
-            X, target, expand, lambda V, Z, Xc, rows: V, n_per_row=k, kind="predict"
+            X,
+            target,
+            expand,
+            lambda V, Z, Xc, rows: V,
+            n_per_row=k,
+            kind="predict",
+            keep_inputs=False,
         )
         return fx[:, None] - values
 
@@ -198,6 +204,11 @@ class ModelAdapter(ABC):
 
     def _predict_native(self, X, target):
         return _select(self._outputs_native(X), target)
+
+    def _predict_owned(self, X, target):
+        """:meth:`_predict_native` at inputs made for this query that nobody reads afterwards
+        (the engine's perturbed copies): an adapter may give them to the model uncopied."""
+        return self._predict_native(X, target)
 
     # -- public, numpy in and out, chunked ------------------------------------------------------
     def predict_all(self, X):
@@ -325,7 +336,9 @@ class ModelAdapter(ABC):
         indices = np.array([lookup[v] for v in flat.tolist()], dtype=np.int64)
         return int(indices[0]) if values.ndim == 0 else indices
 
-    def query_perturbed(self, X, target, expand, reduce, *, n_per_row, kind="gradient"):
+    def query_perturbed(
+        self, X, target, expand, reduce, *, n_per_row, kind="gradient", keep_inputs=True
+    ):
         """Evaluate the model on perturbed copies of every row and reduce them per row.
 
         The engine's loop (:mod:`skexplain._engine`) on this model: rows are processed in
@@ -349,6 +362,9 @@ class ModelAdapter(ABC):
             Number of perturbed copies of each row.
         kind : {"gradient", "predict"}
             Which query to run on the perturbed inputs.
+        keep_inputs : bool, default=True
+            Whether ``reduce`` reads the perturbed inputs. With False it receives None for
+            ``Z`` and a numpy model gets the inputs without its defensive copy.
 
         Returns
         -------
@@ -356,7 +372,14 @@ class ModelAdapter(ABC):
             The reductions of all chunks, concatenated along the first axis, as float64 numpy.
         """
         return query_perturbed(
-            self, _as_2d(X), target, expand, reduce, n_per_row=n_per_row, kind=kind
+            self,
+            _as_2d(X),
+            target,
+            expand,
+            reduce,
+            n_per_row=n_per_row,
+            kind=kind,
+            keep_inputs=keep_inputs,
         )
 
     # -- helpers --------------------------------------------------------------------------------
