@@ -494,9 +494,8 @@ def _run(
             chosen,
             model=model,
             strategy=strategy,
-            n_samples=m_agg,
             random_state=agg_seed,
-            **settings,
+            **{**settings, "n_samples": m_agg},
         ).fit(X_train)
 
     fitted = {label: aggregator(STRATEGIES[label]) for label in AGGREGATES}

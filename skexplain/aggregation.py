@@ -35,6 +35,11 @@ _PRESETS = {
 _OWN_ARGUMENTS = ("random_state", "target", "return_quadratic", "postprocess", "per_sample")
 # ... and those of a scorer that it leaves out (the scorer's evaluation draws are not the fit's).
 _SCORER_ONLY = ("random_state", "n_samples", "target")
+# The metric samples of each form when ``n_samples`` is None: Decker et al.'s released AGG_faith
+# and AGG_robust defaults (100 infidelity draws, 50 sensitivity draws; the paper's m_agg is 50).
+# Infidelity's form needs model queries only, so its draws are cheap, and the weights' estimation
+# error (Theorem 4.3: O(1/sqrt(m))) is of the order of their gain over the best member at 50.
+_FORM_SAMPLES = {"infidelity": 100, "avg_sensitivity": 50}
 # The epsilon of "var" when none is given: the released code's constant on the variance, a
 # small number on the paper's standard deviation.
 _VAR_EPSILON = {"shrunk": 0.226, "released": 0.226, "paper": 1e-8}
@@ -85,7 +90,8 @@ def decker_settings(*, released=False):
     The defaults of the aggregator optimize what :mod:`skexplain.metrics` scores at its own
     defaults, on the members' own scale. The paper (Decker et al. 2024, section 5 and
     Appendix C) instead normalizes the members to ``[0, 1]`` (absolute value divided by the
-    row's largest), measures infidelity by setting 20% of the features to the baseline 0 with
+    row's largest), estimates every quadratic form from ``m_agg = 50`` metric samples
+    (``n_samples``), measures infidelity by setting 20% of the features to the baseline 0 with
     the binary ``I`` and Yeh et al.'s optimal scale, average sensitivity with
     ``eps ~ U[-0.1, 0.1]^d``, divides the mean by the standard deviation plus a small constant
     in AGG_var and divides each quadratic form of AGG_opt by its Frobenius norm. With
@@ -105,9 +111,10 @@ def decker_settings(*, released=False):
     Returns
     -------
     dict
-        ``normalize``, ``var_form``, ``form_normalization``, ``stacked_batches`` and
-        ``metric_params``; the sensitivity radius is in the metric's default units (each
-        feature's standard deviation: the paper's ``U[-0.1, 0.1]`` on standardized features).
+        ``normalize``, ``n_samples``, ``var_form``, ``form_normalization``,
+        ``stacked_batches`` and ``metric_params``; the sensitivity radius is in the metric's
+        default units (each feature's standard deviation: the paper's ``U[-0.1, 0.1]`` on
+        standardized features).
 
     Examples
     --------
@@ -115,12 +122,15 @@ def decker_settings(*, released=False):
     >>> settings = decker_settings()
     >>> settings["normalize"], settings["var_form"], settings["form_normalization"]
     ('abs_maxabs', 'paper', 'mean')
+    >>> settings["n_samples"]
+    50
     >>> settings["metric_params"]["infidelity"]
     {'perturbation': SubsetBaseline(baseline=0.0, fraction=0.2), 'binary_masks': True, \
 'normalize': True}
     """
     settings = {
         "normalize": "abs_maxabs",
+        "n_samples": 50,
         "var_form": "paper",
         "form_normalization": "mean",
         "stacked_batches": None,
@@ -182,7 +192,7 @@ def _check_metric_options(spec, options, where):
 _STRATEGY_CONSTRAINTS = {
     "strategy": [StrOptions({"opt", "robust", "faith", "mean", "var"}), dict, "array-like"],
     "normalize": [StrOptions({"maxabs", "abs_maxabs"}), None],
-    "n_samples": [Interval(Integral, 1, None, closed="left")],
+    "n_samples": [Interval(Integral, 1, None, closed="left"), None],
     "metric_params": [dict, None],
     "form_normalization": [StrOptions({"mean", "stacked"}), None],
     "stacked_batches": [dict, None],
@@ -318,7 +328,7 @@ class _Aggregation:
                 random_state=int(seeds[names.index(spec.name)]),
                 postprocess=postprocess,
                 per_sample=stacked,
-                **{"n_samples": self.n_samples, **options},
+                **{"n_samples": self._form_samples(spec.name), **options},
             )
             if stacked:
                 if Q.ndim != 4:
@@ -337,6 +347,10 @@ class _Aggregation:
                 norm = np.ones(Q.shape[0])
             total = total + coefficient * Q / np.where(norm > 0, norm, 1.0)[:, None, None]
         return total
+
+    def _form_samples(self, name):
+        """The metric samples of ``name``'s form: ``n_samples``, or the metric's own default."""
+        return _FORM_SAMPLES.get(name, 50) if self.n_samples is None else self.n_samples
 
     def _batched(self, Q, name):
         """The draws' matrices ``(n, m, k, k)`` summed in ``stacked_batches[name]`` batches."""
@@ -471,9 +485,17 @@ class AggregatingExplainer(_Aggregation, _NamedExplainers, BaseExplainer):
         value at most 1, so score it with scale-free metrics such as infidelity with
         ``normalize=True``); ``"abs_maxabs"`` also takes absolute values, as Decker et al. do
         (every sign is lost).
-    n_samples : int, default=50
+    n_samples : int or None, default=None
         Metric samples for the quadratic forms (the paper's ``m_agg``), unless ``metric_params``
         sets a metric's own; evaluate the result on fresh samples with :mod:`skexplain.metrics`.
+        None means 100 for infidelity and 50 for average sensitivity, the defaults of Decker et
+        al.'s released AGG_faith and AGG_robust (the paper's ``m_agg`` is 50 for both:
+        :func:`decker_settings`). Infidelity's form costs model queries only, and its weights'
+        estimation error shrinks as ``1 / sqrt(n_samples)`` (Theorem 4.3): with 50 draws it is
+        of the order of the aggregate's gain over its best member when the members are nearly
+        infidelity-optimal already (Gradient and SmoothGrad of a smooth network), so that the
+        gain on fresh draws depends on the seed; each sensitivity draw re-explains a copy with
+        every member.
     metric_params : dict or None, default=None
         Keyword arguments of the metrics whose forms are built, by metric name, such as
         ``{"infidelity": {"perturbation": SubsetBaseline(fraction=0.2)}, "avg_sensitivity":
@@ -585,7 +607,7 @@ class AggregatingExplainer(_Aggregation, _NamedExplainers, BaseExplainer):
         *,
         strategy="opt",
         normalize=None,
-        n_samples=50,
+        n_samples=None,
         metric_params=None,
         form_normalization="mean",
         stacked_batches=None,
@@ -688,8 +710,9 @@ class AttributionAggregator(_Aggregation, TransformerMixin, BaseEstimator):
         As in :class:`AggregatingExplainer`, among the strategies that need no re-explanation.
     normalize : {"maxabs", "abs_maxabs"} or None, default=None
         How members' attributions are made comparable (see :class:`AggregatingExplainer`).
-    n_samples : int, default=50
-        Metric samples for the quadratic forms.
+    n_samples : int or None, default=None
+        Metric samples for the quadratic forms; None means each metric's default (see
+        :class:`AggregatingExplainer`).
     metric_params : dict or None, default=None
         Keyword arguments of the metrics, by name (see :class:`AggregatingExplainer`).
     form_normalization : {"mean", "stacked"} or None, default="mean"
@@ -745,7 +768,7 @@ class AttributionAggregator(_Aggregation, TransformerMixin, BaseEstimator):
         *,
         strategy="faith",
         normalize=None,
-        n_samples=50,
+        n_samples=None,
         metric_params=None,
         form_normalization="mean",
         stacked_batches=None,
