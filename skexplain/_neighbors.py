@@ -39,6 +39,8 @@ _HNSW_EF_SEARCH = 96
 # index outgrows them: the construction cost 4.6x for 3x rows from 100,000, 3.4x in this order).
 _LOCALITY_CLUSTERS = 256
 _INSERT_BATCH = 4096
+# madvise's advice to collapse a range into transparent huge pages now (<linux/mman.h>).
+_MADV_COLLAPSE = 25
 
 
 def nearest_neighbors(X, n_neighbors, *, algorithm="auto", random_state=None, return_recall=False):
@@ -146,11 +148,48 @@ def _locality_order(faiss, rows):
 
 def _hnsw_build(faiss, rows):
     """The HNSW graph over float32 ``rows``, inserted in batches in their order."""
-    index = faiss.IndexHNSWFlat(rows.shape[1], _HNSW_LINKS)
+    n, d = rows.shape
+    index = faiss.IndexHNSWFlat(d, _HNSW_LINKS)
     index.hnsw.efConstruction = _HNSW_EF_CONSTRUCTION
+    # The graph's two large arrays, the stored rows and the links (2 M per row on the bottom
+    # layer, M per upper layer: a row has one upper layer in M on average), on huge pages.
+    storage = faiss.downcast_index(index.storage)
+    _reserve_on_huge_pages(storage.codes, n * d * 4, 1)
+    _reserve_on_huge_pages(index.hnsw.neighbors, n * (2 * _HNSW_LINKS + 2), 4)
     for start in range(0, rows.shape[0], _INSERT_BATCH):
         index.add(rows[start : start + _INSERT_BATCH])
     return index
+
+
+def _reserve_on_huge_pages(vector, size, itemsize):
+    """Give a faiss vector the capacity of ``size`` items, backed by transparent huge pages.
+
+    The graph's searches read rows and links at random: past the CPU's caches every read also
+    misses the TLB, whose 4 KiB pages cover a few MiB, while its 2 MiB pages cover the whole
+    graph. With the kernel's usual ``madvise`` mode only memory marked for it gets huge pages
+    (numpy marks its large arrays; faiss's vectors are not): the capacity is allocated, collapsed
+    into huge pages (``MADV_COLLAPSE``, Linux 6.1), and kept while faiss fills the vector (a
+    ``resize`` within capacity does not move it). Elsewhere, or where the kernel refuses, the
+    vector is left as faiss makes it.
+    """
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    vector.resize(size)
+    try:
+        madvise = ctypes.CDLL(None, use_errno=True).madvise
+        page = 2 << 20
+        address = int(vector.data())
+        start = -(-address // page) * page
+        stop = (address + size * itemsize) // page * page
+        if stop > start:
+            madvise(ctypes.c_void_p(start), ctypes.c_size_t(stop - start), _MADV_COLLAPSE)
+    except (AttributeError, OSError, TypeError):  # no madvise, or an unexpected pointer
+        pass
+    finally:
+        vector.resize(0)
 
 
 def _hnsw_search(faiss, index, rows, k):

@@ -1,5 +1,7 @@
 """Nearest-row search for the kNN similarity graph: exact, approximate (HNSW) and its recall."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -81,6 +83,21 @@ def test_approximate_graph_finds_the_nearest_rows():
     assert abs(recall - true_recall) < 0.03  # measured on 1,000 of the 3,000 rows
     again = nearest_neighbors(X, 10, algorithm="approximate")
     np.testing.assert_array_equal(again, found)  # same rows, same graph
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="huge pages are asked of Linux")
+def test_graph_arrays_are_filled_where_they_were_reserved():
+    import faiss
+
+    from skexplain._neighbors import _reserve_on_huge_pages
+
+    vector = faiss.Int32Vector()
+    _reserve_on_huge_pages(vector, 1 << 20, 4)  # 4 MiB: at least one whole 2 MiB page
+    assert vector.size() == 0
+    address = int(vector.data())
+    vector.resize(1 << 20)
+    # faiss fills the reserved (huge-page) memory rather than reallocating it.
+    assert int(vector.data()) == address != 0
 
 
 def test_property_optimized_on_the_approximate_graph_matches_the_exact_one():
