@@ -8,6 +8,9 @@ whose cost grows as ``N log N``; :func:`neighbor_recall` measures on a sample ho
 true nearest rows it found.
 """
 
+import ctypes
+import sys
+
 import numpy as np
 from sklearn.utils import check_random_state
 
@@ -148,17 +151,26 @@ def _locality_order(faiss, rows):
 
 def _hnsw_build(faiss, rows):
     """The HNSW graph over float32 ``rows``, inserted in batches in their order."""
-    n, d = rows.shape
-    index = faiss.IndexHNSWFlat(d, _HNSW_LINKS)
+    index = faiss.IndexHNSWFlat(rows.shape[1], _HNSW_LINKS)
     index.hnsw.efConstruction = _HNSW_EF_CONSTRUCTION
-    # The graph's two large arrays, the stored rows and the links (2 M per row on the bottom
-    # layer, M per upper layer: a row has one upper layer in M on average), on huge pages.
-    storage = faiss.downcast_index(index.storage)
-    _reserve_on_huge_pages(storage.codes, n * d * 4, 1)
-    _reserve_on_huge_pages(index.hnsw.neighbors, n * (2 * _HNSW_LINKS + 2), 4)
+    for vector, size, itemsize in _graph_arrays(faiss, index, *rows.shape):
+        _reserve_on_huge_pages(vector, size, itemsize)
     for start in range(0, rows.shape[0], _INSERT_BATCH):
         index.add(rows[start : start + _INSERT_BATCH])
     return index
+
+
+def _graph_arrays(faiss, index, n, d):
+    """The graph's two large arrays, ``(faiss vector, items for n rows, bytes per item)``: the
+    stored rows (bytes), and the links (2 M per row on the bottom layer, M per upper layer: a
+    row has one upper layer in M on average); none where faiss does not expose them (before
+    1.7.2 the stored rows were not ``codes``)."""
+    try:
+        codes = faiss.downcast_index(index.storage).codes
+        links = index.hnsw.neighbors
+    except AttributeError:
+        return []
+    return [(codes, n * d * 4, 1), (links, n * (2 * _HNSW_LINKS + 2), 4)]
 
 
 def _reserve_on_huge_pages(vector, size, itemsize):
@@ -172,9 +184,6 @@ def _reserve_on_huge_pages(vector, size, itemsize):
     ``resize`` within capacity does not move it). Elsewhere, or where the kernel refuses, the
     vector is left as faiss makes it.
     """
-    import ctypes
-    import sys
-
     if not sys.platform.startswith("linux"):
         return
     vector.resize(size)

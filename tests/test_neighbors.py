@@ -100,6 +100,21 @@ def test_graph_arrays_are_filled_where_they_were_reserved():
     assert int(vector.data()) == address != 0
 
 
+def test_the_reserved_graph_arrays_hold_the_whole_graph():
+    # The reservation is sized from the rows: a graph that outgrew it would be reallocated by
+    # faiss, off the huge pages.
+    import faiss
+
+    from skexplain._neighbors import _graph_arrays, _hnsw_build
+
+    rows = np.random.default_rng(8).uniform(-2, 2, size=(20_000, 30)).astype(np.float32)
+    index = _hnsw_build(faiss, rows)
+    arrays = _graph_arrays(faiss, index, *rows.shape)
+    assert len(arrays) == 2
+    for vector, reserved, _ in arrays:
+        assert 0.9 * reserved <= vector.size() <= reserved
+
+
 def test_property_optimized_on_the_approximate_graph_matches_the_exact_one():
     X = np.random.default_rng(7).uniform(-2, 2, size=(2500, 5))
     params = dict(model=SinExp(), lambda_robust=1.0, n_neighbors=10, random_state=0)
