@@ -230,6 +230,10 @@ def _hnsw_search(faiss, index, rows, k):
 def neighbor_recall(X, indices, *, n_sample=1000, random_state=None):
     """Measure the share of the true nearest rows that ``indices`` lists, on a sample of rows.
 
+    A listed row counts when it is as near as the row's ``k``-th nearest: with ties (tables
+    with repeated rows, integer columns) the exact search's choice among equally near rows is
+    arbitrary, and any of them is as good a neighbour.
+
     Parameters
     ----------
     X : ndarray of shape (n, d)
@@ -244,7 +248,8 @@ def neighbor_recall(X, indices, *, n_sample=1000, random_state=None):
     Returns
     -------
     float
-        Mean over the sampled rows of ``|found & exact| / k``; 1.0 for an exact graph.
+        Mean over the sampled rows of the share of their ``k`` listed rows (distinct, other
+        than the row) that are no farther than their ``k``-th nearest; 1.0 for an exact graph.
 
     Examples
     --------
@@ -253,6 +258,11 @@ def neighbor_recall(X, indices, *, n_sample=1000, random_state=None):
     >>> X = np.array([[0.0], [1.0], [5.0]])
     >>> neighbor_recall(X, np.array([[1], [0], [1]])), neighbor_recall(X, np.array([[2], [2], [0]]))
     (1.0, 0.0)
+
+    Of two rows equally near, either is a nearest neighbour:
+
+    >>> neighbor_recall(np.array([[0.0], [1.0], [-1.0]]), np.array([[2], [0], [0]]))
+    1.0
     """
     X = np.asarray(X, dtype=np.float64)
     n, k = indices.shape
@@ -261,6 +271,14 @@ def neighbor_recall(X, indices, *, n_sample=1000, random_state=None):
     rng = check_random_state(random_state)
     rows = np.sort(rng.choice(n, size=min(n_sample, n), replace=False))
     exact = _drop_self(_exact(X, X[rows], k + 1, exclude_self=False), rows)
-    found = indices[rows]
-    hits = (found[:, :, None] == exact[:, None, :]).any(axis=2).sum(axis=1)
-    return float(np.mean(hits / k))
+    found = np.sort(indices[rows], axis=1)
+    # A listed row is a miss where it is missing (-1), the row itself or listed twice.
+    valid = (found >= 0) & (found != rows[:, None])
+    valid[:, 1:] &= found[:, 1:] != found[:, :-1]
+
+    def squared_distances(listed):
+        return ((X[listed] - X[rows][:, None, :]) ** 2).sum(axis=2)
+
+    kth = squared_distances(exact[:, -1:])  # (n_sample, 1), computed as the listed rows' are
+    near = squared_distances(np.where(valid, found, 0)) <= kth * (1 + 1e-9)
+    return float(np.mean((near & valid).sum(axis=1) / k))

@@ -70,6 +70,27 @@ def test_recall_of_the_exact_graph_is_one_and_of_random_lists_is_low():
     assert neighbor_recall(X, half, random_state=0) == pytest.approx(0.5)
 
 
+def test_recall_counts_any_of_equally_near_rows():
+    # 30 values, each row 4 times; gaps grow, so a group's nearest other group is unique. A
+    # row's 5 nearest: its 3 copies, then 2 of the 4 tied copies of the nearest group.
+    values = np.cumsum(np.arange(30.0))
+    X = np.repeat(values, 4)[:, None]
+    exact = _brute_force(X, 5)
+    other_ties = exact.copy()
+    for i, listed in enumerate(exact):
+        ties = np.flatnonzero(X[:, 0] == X[listed[-1], 0])
+        other_ties[i, 3:] = np.setdiff1d(ties, listed[3:])[:2]
+    assert not np.array_equal(np.sort(other_ties, axis=1), np.sort(exact, axis=1))
+    assert neighbor_recall(X, other_ties, random_state=0) == 1.0
+    # A farther row is still a miss, and so is a row listed twice.
+    farther = other_ties.copy()
+    farther[:, 4] = (np.arange(120) + 60) % 120
+    assert neighbor_recall(X, farther, random_state=0) < 0.85
+    twice = other_ties.copy()
+    twice[:, 4] = twice[:, 3]
+    assert neighbor_recall(X, twice, random_state=0) == pytest.approx(0.8)
+
+
 def test_approximate_graph_finds_the_nearest_rows():
     X = np.random.default_rng(6).uniform(-2, 2, size=(3000, 30))
     found, recall = nearest_neighbors(
