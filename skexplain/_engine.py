@@ -65,9 +65,11 @@ KERNEL_BLOCK_ROWS = 2048
 # Network evaluations per chunk of the explanation-regularized training (torch, any device).
 TRAINING_BATCH_SIZE = 32768
 # Coalition values f(x_S, b_rest) of the Shapley explainers held at once (rows x background rows
-# x coalitions of a block of rows, 8 MB): the block's values are combined into attributions by
-# one matrix product before the next block is evaluated (in chunks of batch_size).
-SHAPLEY_VALUES_PER_BLOCK = 1 << 20
+# x coalitions of a block of rows, 32 MB): the block's values are combined into attributions by
+# one matrix product before the next block is evaluated (in chunks of batch_size). Each
+# labelling of the design is turned into a gather index once per block, so a block of about
+# 40 rows (2,108 coalitions x 50 background rows) makes that cost a tenth of the gathers'.
+SHAPLEY_VALUES_PER_BLOCK = 1 << 22
 
 
 def rows_per_chunk(per_row, budget=DEFAULT_BATCH_SIZE):
@@ -105,6 +107,17 @@ def parallel_rows(n_jobs=None, verbose=0):
         _PARALLEL.reset(token)
 
 
+def parallel_workers():
+    """Workers that the outermost loop of chunks will use here: 1 outside :func:`parallel_rows`
+    and inside a chunk, else joblib's ``effective_n_jobs`` of its ``n_jobs``."""
+    n_jobs = _PARALLEL.get()[0]
+    if n_jobs == 1:
+        return 1
+    from joblib import effective_n_jobs
+
+    return effective_n_jobs(n_jobs)
+
+
 def parallel_map(n_jobs):
     """``joblib.Parallel(n_jobs)`` returning results as they finish, where the backend can.
 
@@ -130,12 +143,16 @@ def _serial(compute):
     return run
 
 
-def map_row_chunks(n_rows, compute, *, per_row=1, budget=DEFAULT_BATCH_SIZE, empty_shape=(0,)):
+def map_row_chunks(
+    n_rows, compute, *, per_row=1, budget=DEFAULT_BATCH_SIZE, empty_shape=(0,), out=None
+):
     """Run ``compute(rows) -> array`` on every chunk of rows and stack the results.
 
     The one loop of the package. The output is preallocated after the first chunk (a list of
-    parts would fragment the heap); with no rows it is ``np.zeros(empty_shape)``. Inside
-    :func:`parallel_rows` the chunks run through joblib and show a progress bar.
+    parts would fragment the heap); with no rows it is ``np.zeros(empty_shape)``. ``out``, if
+    given, receives the parts instead (``out[rows] = part``, any object that takes it) and is
+    returned. Inside :func:`parallel_rows` the chunks run through joblib and show a progress
+    bar.
     """
     chunks = list(row_chunks(n_rows, per_row, budget))
     n_jobs, verbose = _PARALLEL.get()
@@ -153,7 +170,10 @@ def map_row_chunks(n_rows, compute, *, per_row=1, budget=DEFAULT_BATCH_SIZE, emp
         from tqdm.auto import tqdm
 
         parts = tqdm(parts, total=len(chunks), unit="chunk", desc="skexplain", leave=False)
-    out = None
+    if out is not None:
+        for rows, part in zip(chunks, parts, strict=True):
+            out[rows] = part
+        return out
     for rows, part in zip(chunks, parts, strict=True):
         part = np.asarray(part, dtype=np.float64)
         if out is None:
@@ -163,13 +183,14 @@ def map_row_chunks(n_rows, compute, *, per_row=1, budget=DEFAULT_BATCH_SIZE, emp
 
 
 def query_perturbed(
-    model, X, target, expand, reduce, *, n_per_row, kind="gradient", keep_inputs=True
+    model, X, target, expand, reduce, *, n_per_row, kind="gradient", keep_inputs=True, out=None
 ):
     """Evaluate a model adapter on perturbed copies of every row and reduce them per row.
 
     Rows go in chunks of ``max(1, model.batch_size // n_per_row)`` so that each model query sees
     at most about ``batch_size`` inputs; ``expand`` and ``reduce`` see native arrays (numpy, or
-    tensors on the model's device). See :meth:`skexplain.models.ModelAdapter.query_perturbed`.
+    tensors on the model's device); ``out`` as in :func:`map_row_chunks`. See
+    :meth:`skexplain.models.ModelAdapter.query_perturbed`.
     """
     if kind not in ("gradient", "predict"):
         raise ValueError(f"kind must be 'gradient' or 'predict', got {kind!r}")
@@ -197,7 +218,7 @@ def query_perturbed(
         return model.to_numpy(reduce(V, Z, Xc, rows))
 
     return map_row_chunks(
-        n, compute, per_row=n_per_row, budget=model.batch_size, empty_shape=(0, d)
+        n, compute, per_row=n_per_row, budget=model.batch_size, empty_shape=(0, d), out=out
     )
 
 

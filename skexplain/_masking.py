@@ -24,7 +24,9 @@ __all__ = ["pair_values", "coalition_values"]
 _MAX_CODED_PLAYERS = 62
 
 
-def pair_values(model, X, target, masks, background, relabel=None, *, relabel_by="background"):
+def pair_values(
+    model, X, target, masks, background, relabel=None, *, relabel_by="background", out=None
+):
     """Values ``f(x_S, b_(not S))`` of the coalitions at every (row, background row) pair.
 
     Pair ``p = i * m + b`` holds row ``X[i]`` against background row ``b``; its value at
@@ -62,15 +64,17 @@ def pair_values(model, X, target, masks, background, relabel=None, *, relabel_by
         they are.
     relabel_by : {"background", "row"}, default="background"
         Whether ``relabel`` has one labelling per background row or per row.
+    out : ndarray of shape (n * m, K) or None, default=None
+        Where to write the values (a caller's buffer, reused across calls); None: a new array.
 
     Returns
     -------
     ndarray of shape (n * m, K)
-        The values of the pairs.
+        The values of the pairs (``out`` where given).
     """
     n, d = X.shape
     K, m = masks.shape[0], background.shape[0]
-    values = np.empty((n * m, K))
+    values = np.empty((n * m, K)) if out is None else out
     if K == 0 or n == 0:
         return values
     if relabel_by == "background":
@@ -94,7 +98,8 @@ def pair_values(model, X, target, masks, background, relabel=None, *, relabel_by
         plain[:] = True
     for subset, evaluate in ((plain, _queried), (~plain, _deduplicated)):
         if subset.any():
-            values[order[subset]] = evaluate(
+            evaluate(
+                _Scattered(values, order[subset]),
                 model,
                 X[rows[subset]],
                 None if targets is None else targets[subset],
@@ -148,11 +153,33 @@ def coalition_values(
     )
 
 
-def _gather_index(held):
+class _Scattered:
+    """Rows of ``values`` in another order: ``self[rows] = part`` writes
+    ``values[positions[rows]]``, so the engine's chunks of pairs, sorted by their labelling, go
+    straight to the caller's rows (no intermediate array the size of the values)."""
+
+    __slots__ = ("values", "positions")
+
+    def __init__(self, values, positions):
+        self.values, self.positions = values, positions
+
+    def __setitem__(self, rows, part):
+        self.values[self.positions[rows]] = part
+
+
+def _gather_index(held, labels=None):
     """Where each column of a composite comes from in ``[background row, row]`` (2 d values):
-    the background row's value at j, the row's at d + j where the coalition holds column j."""
+    the background row's value at j, the row's at d + j where the coalition holds column j.
+
+    With ``labels`` (a labelling of the players, ``(d,)``), the coalitions ``held[:,
+    labels]``. The index is C-contiguous whatever the layout of ``held``: numpy's gather reads
+    a strided index at about half the speed (a relabelled design's columns are strided)."""
     d = held.shape[-1]
-    return held * d + np.arange(d)
+    if labels is not None:
+        held = np.take(held, labels, axis=-1)
+    index = np.multiply(held, d, dtype=np.intp, order="C")
+    index += np.arange(d)
+    return index
 
 
 def _composites(X, background, index, out=None):
@@ -165,8 +192,9 @@ def _composites(X, background, index, out=None):
     return np.take(source, index, axis=1, out=out, mode="clip")
 
 
-def _queried(model, pairs, targets, masks, background, backgrounds, relabel, labels, differs):
-    """Every composite of the pairs, through the engine in chunks (on the model's device)."""
+def _queried(out, model, pairs, targets, masks, background, backgrounds, relabel, labels, differs):
+    """Every composite of the pairs, through the engine in chunks (on the model's device);
+    ``out[rows] = values`` receives the values of each chunk of pairs."""
     K = masks.shape[0]
     B = model.to_native(background)
     M = model.to_native(masks.astype(np.float64)) > 0.5  # (K, d), native bool
@@ -199,12 +227,20 @@ def _queried(model, pairs, targets, masks, background, backgrounds, relabel, lab
         if index is None:
             if len(indices) >= 4:  # runs of a label are consecutive: a few are enough
                 indices.clear()
-            index = indices[label] = _gather_index(masks[:, relabel[label]])
+            index = indices[label] = _gather_index(masks, relabel[label])
         return index
+
+    buffer = []  # the composites of every chunk, in one array: the model's until it returns
+
+    def composites_buffer(Xc):
+        shape = (Xc.shape[0], K, Xc.shape[1])
+        if not buffer or buffer[0].shape[0] < shape[0] or buffer[0].dtype != Xc.dtype:
+            buffer[:] = [np.empty(shape, dtype=Xc.dtype)]
+        return buffer[0][: shape[0]]
 
     def gathered(Xc, b, chunk):
         if relabel is None:
-            return _composites(Xc, source_rows[b], shared)
+            return _composites(Xc, source_rows[b], shared, out=composites_buffer(Xc))
         # One gather per run of pairs with the same labelling, its index made once per label
         # (a run spans chunks); one gather for all where the runs are too short for a loop
         # (a labelling per row against a single baseline row: the curves' rankings).
@@ -214,7 +250,7 @@ def _queried(model, pairs, targets, masks, background, backgrounds, relabel, lab
             held = masks[:, relabel[own]].transpose(1, 0, 2)  # (c, K, d)
             source = np.concatenate([source_rows[b], Xc], axis=1)[:, None, :]
             return np.take_along_axis(source, _gather_index(held), axis=2)
-        Z = np.empty((len(b), K, Xc.shape[1]), dtype=Xc.dtype)
+        Z = composites_buffer(Xc)
         for start, stop in zip(runs, [*runs[1:], len(b)], strict=True):
             index = index_of(own[start])
             _composites(Xc[start:stop], source_rows[b[start:stop]], index, out=Z[start:stop])
@@ -223,13 +259,18 @@ def _queried(model, pairs, targets, masks, background, backgrounds, relabel, lab
     def reduce(V, Z, Xc, chunk):
         return V
 
-    return model.query_perturbed(
-        pairs, targets, expand, reduce, n_per_row=K, kind="predict", keep_inputs=False
-    )
+    # Chunks in series (they share the buffer): this loop runs inside the callers' loop over
+    # blocks of rows, which is the one that n_jobs spreads.
+    with _engine.parallel_rows(1, 0):
+        model.query_perturbed(
+            pairs, targets, expand, reduce, n_per_row=K, kind="predict", keep_inputs=False, out=out
+        )
 
 
-def _deduplicated(model, pairs, targets, masks, background, backgrounds, relabel, labels, differs):
-    """The distinct composites of the pairs only, each evaluated once.
+def _deduplicated(
+    out, model, pairs, targets, masks, background, backgrounds, relabel, labels, differs
+):
+    """The distinct composites of the pairs only, each evaluated once (``out[:] = values``).
 
     A composite is fixed by its pair and the code of the columns where it takes the row's value
     and the row differs from the background row: coalitions with the same code at a pair give
@@ -262,4 +303,4 @@ def _deduplicated(model, pairs, targets, masks, background, backgrounds, relabel
         source = np.concatenate([background[backgrounds[p]], pairs[p]], axis=1)
         composite = np.take_along_axis(source, _gather_index(held), axis=1)
         values[chunk] = model.predict(composite, None if targets is None else targets[p])
-    return values[inverse]
+    out[:] = values[inverse]

@@ -218,6 +218,50 @@ def test_identical_across_batch_sizes_jobs_and_row_order(data8, method):
     np.testing.assert_allclose(alone, reference[4:5], rtol=0, atol=1e-13)
 
 
+def test_n_jobs_gives_every_worker_a_block_of_rows(data8, monkeypatch):
+    # 30 rows x 60 coalitions x 7 background rows fit one block; with two workers they are
+    # split in two (before, n_jobs=2 ran such a transform on one core).
+    from skexplain import _engine
+
+    blocks = []
+    outer = _engine.map_row_chunks
+
+    def recording(n_rows, compute, **kwargs):
+        if _engine._PARALLEL.get()[0] != 1:  # the outermost loop, the one n_jobs spreads
+            blocks.append(
+                len(list(_engine.row_chunks(n_rows, kwargs["per_row"], kwargs["budget"])))
+            )
+        return outer(n_rows, compute, **kwargs)
+
+    monkeypatch.setattr(_engine, "map_row_chunks", recording)
+    params = dict(background=data8[:7], method="kernel", n_samples=60, random_state=3)
+    serial = ShapleyExplainer(_interacting, **params).fit(data8).transform(data8)
+    assert blocks == [1]
+    blocks.clear()
+    spread = ShapleyExplainer(_interacting, n_jobs=2, **params).fit(data8).transform(data8)
+    assert blocks == [2]
+    np.testing.assert_allclose(spread, serial, rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("method", ["exact", "kernel", "permutation"])
+def test_a_model_that_returns_a_view_of_its_inputs(data8, method):
+    # The composites of consecutive model calls share one buffer: a model whose output is a
+    # view of its input (here a column) must still give each call's own values.
+    def column(X):
+        return X[:, 2]
+
+    def copied(X):
+        return X[:, 2].copy()
+
+    params = dict(background=data8[:7], method=method, n_samples=60, random_state=3, batch_size=50)
+    viewed = ShapleyExplainer(column, **params).fit(data8).transform(data8)
+    expected = ShapleyExplainer(copied, **params).fit(data8).transform(data8)
+    np.testing.assert_array_equal(viewed, expected)
+    # a single column's Shapley value is the whole difference to the background's mean
+    np.testing.assert_allclose(viewed[:, 2], data8[:, 2] - data8[:7, 2].mean(), atol=1e-12)
+    np.testing.assert_allclose(np.delete(viewed, 2, axis=1), 0.0, atol=1e-12)
+
+
 @pytest.mark.parametrize("random_state", [None, 0, np.random.RandomState(5)])
 def test_numpys_global_random_state_is_untouched(data8, random_state):
     before = np.random.get_state()  # noqa: NPY002 (what the test is about)

@@ -105,8 +105,9 @@ class ShapleyExplainer(BaseExplainer):
     batch_size : int or None, default=None
         Model evaluations per query chunk; None uses the adapter's default (8192 on the CPU).
     n_jobs : int or None, default=None
-        Blocks of rows explained in parallel by joblib (blocks of about 65,536 row-coalition
-        pairs). None means 1 unless in a ``joblib.parallel_config`` context.
+        Blocks of rows explained in parallel by joblib (blocks of about 4 million coalition
+        values, rows x background rows x coalitions, and at least one block per worker). None
+        means 1 unless in a ``joblib.parallel_config`` context.
     verbose : int, default=0
         Show a progress bar over the blocks of rows when positive.
 
@@ -268,12 +269,17 @@ class ShapleyExplainer(BaseExplainer):
             return phi if std is None else np.concatenate([phi, std], axis=1)
 
         # Blocks of rows whose coalition values (rows x background x coalitions) fit
-        # SHAPLEY_VALUES_PER_BLOCK; n_jobs spreads them (base class).
+        # SHAPLEY_VALUES_PER_BLOCK; n_jobs spreads them (base class), at least one per worker.
+        per_row = max(1, self.n_coalitions_ * self.background_.shape[0])
+        budget = _engine.SHAPLEY_VALUES_PER_BLOCK
+        workers = _engine.parallel_workers()
+        if workers > 1:
+            budget = min(budget, per_row * -(-n // workers))
         out = _engine.map_row_chunks(
             n,
             compute,
-            per_row=max(1, self.n_coalitions_ * self.background_.shape[0]),
-            budget=_engine.SHAPLEY_VALUES_PER_BLOCK,
+            per_row=per_row,
+            budget=budget,
             empty_shape=(0, 2 * d if with_std else d),
         )
         if with_std:
@@ -301,10 +307,17 @@ class ShapleyExplainer(BaseExplainer):
         if with_std and design.replicates is not None:
             replicates = np.outer(f_b, design.r0) + np.outer(f_x, design.rN)  # (n m, G d)
         step = _coalitions_per_query(K, n * m, self.model_.batch_size)
+        buffer = np.empty(n * m * min(K, step))  # the values of each slice of coalitions
         for start in range(0, K, step):
             kb = slice(start, min(K, start + step))
             values = pair_values(
-                self.model_, X, target, design.masks[kb], background, design.relabel
+                self.model_,
+                X,
+                target,
+                design.masks[kb],
+                background,
+                design.relabel,
+                out=buffer[: n * m * (kb.stop - start)].reshape(n * m, -1),
             )
             estimate += values @ design.coef[:, kb].T
             if replicates is not None:

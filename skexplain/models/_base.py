@@ -337,7 +337,7 @@ class ModelAdapter(ABC):
         return int(indices[0]) if values.ndim == 0 else indices
 
     def query_perturbed(
-        self, X, target, expand, reduce, *, n_per_row, kind="gradient", keep_inputs=True
+        self, X, target, expand, reduce, *, n_per_row, kind="gradient", keep_inputs=True, out=None
     ):
         """Evaluate the model on perturbed copies of every row and reduce them per row.
 
@@ -365,11 +365,15 @@ class ModelAdapter(ABC):
         keep_inputs : bool, default=True
             Whether ``reduce`` reads the perturbed inputs. With False it receives None for
             ``Z`` and a numpy model gets the inputs without its defensive copy.
+        out : ndarray or None, default=None
+            Where to write the reductions (``out[rows] = R`` for each chunk; any object that
+            takes it); None: a new array.
 
         Returns
         -------
         ndarray
-            The reductions of all chunks, concatenated along the first axis, as float64 numpy.
+            The reductions of all chunks, concatenated along the first axis, as float64 numpy
+            (``out`` where given).
         """
         return query_perturbed(
             self,
@@ -380,6 +384,7 @@ class ModelAdapter(ABC):
             n_per_row=n_per_row,
             kind=kind,
             keep_inputs=keep_inputs,
+            out=out,
         )
 
     # -- helpers --------------------------------------------------------------------------------
