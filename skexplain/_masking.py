@@ -20,9 +20,6 @@ from .utils import import_optional, is_tensor
 
 __all__ = ["pair_values", "coalition_values"]
 
-# Composites are told apart by the integer code of their row-valued columns (bit j: column j).
-_MAX_CODED_PLAYERS = 62
-
 
 def pair_values(
     model, X, target, masks, background, relabel=None, *, relabel_by="background", out=None
@@ -94,8 +91,6 @@ def pair_values(
     # that is fewer than the coalitions (repeats are certain), sent as they are otherwise (a
     # sample of 2,108 coalitions of 30 columns hardly repeats when one column agrees).
     plain = 2.0 ** differs.sum(axis=1) >= K
-    if d > _MAX_CODED_PLAYERS:
-        plain[:] = True
     for subset, evaluate in ((plain, _queried), (~plain, _deduplicated)):
         if subset.any():
             evaluate(
@@ -272,35 +267,34 @@ def _deduplicated(
 ):
     """The distinct composites of the pairs only, each evaluated once (``out[:] = values``).
 
-    A composite is fixed by its pair and the code of the columns where it takes the row's value
-    and the row differs from the background row: coalitions with the same code at a pair give
-    the same composite. Codes are sorted per pair; the first of each run is evaluated.
+    A composite is fixed by its pair and the columns where it takes the row's value and the row
+    differs from the background row: coalitions that agree on those columns give the same
+    composite. A pair that differs on k columns numbers them 0 to k - 1 and codes each
+    coalition by the bits of the ones it holds, ``code < 2**k`` (k is small here: ``2**k`` is
+    fewer than the coalitions). The codes of all coalitions at all pairs are one matrix product;
+    a pair's distinct composites are its codes that occur, found by marking them in a table of
+    ``2**k`` slots per pair (no sort), and evaluated in the order of their codes.
     """
-    P, d = pairs.shape
-    K = masks.shape[0]
-    bits = np.left_shift(np.int64(1), np.arange(d, dtype=np.int64))
-    if relabel is None:
-        codes = (masks @ bits)[None, :]
-    else:
-        used = np.unique(labels)
-        table = np.zeros((relabel.shape[0], K), dtype=np.int64)
-        table[used] = np.stack([masks[:, relabel[label]] @ bits for label in used])
-        codes = table[labels]
-    keys = codes & (differs @ bits)[:, None]  # (P, K)
-    order = np.argsort(keys, axis=1, kind="stable")
-    ranked = np.take_along_axis(keys, order, axis=1)
-    first = np.ones((P, K), dtype=bool)
-    first[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
-    index = np.cumsum(first.ravel()).reshape(P, K) - 1  # the distinct composite of each slot
-    inverse = np.empty((P, K), dtype=np.int64)
-    np.put_along_axis(inverse, order, index, axis=1)
-    pair, slot = np.nonzero(first)  # in the order of their index
-    coalition = order[pair, slot]
+    P = pairs.shape[0]
+    position = np.where(differs, np.cumsum(differs, axis=1) - 1, 0)  # differing columns' numbers
+    weight = np.where(differs, np.ldexp(1.0, position), 0.0)  # 2**number, exact in float64
+    if relabel is not None:  # weights of the design's players: column a is player relabel[l, a]
+        players = np.zeros((P, masks.shape[1]))
+        np.add.at(players, (np.arange(P)[:, None], relabel[labels]), weight)
+        weight = players
+    codes = (weight @ masks.T.astype(np.float64)).astype(np.int64)  # (P, K)
+    slots = 1 << int(differs.sum(axis=1).max())
+    codes += np.arange(P)[:, None] * slots  # one table of slots for all pairs
+    occurs = np.zeros(P * slots, dtype=bool)
+    occurs[codes.ravel()] = True
+    distinct = np.flatnonzero(occurs)  # by pair, then code
+    number = np.cumsum(occurs) - 1  # the distinct composite in each occurring slot
+    pair, code = np.divmod(distinct, slots)
     values = np.empty(pair.size)
     for chunk in _engine.row_chunks(pair.size, budget=model.batch_size):
-        p, k = pair[chunk], coalition[chunk]
-        held = masks[k] if relabel is None else masks[k[:, None], relabel[labels[p]]]
+        p = pair[chunk]
+        held = differs[p] & ((code[chunk, None] >> position[p]) & 1).astype(bool)
         source = np.concatenate([background[backgrounds[p]], pairs[p]], axis=1)
         composite = np.take_along_axis(source, _gather_index(held), axis=1)
         values[chunk] = model.predict(composite, None if targets is None else targets[p])
-    out[:] = values[inverse]
+    out[:] = values[number[codes]]

@@ -77,6 +77,34 @@ def test_equal_composites_are_evaluated_once_on_discrete_columns():
     assert distinct < all_composites / 3
 
 
+@pytest.mark.parametrize("method", ["kernel", "permutation"])
+def test_equal_composites_are_evaluated_once_on_a_wide_table(method):
+    """70 columns, each background row a copy of the explained row but for 3 columns: at most
+    2**3 distinct composites per pair (before, tables past 62 columns sent every composite),
+    and the same values as a model that sees every composite."""
+    rng = np.random.default_rng(7)
+    rows = rng.normal(size=(3, 70))
+    background = np.repeat(rows[:1], 5, axis=0)
+    for b in background:
+        b[rng.choice(70, 3, replace=False)] += 1.0
+    seen = []
+
+    def wide(Z):
+        return np.tanh(Z @ np.linspace(-1, 1, 70)) + Z[:, 0] * Z[:, 69]
+
+    def counted(Z):
+        seen.append(len(Z))
+        return wide(Z)
+
+    params = dict(background=background, method=method, n_samples=300, random_state=0)
+    explainer = ShapleyExplainer(counted, **params).fit(rows)
+    seen.clear()
+    phi = explainer.transform(rows[:1])
+    assert sum(seen) <= len(background) * 2**3 + 2  # and f(x), and the outputs checked at x
+    everything = ShapleyExplainer(wide, batch_size=10**6, **params).fit(rows).transform(rows[:1])
+    np.testing.assert_allclose(phi, everything, rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize(
     "params",
     [
