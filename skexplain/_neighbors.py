@@ -227,6 +227,22 @@ def _hnsw_search(faiss, index, rows, k):
     return found
 
 
+def listed_squared_distances(X, indices, rows=None):
+    """``||x_i - x_j||^2`` for every row i and each j it lists, ``(n, k)``.
+
+    ``indices[r]`` lists the neighbours of row ``rows[r]`` (None: of row r). From the
+    differences themselves (not ``||x||^2 + ||y||^2 - 2 x.y``), in chunks of rows.
+    """
+    n, k = indices.shape
+    rows = np.arange(n) if rows is None else rows
+    squared = np.empty(indices.shape)
+    step = max(1, 2**20 // max(1, k * X.shape[1]))
+    for start in range(0, n, step):
+        block = slice(start, min(start + step, n))
+        squared[block] = ((X[indices[block]] - X[rows[block], None, :]) ** 2).sum(axis=2)
+    return squared
+
+
 def neighbor_recall(X, indices, *, n_sample=1000, random_state=None):
     """Measure the share of the true nearest rows that ``indices`` lists, on a sample of rows.
 
@@ -275,10 +291,7 @@ def neighbor_recall(X, indices, *, n_sample=1000, random_state=None):
     # A listed row is a miss where it is missing (-1), the row itself or listed twice.
     valid = (found >= 0) & (found != rows[:, None])
     valid[:, 1:] &= found[:, 1:] != found[:, :-1]
-
-    def squared_distances(listed):
-        return ((X[listed] - X[rows][:, None, :]) ** 2).sum(axis=2)
-
-    kth = squared_distances(exact[:, -1:])  # (n_sample, 1), computed as the listed rows' are
-    near = squared_distances(np.where(valid, found, 0)) <= kth * (1 + 1e-9)
+    # (n_sample, 1): the k-th nearest, computed as the listed rows' distances are
+    kth = listed_squared_distances(X, exact[:, -1:], rows)
+    near = listed_squared_distances(X, np.where(valid, found, 0), rows) <= kth * (1 + 1e-9)
     return float(np.mean((near & valid).sum(axis=1) / k))

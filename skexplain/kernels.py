@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 from scipy import sparse
 
-from ._neighbors import nearest_neighbors, neighbor_recall
+from ._neighbors import listed_squared_distances, nearest_neighbors, neighbor_recall
 from .utils import check_image_shape, squared_distances
 
 __all__ = [
@@ -191,20 +191,6 @@ def knn_kernel_graph(
     graph.setdiag(0.0)
     graph.eliminate_zeros()
     return graph.maximum(graph.T).tocsr()
-
-
-def listed_squared_distances(X, indices):
-    """``||x_i - x_j||^2`` for every row i and each j it lists, ``(n, k)``.
-
-    From the differences themselves (not ``||x||^2 + ||y||^2 - 2 x.y``), in chunks of rows.
-    """
-    n, k = indices.shape
-    squared = np.empty(indices.shape)
-    step = max(1, 2**20 // max(1, k * X.shape[1]))
-    for start in range(0, n, step):
-        block = slice(start, min(start + step, n))
-        squared[block] = ((X[indices[block]] - X[block, None, :]) ** 2).sum(axis=2)
-    return squared
 
 
 def grid_feature_similarity(image_shape, *, length_scale=1.0):
