@@ -592,6 +592,14 @@ _MEASURED_FAILURES = {
     "valscore picks lambda 0.1 for 3 of 5 seeds); ins 0.201 -> 0.468, 1-del 0.437 -> 0.777, "
     "sensitivity-n 0.009 -> 0.233 hold (p < 0.006)",
 }
+# Claims at the edge of their threshold, which hold on one CPU and fail on another: valscore's
+# choice of lambda is a near tie that the last bits of float32 training flip (the CE-only rows
+# agree to 1e-4 across the two machines). Not strict: either outcome is a measurement.
+_MEASURED_UNSTABLE = {
+    ("digits", "kernelshap", "accuracy"): "accuracy 0.9761 -> 0.9572 (-1.9 points, lambda 0.01 "
+    "on all five seeds) on an Intel Xeon with a 300 MiB L3; 0.9761 -> 0.9389 (-3.7 points, "
+    "lambda 0.1 on some seeds; ins 0.935, 1-del 0.774) on the CI machine of stop 22",
+}
 _CASES = [
     ("breast_cancer", "lime"),
     ("breast_cancer", "kernelshap"),
@@ -609,6 +617,9 @@ def _claim_params():
         for claim in _CLAIMS:
             reason = _MEASURED_FAILURES.get((dataset, explainer, claim))
             marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+            unstable = _MEASURED_UNSTABLE.get((dataset, explainer, claim))
+            if unstable:
+                marks = [pytest.mark.xfail(strict=False, reason=unstable)]
             yield pytest.param(dataset, explainer, claim, marks=marks)
 
 
