@@ -9,7 +9,7 @@ from .. import _engine
 from .._compat import Interval, StrOptions
 from .._masking import pair_values
 from ..base import BaseExplainer
-from ..models import as_model
+from ..models import DEFAULT_BATCH_SIZE, ModelAdapter, as_model
 from ..utils import check_background, fresh_random_state, is_frame, sample_background
 from ._coalitions import exact_design, kernel_design, permutation_design
 
@@ -103,7 +103,9 @@ class ShapleyExplainer(BaseExplainer):
     random_state : int, RandomState instance or None, default=None
         Seeds the background sample and the design, both drawn once at ``fit``.
     batch_size : int or None, default=None
-        Model evaluations per query chunk; None uses the adapter's default (8192 on the CPU).
+        Model evaluations per query chunk; None uses the adapter's default (32768 on an
+        accelerator) and on the CPU about a million inputs per call (``2**20 // n_features``
+        rows, at least 8192): on a narrow table larger calls spare the model's per-call cost.
     n_jobs : int or None, default=None
         Blocks of rows explained in parallel by joblib (blocks of about 4 million coalition
         values, rows x background rows x coalitions, and at least one block per worker). None
@@ -195,10 +197,17 @@ class ShapleyExplainer(BaseExplainer):
         return self.background if is_frame(self.background) else None
 
     def _fit(self, X):
-        if self.output is not None or self.batch_size is not None:
-            adapter = as_model(self._model_to_fit(), output=self.output, batch_size=self.batch_size)
-            self.model_ = adapter.with_codec(self.codec_)
         d = X.shape[1]
+        batch_size = self.batch_size
+        adapted = isinstance(self._model_to_fit(), ModelAdapter)  # its batch_size is its own
+        if batch_size is None and not adapted and self.model_.batch_size == DEFAULT_BATCH_SIZE:
+            # on the CPU: calls of about SHAPLEY_QUERY_VALUES inputs on a narrow table
+            batch_size = max(DEFAULT_BATCH_SIZE, _engine.SHAPLEY_QUERY_VALUES // max(d, 1))
+            if batch_size == self.model_.batch_size:
+                batch_size = None
+        if self.output is not None or batch_size is not None:
+            adapter = as_model(self._model_to_fit(), output=self.output, batch_size=batch_size)
+            self.model_ = adapter.with_codec(self.codec_)
         rng = fresh_random_state(self.random_state)
         if self.background is None:
             self.background_ = sample_background(X, self.n_background, rng)
