@@ -38,6 +38,7 @@ __all__ = [
     "TRAINING_BATCH_SIZE",
     "SHAPLEY_VALUES_PER_BLOCK",
     "SHAPLEY_QUERY_VALUES",
+    "SHAPLEY_QUERY_ROWS",
     "rows_per_chunk",
     "row_chunks",
     "map_row_chunks",
@@ -74,9 +75,11 @@ SHAPLEY_VALUES_PER_BLOCK = 1 << 22
 # Inputs (rows x columns) of a Shapley query when the model's batch_size is left at its default:
 # on a narrow table a call of DEFAULT_BATCH_SIZE composites is a few MB, and the model's own
 # per-call cost shows (an sklearn MLP on 30 columns: 0.41 s per million rows in calls of 8,192,
-# 0.37 s in calls of 32,768). Calls of this many values, never fewer than DEFAULT_BATCH_SIZE
-# rows, keep a chunk's composites near 8 MB.
+# 0.37 s in calls of 32,768). Calls of this many values, between DEFAULT_BATCH_SIZE and
+# SHAPLEY_QUERY_ROWS rows, keep a chunk's composites near 8 MB; the cap bounds what a model makes
+# per input row (a wide hidden layer on a 4-column table) at 4x the default's.
 SHAPLEY_QUERY_VALUES = 1 << 20
+SHAPLEY_QUERY_ROWS = 4 * DEFAULT_BATCH_SIZE
 
 
 def rows_per_chunk(per_row, budget=DEFAULT_BATCH_SIZE):

@@ -272,8 +272,8 @@ def test_n_jobs_gives_every_worker_a_block_of_rows(data8, monkeypatch):
 
 
 def test_default_calls_hold_about_a_million_inputs_on_a_narrow_table():
-    # 8 columns: calls of 2**20 // 8 = 131,072 rows by default; an explicit batch_size, and an
-    # adapter's own, are kept; 200 columns stay at 8,192 rows.
+    # 8 columns: calls of 2**20 // 8 = 131,072 rows, capped at 32,768, by default; 50 columns:
+    # 20,971; 200 columns stay at 8,192. An explicit batch_size, and an adapter's own, are kept.
     from skexplain.models import as_model
 
     rng = np.random.default_rng(0)
@@ -286,18 +286,19 @@ def test_default_calls_hold_about_a_million_inputs_on_a_narrow_table():
 
     params = dict(background=X[:50], method="exact", random_state=0)
     default = ShapleyExplainer(f, **params).fit(X)
-    assert default.model_.batch_size == 131072
+    assert default.model_.batch_size == 32768
     values = default.transform(X)
-    assert max(calls) > 8192  # 40 rows x 254 coalitions x 40 background rows, in 4 calls
+    assert max(calls) > 8192  # 40 rows x 254 coalitions x 40 background rows
     calls.clear()
     small = ShapleyExplainer(f, batch_size=8192, **params).fit(X)
     np.testing.assert_allclose(small.transform(X), values, rtol=0, atol=1e-13)
     assert max(calls) <= 8192
     adapter = as_model(f, batch_size=1000)
     assert ShapleyExplainer(adapter, **params).fit(X).model_.batch_size == 1000
-    wide = rng.normal(size=(3, 200))
-    explainer = ShapleyExplainer(lambda Z: Z.sum(axis=1), background=wide, n_samples=16)
-    assert explainer.fit(wide).model_.batch_size == 8192
+    for d, rows in ((50, 20971), (200, 8192)):
+        wide = rng.normal(size=(3, d))
+        explainer = ShapleyExplainer(lambda Z: Z.sum(axis=1), background=wide, n_samples=16)
+        assert explainer.fit(wide).model_.batch_size == rows
 
 
 @pytest.mark.parametrize("method", ["exact", "kernel", "permutation"])

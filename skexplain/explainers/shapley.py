@@ -105,7 +105,8 @@ class ShapleyExplainer(BaseExplainer):
     batch_size : int or None, default=None
         Model evaluations per query chunk; None uses the adapter's default (32768 on an
         accelerator) and on the CPU about a million inputs per call (``2**20 // n_features``
-        rows, at least 8192): on a narrow table larger calls spare the model's per-call cost.
+        rows, from 8192 to 32768): on a narrow table larger calls spare the model's per-call
+        cost.
     n_jobs : int or None, default=None
         Blocks of rows explained in parallel by joblib (blocks of about 4 million coalition
         values, rows x background rows x coalitions, and at least one block per worker). None
@@ -202,7 +203,8 @@ class ShapleyExplainer(BaseExplainer):
         adapted = isinstance(self._model_to_fit(), ModelAdapter)  # its batch_size is its own
         if batch_size is None and not adapted and self.model_.batch_size == DEFAULT_BATCH_SIZE:
             # on the CPU: calls of about SHAPLEY_QUERY_VALUES inputs on a narrow table
-            batch_size = max(DEFAULT_BATCH_SIZE, _engine.SHAPLEY_QUERY_VALUES // max(d, 1))
+            rows = _engine.SHAPLEY_QUERY_VALUES // max(d, 1)
+            batch_size = min(_engine.SHAPLEY_QUERY_ROWS, max(DEFAULT_BATCH_SIZE, rows))
             if batch_size == self.model_.batch_size:
                 batch_size = None
         if self.output is not None or batch_size is not None:
