@@ -9,7 +9,7 @@ from .. import _engine
 from .._compat import Interval, StrOptions
 from .._masking import pair_values
 from ..base import BaseExplainer
-from ..models import DEFAULT_BATCH_SIZE, ModelAdapter, as_model
+from ..models import ModelAdapter, as_model
 from ..utils import check_background, fresh_random_state, is_frame, sample_background
 from ._coalitions import exact_design, kernel_design, permutation_design
 
@@ -200,12 +200,13 @@ class ShapleyExplainer(BaseExplainer):
     def _fit(self, X):
         d = X.shape[1]
         batch_size = self.batch_size
+        default = _engine.DEFAULT_BATCH_SIZE  # the CPU's (an accelerator's is larger)
         adapted = isinstance(self._model_to_fit(), ModelAdapter)  # its batch_size is its own
-        if batch_size is None and not adapted and self.model_.batch_size == DEFAULT_BATCH_SIZE:
-            # on the CPU: calls of about SHAPLEY_QUERY_VALUES inputs on a narrow table
+        if batch_size is None and not adapted and self.model_.batch_size == default:
+            # calls of about SHAPLEY_QUERY_VALUES inputs on a narrow table
             rows = _engine.SHAPLEY_QUERY_VALUES // max(d, 1)
-            batch_size = min(_engine.SHAPLEY_QUERY_ROWS, max(DEFAULT_BATCH_SIZE, rows))
-            if batch_size == self.model_.batch_size:
+            batch_size = min(_engine.SHAPLEY_QUERY_ROWS, max(default, rows))
+            if batch_size == default:
                 batch_size = None
         if self.output is not None or batch_size is not None:
             adapter = as_model(self._model_to_fit(), output=self.output, batch_size=batch_size)
