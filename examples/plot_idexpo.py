@@ -51,11 +51,13 @@ accuracy; its default elsewhere is 2).
 
 import argparse
 import time
+import warnings
 
 import numpy as np
 import torch
 from scipy.stats import ttest_rel, wilcoxon
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
@@ -262,13 +264,21 @@ def tradeoff_curve(
             pretrain_epochs=pretrain_epochs, finetune_epochs=0, **common
         ).fit(X_train, y_train)
         for label, params in settings.items():
-            clf = IDExpOClassifier(
-                pretrained.module_,
-                pretrain_epochs=0,
-                finetune_epochs=finetune_epochs,
-                **common,
-                **params,
-            ).fit(X_train, y_train)
+            with warnings.catch_warnings():
+                # a divergence is printed below, with the epoch the classifier kept instead
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                clf = IDExpOClassifier(
+                    pretrained.module_,
+                    pretrain_epochs=0,
+                    finetune_epochs=finetune_epochs,
+                    **common,
+                    **params,
+                ).fit(X_train, y_train)
+            if clf.diverged_epoch_ is not None:
+                print(
+                    f"  {label}, seed {seed}: fine-tuning diverged in epoch {clf.diverged_epoch_}"
+                    f" and kept epoch {clf.best_epoch_}, the best by valscore before it"
+                )
             scores = evaluate(clf, X_test, y_test, n_subsets=10)[:3]
             rows[label].append((*scores, clf.best_epoch_))
     return {k: np.asarray(v, dtype=np.float64) for k, v in rows.items()}

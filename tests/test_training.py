@@ -9,6 +9,7 @@ import torch
 from _examples import load_example
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine, make_blobs
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -544,6 +545,42 @@ def test_bad_parameters(params, match):
     X, y = make_blobs(n_samples=30, centers=2, n_features=3, random_state=0)
     with pytest.raises(ValueError, match=match):
         IDExpOClassifier(**{**TINY, **params}).fit(X, y)
+
+
+class _DivergesAfterFirstScore(torch.nn.Module):
+    """A linear net whose training outputs turn infinite once the validation split was scored."""
+
+    def __init__(self, d, k, scored=False):
+        super().__init__()
+        self.linear = torch.nn.Linear(d, k)
+        self.scored = scored
+
+    def forward(self, x):
+        if not self.training and x.shape[0] > 1:  # valscore (the width check sends one row)
+            self.scored = True
+        out = self.linear(x)
+        return out * float("inf") if self.training and self.scored else out
+
+
+def test_divergence_after_a_scored_epoch_keeps_the_best_epoch_and_warns():
+    X, y = make_blobs(n_samples=80, centers=2, n_features=3, random_state=0)
+    params = {**TINY, "pretrain_epochs": 0, "finetune_epochs": 5}
+    with pytest.warns(ConvergenceWarning, match=r"fine-tuning epoch 2 .*keeps epoch 1"):
+        clf = IDExpOClassifier(_DivergesAfterFirstScore(3, 2), **params).fit(X, y)
+    assert (clf.diverged_epoch_, clf.n_iter_, clf.best_epoch_) == (2, 1, 1)
+    assert [r["epoch"] for r in clf.history_] == [1]
+    assert all(torch.isfinite(p).all() for p in clf.module_.parameters())
+    assert np.all(np.isfinite(clf.predict_proba(X)))
+    # nothing scored before the divergence (in the first epoch, or without a validation
+    # split): no epoch to fall back on, fit raises
+    with pytest.raises(ValueError, match=r"loss became (inf|nan) in fine-tuning epoch 1"):
+        IDExpOClassifier(_DivergesAfterFirstScore(3, 2, scored=True), **params).fit(X, y)
+    with pytest.raises(ValueError, match=r"loss became (inf|nan) in fine-tuning epoch 1"):
+        IDExpOClassifier(
+            _DivergesAfterFirstScore(3, 2, scored=True), **{**params, "validation_fraction": 0.0}
+        ).fit(X, y)
+    clf = IDExpOClassifier(**TINY).fit(X, y)
+    assert clf.diverged_epoch_ is None
 
 
 def test_module_is_not_modified():

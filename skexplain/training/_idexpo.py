@@ -9,6 +9,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
@@ -159,7 +160,13 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         1 on tabular data, the channels on images, the channels times the pixels of one cell
         with Grad-CAM.
     n_iter_ : int
-        Fine-tuning epochs run.
+        Fine-tuning epochs run (completed).
+    diverged_epoch_ : int or None
+        The fine-tuning epoch in which the loss or a parameter stopped being finite, or None.
+        When an earlier epoch was scored on the validation split, fine-tuning stops there with a
+        :class:`~sklearn.exceptions.ConvergenceWarning` and keeps the best scored epoch (as
+        early stopping would); before any scored epoch, and in pre-training, ``fit`` raises a
+        ValueError instead.
     best_epoch_ : int
         The selected fine-tuning epoch (1-based; 0 when no fine-tuning epoch was run).
     best_valscore_ : float or None
@@ -525,18 +532,33 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         )
         n_steps = n_curve_steps(self.fraction, X.shape[1])
         best_state, best_score, best_epoch, stale = None, -np.inf, 0, 0
-        self.n_iter_ = 0
+        self.n_iter_, self.diverged_epoch_ = 0, None
         for epoch in range(1, self.finetune_epochs + 1):
             module.train()
             losses = []
+            diverged = False
             for rows in self._batches(X.shape[0], generator):
                 loss = self._loss(module, X[rows], y[rows], b, n_steps, generator)
-                _check_finite(loss, "fine-tuning", epoch)
+                if not _finite(loss):
+                    diverged = True
+                    break
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
                 losses.append(float(loss.detach()))
-            _check_finite(loss.detach(), "fine-tuning", epoch, module)
+            if diverged or not _finite(loss.detach(), module):
+                if best_state is None:
+                    raise ValueError(_divergence_message(loss, "fine-tuning", epoch))
+                # the epochs scored so far stand: keep the best of them, as early stopping does
+                self.diverged_epoch_ = epoch
+                warnings.warn(
+                    _divergence_message(loss, "fine-tuning", epoch)
+                    + f"; fine-tuning stopped there and keeps epoch {best_epoch}, the best by "
+                    "valscore before it",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
+                break
             self.n_iter_ = epoch
             record = {"phase": "finetune", "epoch": epoch, "loss": float(np.mean(losses))}
             if X_val is not None:
@@ -709,17 +731,26 @@ class IDExpOClassifier(ClassifierMixin, BaseEstimator):
         super().__setstate__(state)
 
 
-def _check_finite(loss, phase, epoch, module=None):
-    """Raise when the loss (or, after an epoch, a parameter) is no longer finite."""
+def _finite(loss, module=None):
+    """Whether the loss (and, after an epoch, every parameter of ``module``) is finite."""
     finite = bool(torch.isfinite(loss))
     if module is not None:
         finite = finite and all(bool(torch.isfinite(p).all()) for p in module.parameters())
-    if not finite:
-        raise ValueError(
-            f"the training loss became {float(loss)} in {phase} epoch {epoch} (or the "
-            "parameters diverged): lower learning_rate (or the lambdas), or standardize the "
-            "features"
-        )
+    return finite
+
+
+def _divergence_message(loss, phase, epoch):
+    return (
+        f"the training loss became {float(loss.detach())} in {phase} epoch {epoch} (or the "
+        "parameters diverged): lower learning_rate (or the lambdas), or standardize the "
+        "features"
+    )
+
+
+def _check_finite(loss, phase, epoch, module=None):
+    """Raise when the loss (or, after an epoch, a parameter) is no longer finite."""
+    if not _finite(loss, module):
+        raise ValueError(_divergence_message(loss, phase, epoch))
 
 
 def _scores(module, X, y, target, phi, baseline, estimator):
