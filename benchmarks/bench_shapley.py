@@ -12,7 +12,7 @@ output) over the same background rows, so they explain the same interventional g
    KernelExplainer's, the model evaluations each made (ours evaluate a repeated composite row
    once: on (b) most of them repeat), and each time over the model's own time for the
    evaluations it made (the floor: the model called on prebuilt arrays, the fastest of one call
-   per row and chunks of 8,192, 32,768 and 131,072 rows). Timed as the best of ``--repeats``
+   per row and chunks of 8,192, 16,384, 32,768 and 131,072 rows). Timed as the best of ``--repeats``
    interleaved runs on the ``--clock`` (``cpu`` with ``--threads 1`` is the steadier figure on
    a shared machine).
 2. **Accuracy.** On (a) restricted to its first 12 features and on (b) (11 columns), the error
@@ -40,8 +40,9 @@ CLOCK = {"now": time.perf_counter}
 
 
 # The chunkings of the model floor: 8,192 rows (our default batch_size) up to about 100,000
-# (a sklearn MLP on 30 columns runs 10% faster in calls of 32,768 rows than of 8,192).
-FLOOR_BATCHES = (8192, 32768, 131072)
+# (a sklearn MLP on 30 columns runs 10% faster in calls of 32,768 rows than of 8,192 on an Intel
+# Xeon with a 300 MiB L3, 25% slower on an AMD EPYC with 32 MiB, 16,384 in between).
+FLOOR_BATCHES = (8192, 16384, 32768, 131072)
 
 
 def _seconds(function):

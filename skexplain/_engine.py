@@ -24,6 +24,8 @@ package, so every layer may use it.
 import contextlib
 import contextvars
 import copy
+import functools
+import pathlib
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -37,8 +39,11 @@ __all__ = [
     "KERNEL_BLOCK_ROWS",
     "TRAINING_BATCH_SIZE",
     "SHAPLEY_VALUES_PER_BLOCK",
+    "SHAPLEY_QUERY_CACHE_BYTES",
     "SHAPLEY_QUERY_VALUES",
     "SHAPLEY_QUERY_ROWS",
+    "last_level_cache_bytes",
+    "shapley_query_rows",
     "rows_per_chunk",
     "row_chunks",
     "map_row_chunks",
@@ -72,14 +77,46 @@ TRAINING_BATCH_SIZE = 32768
 # labelling of the design is turned into a gather index once per block, so a block of about
 # 40 rows (2,108 coalitions x 50 background rows) makes that cost a tenth of the gathers'.
 SHAPLEY_VALUES_PER_BLOCK = 1 << 22
-# Inputs (rows x columns) of a Shapley query when the model's batch_size is left at its default:
-# on a narrow table a call of DEFAULT_BATCH_SIZE composites is a few MB, and the model's own
-# per-call cost shows (an sklearn MLP on 30 columns: 0.41 s per million rows in calls of 8,192,
-# 0.37 s in calls of 32,768). Calls of this many values, between DEFAULT_BATCH_SIZE and
-# SHAPLEY_QUERY_ROWS rows, keep a chunk's composites near 8 MB; the cap bounds what a model makes
-# per input row (a wide hidden layer on a 4-column table) at 4x the default's.
+# Inputs (rows x columns) of a Shapley query when the model's batch_size is left at its default,
+# between DEFAULT_BATCH_SIZE and SHAPLEY_QUERY_ROWS rows: the best call size follows the CPU's
+# last-level cache. The sklearn MLP of benchmarks/bench_shapley.py (a), 30 columns, one thread,
+# per million rows: on an Intel Xeon with a 300 MiB L3, 0.41 s in calls of 8,192 rows and 0.37 s
+# in calls of 32,768; on an AMD EPYC with a 32 MiB L3, 0.27 s and 0.36 s (16,384: 0.29 s). A call
+# of one input value per SHAPLEY_QUERY_CACHE_BYTES bytes of that cache (float64 inputs filling a
+# sixteenth of it, the rest left to the model's intermediates) gives 8,738 rows there and
+# 32,768 here; where the cache's size is unknown, SHAPLEY_QUERY_VALUES. The cap bounds what a
+# model makes per input row (a wide hidden layer on a 4-column table) at 4x the default's.
+SHAPLEY_QUERY_CACHE_BYTES = 128
 SHAPLEY_QUERY_VALUES = 1 << 20
 SHAPLEY_QUERY_ROWS = 4 * DEFAULT_BATCH_SIZE
+
+
+@functools.cache
+def last_level_cache_bytes():
+    """Size of the CPU's largest data cache in bytes, from Linux's sysfs (None elsewhere)."""
+    sizes = {}
+    for entry in pathlib.Path("/sys/devices/system/cpu/cpu0/cache").glob("index*"):
+        try:
+            if (entry / "type").read_text().strip() in ("Data", "Unified"):
+                level = int((entry / "level").read_text())
+                sizes[level] = _bytes((entry / "size").read_text().strip())
+        except (OSError, ValueError):
+            continue
+    return sizes[max(sizes)] if sizes else None
+
+
+def _bytes(text):
+    """``"32768K"`` (sysfs's way) as bytes; plain digits are bytes."""
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:].upper(), 1)
+    return int(text[:-1] if scale > 1 else text) * scale
+
+
+def shapley_query_rows(n_columns):
+    """Rows per Shapley query on the CPU when the model's batch size is left at its default."""
+    cache = last_level_cache_bytes()
+    values = SHAPLEY_QUERY_VALUES if cache is None else cache // SHAPLEY_QUERY_CACHE_BYTES
+    rows = values // max(int(n_columns), 1)
+    return min(SHAPLEY_QUERY_ROWS, max(DEFAULT_BATCH_SIZE, rows))
 
 
 def rows_per_chunk(per_row, budget=DEFAULT_BATCH_SIZE):

@@ -271,11 +271,14 @@ def test_n_jobs_gives_every_worker_a_block_of_rows(data8, monkeypatch):
     np.testing.assert_allclose(spread, serial, rtol=0, atol=1e-13)
 
 
-def test_default_calls_hold_about_a_million_inputs_on_a_narrow_table():
-    # 8 columns: calls of 2**20 // 8 = 131,072 rows, capped at 32,768, by default; 50 columns:
-    # 20,971; 200 columns stay at 8,192. An explicit batch_size, and an adapter's own, are kept.
+def test_default_calls_are_larger_on_a_narrow_table(monkeypatch):
+    # Where the cache's size is unknown, calls of 2**20 inputs: 8 columns get 2**20 // 8 =
+    # 131,072 rows, capped at 32,768; 50 columns 20,971; 200 stay at 8,192. An explicit
+    # batch_size, and an adapter's own, are kept.
+    from skexplain import _engine
     from skexplain.models import as_model
 
+    monkeypatch.setattr(_engine, "last_level_cache_bytes", lambda: None)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 8))
     calls = []
@@ -295,10 +298,32 @@ def test_default_calls_hold_about_a_million_inputs_on_a_narrow_table():
     assert max(calls) <= 8192
     adapter = as_model(f, batch_size=1000)
     assert ShapleyExplainer(adapter, **params).fit(X).model_.batch_size == 1000
-    for d, rows in ((50, 20971), (200, 8192)):
+
+    def rows(d, cache):
+        monkeypatch.setattr(_engine, "last_level_cache_bytes", lambda: cache)
         wide = rng.normal(size=(3, d))
         explainer = ShapleyExplainer(lambda Z: Z.sum(axis=1), background=wide, n_samples=16)
-        assert explainer.fit(wide).model_.batch_size == rows
+        return explainer.fit(wide).model_.batch_size
+
+    assert [rows(d, None) for d in (50, 200)] == [20971, 8192]
+    # With the cache known, one input per 128 bytes of it: on a 32 MiB L3 (the AMD EPYC where
+    # 8,192-row calls beat 32,768 on 30 columns by 25%) 30 columns get 8,738 rows, 11 get 23,831
+    # and 4 the cap; on a 300 MiB L3 (the Intel Xeon where 32,768 won by 10%) 30 get the cap.
+    assert [rows(d, 32 << 20) for d in (30, 11, 4, 200)] == [8738, 23831, 32768, 8192]
+    assert rows(30, 300 << 20) == 32768
+
+
+def test_last_level_cache_size_reads_sysfs_units():
+    from skexplain import _engine
+
+    assert [_engine._bytes(t) for t in ("32768K", "300M", "1G", "512")] == [
+        32 << 20,
+        300 << 20,
+        1 << 30,
+        512,
+    ]
+    cache = _engine.last_level_cache_bytes()
+    assert cache is None or (isinstance(cache, int) and cache >= 1 << 15)
 
 
 @pytest.mark.parametrize("method", ["exact", "kernel", "permutation"])

@@ -104,9 +104,10 @@ class ShapleyExplainer(BaseExplainer):
         Seeds the background sample and the design, both drawn once at ``fit``.
     batch_size : int or None, default=None
         Model evaluations per query chunk; None uses the adapter's default (32768 on an
-        accelerator) and on the CPU about a million inputs per call (``2**20 // n_features``
-        rows, from 8192 to 32768): on a narrow table larger calls spare the model's per-call
-        cost.
+        accelerator) and on the CPU calls sized by its last-level cache (one input per 128
+        bytes of it, ``2**20`` inputs where its size is unknown; from 8192 to 32768 rows): on a
+        narrow table larger calls spare the model's per-call cost, as long as the model's
+        intermediates stay in the cache.
     n_jobs : int or None, default=None
         Blocks of rows explained in parallel by joblib (blocks of about 4 million coalition
         values, rows x background rows x coalitions, and at least one block per worker). None
@@ -203,9 +204,8 @@ class ShapleyExplainer(BaseExplainer):
         default = _engine.DEFAULT_BATCH_SIZE  # the CPU's (an accelerator's is larger)
         adapted = isinstance(self._model_to_fit(), ModelAdapter)  # its batch_size is its own
         if batch_size is None and not adapted and self.model_.batch_size == default:
-            # calls of about SHAPLEY_QUERY_VALUES inputs on a narrow table
-            rows = _engine.SHAPLEY_QUERY_VALUES // max(d, 1)
-            batch_size = min(_engine.SHAPLEY_QUERY_ROWS, max(default, rows))
+            # larger calls on a narrow table, sized by the CPU's last-level cache
+            batch_size = _engine.shapley_query_rows(d)
             if batch_size == default:
                 batch_size = None
         if self.output is not None or batch_size is not None:
