@@ -83,9 +83,10 @@ SHAPLEY_VALUES_PER_BLOCK = 1 << 22
 # per million rows: on an Intel Xeon with a 300 MiB L3, 0.41 s in calls of 8,192 rows and 0.37 s
 # in calls of 32,768; on an AMD EPYC with a 32 MiB L3, 0.27 s and 0.36 s (16,384: 0.29 s). A call
 # of one input value per SHAPLEY_QUERY_CACHE_BYTES bytes of that cache (float64 inputs filling a
-# sixteenth of it, the rest left to the model's intermediates) gives 8,738 rows there and
-# 32,768 here; where the cache's size is unknown, SHAPLEY_QUERY_VALUES. The cap bounds what a
-# model makes per input row (a wide hidden layer on a 4-column table) at 4x the default's.
+# sixteenth of it, the rest left to the model's intermediates) gives 8,738 rows on the AMD and
+# 32,768 (the cap) on the Intel; where the cache's size is unknown, SHAPLEY_QUERY_VALUES. The cap
+# bounds what a model makes per input row (a wide hidden layer on a 4-column table) at 4x the
+# default's.
 SHAPLEY_QUERY_CACHE_BYTES = 128
 SHAPLEY_QUERY_VALUES = 1 << 20
 SHAPLEY_QUERY_ROWS = 4 * DEFAULT_BATCH_SIZE
