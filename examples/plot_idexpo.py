@@ -264,16 +264,24 @@ def tradeoff_curve(
             pretrain_epochs=pretrain_epochs, finetune_epochs=0, **common
         ).fit(X_train, y_train)
         for label, params in settings.items():
-            with warnings.catch_warnings():
-                # a divergence is printed below, with the epoch the classifier kept instead
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                clf = IDExpOClassifier(
-                    pretrained.module_,
-                    pretrain_epochs=0,
-                    finetune_epochs=finetune_epochs,
-                    **common,
-                    **params,
-                ).fit(X_train, y_train)
+            clf = IDExpOClassifier(
+                pretrained.module_,
+                pretrain_epochs=0,
+                finetune_epochs=finetune_epochs,
+                **common,
+                **params,
+            )
+            try:
+                with warnings.catch_warnings():
+                    # a divergence is printed below, with the epoch the classifier kept instead
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    clf.fit(X_train, y_train)
+            except ValueError as error:  # diverged in the first epoch: nothing to keep
+                if "loss became" not in str(error):
+                    raise
+                print(f"  {label}, seed {seed}: {error}")
+                rows[label].append((np.nan,) * 4)
+                continue
             if clf.diverged_epoch_ is not None:
                 print(
                     f"  {label}, seed {seed}: fine-tuning diverged in epoch {clf.diverged_epoch_}"
