@@ -93,10 +93,10 @@ SHAPLEY_QUERY_ROWS = 4 * DEFAULT_BATCH_SIZE
 
 
 @functools.cache
-def last_level_cache_bytes():
+def last_level_cache_bytes(root="/sys/devices/system/cpu/cpu0/cache"):
     """Size of the CPU's largest data cache in bytes, from Linux's sysfs (None elsewhere)."""
     sizes = {}
-    for entry in pathlib.Path("/sys/devices/system/cpu/cpu0/cache").glob("index*"):
+    for entry in pathlib.Path(root).glob("index*"):
         try:
             if (entry / "type").read_text().strip() in ("Data", "Unified"):
                 level = int((entry / "level").read_text())

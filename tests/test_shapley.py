@@ -313,17 +313,25 @@ def test_default_calls_are_larger_on_a_narrow_table(monkeypatch):
     assert rows(30, 300 << 20) == 32768
 
 
-def test_last_level_cache_size_reads_sysfs_units():
+def test_last_level_cache_size_reads_sysfs(tmp_path):
     from skexplain import _engine
 
-    assert [_engine._bytes(t) for t in ("32768K", "300M", "1G", "512")] == [
-        32 << 20,
-        300 << 20,
-        1 << 30,
-        512,
-    ]
-    cache = _engine.last_level_cache_bytes()
-    assert cache is None or (isinstance(cache, int) and cache >= 1 << 15)
+    def cache(index, level, kind, size):
+        entry = tmp_path / f"index{index}"
+        entry.mkdir()
+        for name, text in (("level", level), ("type", kind), ("size", size)):
+            (entry / name).write_text(f"{text}\n")
+
+    (tmp_path / "empty").mkdir()
+    assert _engine.last_level_cache_bytes(str(tmp_path / "empty")) is None  # unknown
+    cache(0, 1, "Data", "48K")
+    cache(1, 1, "Instruction", "32K")
+    cache(2, 2, "Unified", "2048K")
+    cache(3, 3, "Unified", "300M")
+    cache(4, 4, "Instruction", "1G")  # not a data cache
+    (tmp_path / "index5").mkdir()  # unreadable entries are skipped
+    assert _engine.last_level_cache_bytes(str(tmp_path)) == 300 << 20
+    assert [_engine._bytes(t) for t in ("32768K", "1G", "512")] == [32 << 20, 1 << 30, 512]
 
 
 @pytest.mark.parametrize("method", ["exact", "kernel", "permutation"])
