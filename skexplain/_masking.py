@@ -42,7 +42,9 @@ def pair_values(
     exact game on the 11 columns of AER's CreditCard needs 14% of them, 10 rows against 50
     background rows). Pairs whose rows differ on every column are sent to the model as they
     are, in chunks of the adapter's ``batch_size``, on its device
-    (:meth:`ModelAdapter.query_perturbed`).
+    (:meth:`ModelAdapter.query_perturbed`). A Pipeline's leading scalers transform the rows
+    and background rows once, and the composites go to the rest of the Pipeline
+    (:meth:`ModelAdapter.masking_inputs`): the same values, without scaling every composite.
 
     Parameters
     ----------
@@ -74,6 +76,8 @@ def pair_values(
     values = np.empty((n * m, K)) if out is None else out
     if K == 0 or n == 0:
         return values
+    # A Pipeline's leading scalers once for the rows and background rows, not per composite
+    model, X, background = model.masking_inputs(X, background)
     if relabel_by == "background":
         # The pairs in the order of their background rows, so that runs share one labelling.
         order = np.argsort(np.tile(np.arange(m), n), kind="stable")

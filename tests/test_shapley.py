@@ -506,3 +506,90 @@ def test_a_background_frame_may_hold_categories_the_explained_rows_lack():
     reference = ShapleyExplainer(**options).fit(X).transform(rows)  # every category in fit
     np.testing.assert_allclose(A, reference, rtol=1e-12, atol=1e-12)
     assert np.abs(A[:, list(X.columns).index("island")]).min() > 0  # the island does matter
+
+
+class _CountingScaler:
+    """Counts the rows a Pipeline step transforms (mixed into a scikit-learn transformer)."""
+
+    rows = 0
+
+    def transform(self, X, *args, **kwargs):
+        type(self).rows += len(X)
+        return super().transform(X, *args, **kwargs)
+
+
+def _counting(transformer_class):
+    return type(f"Counting{transformer_class.__name__}", (_CountingScaler, transformer_class), {})
+
+
+@pytest.mark.parametrize("method", ["exact", "kernel"])
+def test_a_pipelines_leading_scalers_transform_the_rows_not_every_composite(data8, method):
+    # A composite of scaled rows is the scaled composite: the scalers run on the rows and
+    # background rows, and the composites go to the rest of the Pipeline only.
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    y = (_interacting(data8) > np.median(_interacting(data8))).astype(int)
+    X = data8 * [1.0, 10.0, 0.1, 1.0, 100.0, 1.0, 1.0, 5.0] + 3.0
+    scaler = _counting(StandardScaler)
+    model = make_pipeline(
+        scaler(), "passthrough", MinMaxScaler(), MLPClassifier((8,), max_iter=50, random_state=0)
+    )
+    with pytest.warns(Warning):  # the MLP's max_iter
+        model.fit(X, y)
+
+    def f(Z):
+        return model.predict_proba(Z)[:, 1]
+
+    background, rows = X[:5], X[20:23]
+    options = dict(background=background, method=method, n_samples=64, random_state=0)
+    scaler.rows = 0
+    explainer = ShapleyExplainer(model, output="probability", target=1, **options).fit(X)
+    phi = explainer.transform(rows)
+    composites = len(rows) * len(background) * explainer.n_coalitions_
+    assert 0 < scaler.rows <= 4 * (len(X) + len(rows) + len(background))  # not per composite
+    assert scaler.rows < composites / 10
+    same = ShapleyExplainer(f, **options).fit(X).transform(rows)
+    np.testing.assert_allclose(phi, same, rtol=0, atol=1e-12)
+    if method == "exact":
+        expected = [brute_force_shapley(f, x, background) for x in rows]
+        np.testing.assert_allclose(phi, expected, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(phi.sum(axis=1), f(rows) - f(background).mean(), atol=1e-10)
+
+
+def test_a_pipeline_that_mixes_columns_first_is_queried_whole(data8):
+    # Polynomial features mix columns: a composite's features are not the composite of the
+    # rows' features, so every composite goes through the whole Pipeline.
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import PolynomialFeatures, StandardScaler
+
+    X = data8[:, :4]
+    expand = _counting(PolynomialFeatures)
+    model = make_pipeline(StandardScaler(), expand(degree=2), Ridge()).fit(X, _interacting(data8))
+    background, rows = X[:4], X[20:22]
+    expand.rows = 0
+    explainer = ShapleyExplainer(model, background=background, method="exact").fit(X)
+    phi = explainer.transform(rows)
+    assert expand.rows >= len(rows) * len(background) * explainer.n_coalitions_
+    expected = [brute_force_shapley(model.predict, x, background) for x in rows]
+    np.testing.assert_allclose(phi, expected, rtol=0, atol=1e-10)
+
+
+def test_masking_metrics_take_the_same_path_through_a_pipeline():
+    # The insertion curve of a scaled Pipeline equals that of the same function.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import RobustScaler
+
+    from skexplain.metrics import insertion_auc
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 6)) * 20 + 7
+    y = (X[:, 0] - X[:, 1] * X[:, 2] / 50 > 7).astype(int)
+    model = make_pipeline(RobustScaler(), LogisticRegression()).fit(X, y)
+    A = rng.normal(size=(10, 6))
+    ours = insertion_auc(model, X[:10], A, target=1, output="probability", baseline=X[:3])
+    same = insertion_auc(lambda Z: model.predict_proba(Z)[:, 1], X[:10], A, baseline=X[:3])
+    np.testing.assert_allclose(ours, same, rtol=0, atol=1e-12)

@@ -162,6 +162,32 @@ class ModelAdapter(ABC):
     def __sklearn_clone__(self):
         return self
 
+    def masking_inputs(self, X, background):
+        """The model, rows and background rows in which composites of the rows are evaluated.
+
+        A composite takes each column from the row or from a background row. Where the model
+        begins with steps that transform each column by itself (a scikit-learn Pipeline's
+        scalers), the composite of the transformed rows is the transformed composite, so the
+        masking loop (:mod:`skexplain._masking`) transforms the rows and background rows once
+        and queries the rest of the model, instead of transforming every composite. This
+        adapter has no such steps: ``(self, X, background)``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, d)
+            The explained rows (encoded).
+        background : ndarray of shape (m, d)
+            The background rows (encoded).
+
+        Returns
+        -------
+        model : ModelAdapter
+            The adapter that takes the transformed composites.
+        X, background : ndarray
+            The rows and background rows as it takes them.
+        """
+        return self, X, background
+
     # -- conversions ---------------------------------------------------------------------------
     def to_native(self, array):
         """Convert a numpy array to the adapter's array type (identity for numpy models).

@@ -8,6 +8,33 @@ from ._numpy import _NumpyModel
 _SKLEARN_OUTPUTS = ("logit", "probability", "log_probability", "decision_function", "predict")
 
 
+def _transforms_each_column_alone(step):
+    """Whether a fitted Pipeline step maps every column by a function of that column alone,
+    one row at a time (the value at a row and column depends on nothing else)."""
+    from sklearn.preprocessing import (
+        MaxAbsScaler,
+        MinMaxScaler,
+        PowerTransformer,
+        QuantileTransformer,
+        RobustScaler,
+        StandardScaler,
+    )
+
+    columnwise = (
+        StandardScaler,
+        MinMaxScaler,
+        MaxAbsScaler,
+        RobustScaler,
+        QuantileTransformer,
+        PowerTransformer,
+    )
+    return (
+        step is None
+        or (isinstance(step, str) and step == "passthrough")
+        or (isinstance(step, columnwise))
+    )
+
+
 class SklearnModel(_NumpyModel):
     """Adapter for a fitted scikit-learn estimator (or Pipeline).
 
@@ -135,6 +162,65 @@ class SklearnModel(_NumpyModel):
         others = P @ (1.0 - np.eye(k))  # sum over j != k, no subtraction from 1
         tiny = np.finfo(np.float64).tiny
         return np.log(np.maximum(P, tiny)) - np.log(np.maximum(others, tiny))
+
+    def masking_inputs(self, X, background):
+        """The rest of a Pipeline after its leading scalers, and the rows through them.
+
+        The steps recognized are scikit-learn's scalers (``StandardScaler``, ``MinMaxScaler``,
+        ``MaxAbsScaler``, ``RobustScaler``, ``QuantileTransformer``, ``PowerTransformer``) and
+        ``"passthrough"``: each maps every value by its column's fitted function alone, so a
+        composite's transform is the composite of the transformed rows, value for value, and
+        the model's output is unchanged (:meth:`ModelAdapter.masking_inputs`). Any other
+        estimator, or a table with categorical columns, is queried whole.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, d)
+            The explained rows (encoded).
+        background : ndarray of shape (m, d)
+            The background rows (encoded).
+
+        Returns
+        -------
+        model : ModelAdapter
+            The adapter of the Pipeline's remaining steps, or this adapter.
+        X, background : ndarray
+            The rows and background rows through the leading scalers (as given where none).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LinearRegression
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from skexplain.models import as_model
+        >>> X = np.array([[0.0, 10.0], [2.0, 30.0], [4.0, 20.0]])
+        >>> model = as_model(make_pipeline(StandardScaler(), LinearRegression()).fit(X, X[:, 0]))
+        >>> rest, Xt, Bt = model.masking_inputs(X, X[:1])
+        >>> type(rest.estimator[0]).__name__, Xt[:, 0].round(4)
+        ('LinearRegression', array([-1.2247,  0.    ,  1.2247]))
+        """
+        from sklearn.pipeline import Pipeline
+
+        estimator = self.estimator
+        if not isinstance(estimator, Pipeline) or (
+            self.codec is not None and self.codec.has_categorical
+        ):
+            return self, X, background
+        leading = 0
+        for _, step in estimator.steps[:-1]:
+            if not _transforms_each_column_alone(step):
+                break
+            leading += 1
+        if leading == 0:
+            return self, X, background
+        head = estimator[:leading]
+        Xt = np.asarray(head.transform(self._model_input(X)), dtype=np.float64)
+        Bt = np.asarray(head.transform(self._model_input(background)), dtype=np.float64)
+        if Xt.shape != X.shape or Bt.shape != background.shape:
+            return self, X, background
+        rest = SklearnModel(estimator[leading:], output=self.output, batch_size=self.batch_size)
+        return rest, Xt, Bt
 
     def _exact_gradient(self, X, target):
         from sklearn.linear_model._base import LinearClassifierMixin, LinearModel
