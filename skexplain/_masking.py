@@ -13,6 +13,8 @@ categorical column is one column of codes here: a composite takes the background
 This module sits at the bottom of the import graph with the engine, whose loops it uses.
 """
 
+from functools import partial
+
 import numpy as np
 
 from . import _engine
@@ -42,9 +44,10 @@ def pair_values(
     exact game on the 11 columns of AER's CreditCard needs 14% of them, 10 rows against 50
     background rows). Pairs whose rows differ on every column are sent to the model as they
     are, in chunks of the adapter's ``batch_size``, on its device
-    (:meth:`ModelAdapter.query_perturbed`). A Pipeline's leading scalers transform the rows
-    and background rows once, and the composites go to the rest of the Pipeline
-    (:meth:`ModelAdapter.masking_inputs`): the same values, without scaling every composite.
+    (:meth:`ModelAdapter.query_perturbed`). A Pipeline's leading scalers and encoders
+    transform the rows and background rows once, and the composites go to the rest of the
+    Pipeline (:meth:`ModelAdapter.masking_inputs`): the same values, without encoding every
+    composite. Which composites repeat is decided on the rows' own columns.
 
     Parameters
     ----------
@@ -76,8 +79,6 @@ def pair_values(
     values = np.empty((n * m, K)) if out is None else out
     if K == 0 or n == 0:
         return values
-    # A Pipeline's leading scalers once for the rows and background rows, not per composite
-    model, X, background = model.masking_inputs(X, background)
     if relabel_by == "background":
         # The pairs in the order of their background rows, so that runs share one labelling.
         order = np.argsort(np.tile(np.arange(m), n), kind="stable")
@@ -95,17 +96,27 @@ def pair_values(
     # that is fewer than the coalitions (repeats are certain), sent as they are otherwise (a
     # sample of 2,108 coalitions of 30 columns hardly repeats when one column agrees).
     plain = 2.0 ** differs.sum(axis=1) >= K
-    for subset, evaluate in ((plain, _queried), (~plain, _deduplicated)):
+    # A Pipeline's leading scalers and encoders once for the rows and background rows, not
+    # per composite; an encoded column goes with the column it encodes (its owner)
+    model, X, background, owners = model.masking_inputs(X, background)
+    queried = masks, relabel
+    if owners is not None:
+        queried = (masks[:, owners], None) if relabel is None else (masks, relabel[:, owners])
+    deduplicated = masks, relabel
+    for subset, evaluate, (M, R) in (
+        (plain, _queried, queried),
+        (~plain, partial(_deduplicated, owners=owners), deduplicated),
+    ):
         if subset.any():
             evaluate(
                 _Scattered(values, order[subset]),
                 model,
                 X[rows[subset]],
                 None if targets is None else targets[subset],
-                masks,
+                M,
                 background,
                 backgrounds[subset],
-                relabel,
+                R,
                 None if labels is None else labels[subset],
                 differs[subset],
             )
@@ -173,9 +184,9 @@ def _gather_index(held, labels=None):
     With ``labels`` (a labelling of the players, ``(d,)``), the coalitions ``held[:,
     labels]``. The index is C-contiguous whatever the layout of ``held``: numpy's gather reads
     a strided index at about half the speed (a relabelled design's columns are strided)."""
-    d = held.shape[-1]
     if labels is not None:
         held = np.take(held, labels, axis=-1)
+    d = held.shape[-1]
     index = np.multiply(held, d, dtype=np.intp, order="C")
     index += np.arange(d)
     return index
@@ -267,7 +278,7 @@ def _queried(out, model, pairs, targets, masks, background, backgrounds, relabel
 
 
 def _deduplicated(
-    out, model, pairs, targets, masks, background, backgrounds, relabel, labels, differs
+    out, model, pairs, targets, masks, background, backgrounds, relabel, labels, differs, owners
 ):
     """The distinct composites of the pairs only, each evaluated once (``out[:] = values``).
 
@@ -277,7 +288,10 @@ def _deduplicated(
     coalition by the bits of the ones it holds, ``code < 2**k`` (k is small here: ``2**k`` is
     fewer than the coalitions). The codes of all coalitions at all pairs are one matrix product;
     a pair's distinct composites are its codes that occur, found by marking them in a table of
-    ``2**k`` slots per pair (no sort), and evaluated in the order of their codes.
+    ``2**k`` slots per pair (no sort), and evaluated in the order of their codes. With
+    ``owners`` (the column of the rows each column of the transformed ``pairs`` and
+    ``background`` encodes), ``masks``, ``relabel`` and ``differs`` are over the rows' columns
+    and a composite takes the encoded columns of the columns it holds.
     """
     P = pairs.shape[0]
     position = np.where(differs, np.cumsum(differs, axis=1) - 1, 0)  # differing columns' numbers
@@ -298,6 +312,8 @@ def _deduplicated(
     for chunk in _engine.row_chunks(pair.size, budget=model.batch_size):
         p = pair[chunk]
         held = differs[p] & ((code[chunk, None] >> position[p]) & 1).astype(bool)
+        if owners is not None:
+            held = held[:, owners]
         source = np.concatenate([background[backgrounds[p]], pairs[p]], axis=1)
         composite = np.take_along_axis(source, _gather_index(held), axis=1)
         values[chunk] = model.predict(composite, None if targets is None else targets[p])

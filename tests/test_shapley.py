@@ -593,3 +593,67 @@ def test_masking_metrics_take_the_same_path_through_a_pipeline():
     ours = insertion_auc(model, X[:10], A, target=1, output="probability", baseline=X[:3])
     same = insertion_auc(lambda Z: model.predict_proba(Z)[:, 1], X[:10], A, baseline=X[:3])
     np.testing.assert_allclose(ours, same, rtol=0, atol=1e-12)
+
+
+def _queried_whole(monkeypatch):
+    """Make every adapter query its Pipeline whole (the reference for the encoded path)."""
+    from skexplain.models import ModelAdapter, SklearnModel
+
+    monkeypatch.setattr(SklearnModel, "masking_inputs", ModelAdapter.masking_inputs)
+
+
+@pytest.mark.parametrize("dataset", ["penguins", "wage"])
+@pytest.mark.parametrize("method", ["exact", "kernel", "permutation"])
+def test_a_pipelines_encoder_transforms_the_rows_not_every_composite(dataset, method, monkeypatch):
+    # ColumnTransformer (scaled numbers, one-hot strings) + model on a real frame: the
+    # composites are made in the encoded columns, each raw column carrying its one-hot block,
+    # and the values equal those of the Pipeline queried whole on every composite.
+    from _tabular import fitted
+
+    model, X = fitted(dataset, "logistic" if method == "exact" else "mlp")
+    encode = model[0]
+    rows_seen = []
+    original = type(encode).transform
+
+    def counting(self, Z, *args, **kwargs):
+        rows_seen.append(len(Z))
+        return original(self, Z, *args, **kwargs)
+
+    options = dict(background=X.iloc[:8], method=method, n_samples=200, random_state=0)
+    rows = X.iloc[20:24]
+    if method == "exact" and X.shape[1] > 10:
+        options["method"] = "kernel"
+    monkeypatch.setattr(type(encode), "transform", counting)
+    explainer = ShapleyExplainer(model, **options).fit(X)
+    phi = explainer.transform(rows)
+    encoded = sum(rows_seen)
+    adapter = explainer.model_
+    _, _, _, owners = adapter.masking_inputs(explainer.background_[:2], explainer.background_)
+    assert owners is not None and owners.size > X.shape[1]  # one-hot blocks
+
+    _queried_whole(monkeypatch)
+    rows_seen.clear()
+    reference = ShapleyExplainer(model, **options).fit(X).transform(rows)
+    # the reference encodes every distinct composite (most repeat on these tables)
+    assert 5 * encoded < sum(rows_seen), (encoded, sum(rows_seen))
+    np.testing.assert_allclose(phi, reference, rtol=0, atol=1e-12)
+
+
+def test_an_encoder_that_drops_a_category_is_queried_whole():
+    # With drop="first" a column's one-hot block no longer holds every category: not recognized.
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from skexplain.models import as_model
+
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.integers(0, 3, 40), rng.normal(size=40)]).astype(float)
+    for drop, recognized in ((None, True), ("first", False)):
+        encode = make_column_transformer((OneHotEncoder(drop=drop), [0]), remainder="passthrough")
+        model = as_model(make_pipeline(encode, LogisticRegression()).fit(X, X[:, 1] > 0))
+        rest, Xt, _, owners = model.masking_inputs(X[:5], X[5:9])
+        assert (rest is not model) == recognized
+        if recognized:
+            np.testing.assert_array_equal(owners, [0, 0, 0, 1])
+            assert Xt.shape == (5, 4)

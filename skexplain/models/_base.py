@@ -167,10 +167,10 @@ class ModelAdapter(ABC):
 
         A composite takes each column from the row or from a background row. Where the model
         begins with steps that transform each column by itself (a scikit-learn Pipeline's
-        scalers), the composite of the transformed rows is the transformed composite, so the
-        masking loop (:mod:`skexplain._masking`) transforms the rows and background rows once
-        and queries the rest of the model, instead of transforming every composite. This
-        adapter has no such steps: ``(self, X, background)``.
+        scalers and encoders), the composite of the transformed rows is the transformed
+        composite, each column carrying the columns it is encoded into; so the masking loop
+        transforms the rows and background rows once and queries the rest of the model,
+        instead of transforming every composite. This adapter has no such steps.
 
         Parameters
         ----------
@@ -182,11 +182,13 @@ class ModelAdapter(ABC):
         Returns
         -------
         model : ModelAdapter
-            The adapter that takes the transformed composites.
+            The adapter that takes the transformed composites (this one).
         X, background : ndarray
-            The rows and background rows as it takes them.
+            The rows and background rows as it takes them (as given).
+        owners : ndarray of shape (D,) or None
+            The column of X each transformed column comes from; None: the same position.
         """
-        return self, X, background
+        return self, X, background, None
 
     # -- conversions ---------------------------------------------------------------------------
     def to_native(self, array):

@@ -8,31 +8,78 @@ from ._numpy import _NumpyModel
 _SKLEARN_OUTPUTS = ("logit", "probability", "log_probability", "decision_function", "predict")
 
 
-def _transforms_each_column_alone(step):
-    """Whether a fitted Pipeline step maps every column by a function of that column alone,
-    one row at a time (the value at a row and column depends on nothing else)."""
+def _column_owners(step, n_inputs):
+    """The input column each output column of a fitted step is computed from alone, ``(n_out,)``
+    ints; None where the step is not known to map every column by itself.
+
+    Known: ``"passthrough"`` (or an identity ``FunctionTransformer``), scikit-learn's scalers,
+    ``OrdinalEncoder``, ``OneHotEncoder``
+    (without dropped or infrequent categories: one output per category of its column), and
+    Pipelines and ColumnTransformers of these.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import (
+        FunctionTransformer,
         MaxAbsScaler,
         MinMaxScaler,
+        OneHotEncoder,
+        OrdinalEncoder,
         PowerTransformer,
         QuantileTransformer,
         RobustScaler,
         StandardScaler,
     )
 
-    columnwise = (
+    one_to_one = (
         StandardScaler,
         MinMaxScaler,
         MaxAbsScaler,
         RobustScaler,
         QuantileTransformer,
         PowerTransformer,
+        OrdinalEncoder,
     )
-    return (
-        step is None
-        or (isinstance(step, str) and step == "passthrough")
-        or (isinstance(step, columnwise))
-    )
+    if step is None or (isinstance(step, str) and step == "passthrough"):
+        return np.arange(n_inputs)
+    # a ColumnTransformer's remainder="passthrough" is an identity FunctionTransformer
+    identity = isinstance(step, FunctionTransformer) and step.func is None
+    if identity or isinstance(step, one_to_one):
+        return np.arange(n_inputs)
+    if isinstance(step, OneHotEncoder):
+        infrequent = getattr(step, "infrequent_categories_", None) or []
+        if getattr(step, "drop_idx_", None) is not None or any(c is not None for c in infrequent):
+            return None
+        return np.repeat(np.arange(n_inputs), [len(c) for c in step.categories_])
+    if isinstance(step, Pipeline):
+        owners = np.arange(n_inputs)
+        for _, inner in step.steps:
+            inner_owners = _column_owners(inner, owners.size)
+            if inner_owners is None:
+                return None
+            owners = owners[inner_owners]
+        return owners
+    if isinstance(step, ColumnTransformer):
+        inputs = getattr(step, "_transformer_to_input_indices", None)
+        if inputs is None:
+            return None
+        parts = []
+        for name, transformer, _ in step.transformers_:
+            if (
+                name not in step.output_indices_
+                or isinstance(transformer, str)
+                and (transformer == "drop")
+            ):
+                continue
+            columns = np.asarray(inputs[name], dtype=np.intp)
+            inner_owners = _column_owners(transformer, columns.size)
+            where = step.output_indices_[name]
+            if inner_owners is None or inner_owners.size != where.stop - where.start:
+                return None
+            parts.append((where.start, columns[inner_owners]))
+        parts.sort(key=lambda part: part[0])
+        return np.concatenate([o for _, o in parts]) if parts else np.zeros(0, dtype=np.intp)
+    return None
 
 
 class SklearnModel(_NumpyModel):
@@ -164,14 +211,17 @@ class SklearnModel(_NumpyModel):
         return np.log(np.maximum(P, tiny)) - np.log(np.maximum(others, tiny))
 
     def masking_inputs(self, X, background):
-        """The rest of a Pipeline after its leading scalers, and the rows through them.
+        """The rest of a Pipeline after its leading per-column steps, and the rows through them.
 
-        The steps recognized are scikit-learn's scalers (``StandardScaler``, ``MinMaxScaler``,
-        ``MaxAbsScaler``, ``RobustScaler``, ``QuantileTransformer``, ``PowerTransformer``) and
-        ``"passthrough"``: each maps every value by its column's fitted function alone, so a
-        composite's transform is the composite of the transformed rows, value for value, and
-        the model's output is unchanged (:meth:`ModelAdapter.masking_inputs`). Any other
-        estimator, or a table with categorical columns, is queried whole.
+        The steps recognized map every column by a fitted function of that column alone:
+        scikit-learn's scalers (``StandardScaler``, ``MinMaxScaler``, ``MaxAbsScaler``,
+        ``RobustScaler``, ``QuantileTransformer``, ``PowerTransformer``), ``OrdinalEncoder``,
+        ``OneHotEncoder`` (without dropped or infrequent categories), ``"passthrough"``, and
+        ColumnTransformers and Pipelines of these. A composite's transform is then the
+        composite of the transformed rows, each raw column carrying its encoded columns, so the
+        model's output is unchanged (:meth:`ModelAdapter.masking_inputs`). This is checked on
+        16 composites of the given rows, value for value, before it is used; any other step,
+        or a failed check, queries the Pipeline whole.
 
         Parameters
         ----------
@@ -184,8 +234,11 @@ class SklearnModel(_NumpyModel):
         -------
         model : ModelAdapter
             The adapter of the Pipeline's remaining steps, or this adapter.
-        X, background : ndarray
-            The rows and background rows through the leading scalers (as given where none).
+        X, background : ndarray of shape (n, D) and (m, D)
+            The rows and background rows through the leading steps (as given where none).
+        owners : ndarray of shape (D,) or None
+            The column of X each transformed column comes from; None where each comes from
+            the column at its own position (scalers, or no leading step).
 
         Examples
         --------
@@ -196,31 +249,46 @@ class SklearnModel(_NumpyModel):
         >>> from skexplain.models import as_model
         >>> X = np.array([[0.0, 10.0], [2.0, 30.0], [4.0, 20.0]])
         >>> model = as_model(make_pipeline(StandardScaler(), LinearRegression()).fit(X, X[:, 0]))
-        >>> rest, Xt, Bt = model.masking_inputs(X, X[:1])
-        >>> type(rest.estimator[0]).__name__, Xt[:, 0].round(4)
-        ('LinearRegression', array([-1.2247,  0.    ,  1.2247]))
+        >>> rest, Xt, Bt, owners = model.masking_inputs(X, X[:1])
+        >>> type(rest.estimator[0]).__name__, Xt[:, 0].round(4), owners
+        ('LinearRegression', array([-1.2247,  0.    ,  1.2247]), None)
         """
         from sklearn.pipeline import Pipeline
 
+        whole = self, X, background, None
         estimator = self.estimator
-        if not isinstance(estimator, Pipeline) or (
-            self.codec is not None and self.codec.has_categorical
-        ):
-            return self, X, background
-        leading = 0
+        if not isinstance(estimator, Pipeline) or X.shape[0] == 0 or background.shape[0] == 0:
+            return whole
+        d, owners, leading = X.shape[1], np.arange(X.shape[1]), 0
         for _, step in estimator.steps[:-1]:
-            if not _transforms_each_column_alone(step):
+            step_owners = _column_owners(step, owners.size)
+            if step_owners is None:
                 break
-            leading += 1
+            owners, leading = owners[step_owners], leading + 1
         if leading == 0:
-            return self, X, background
+            return whole
         head = estimator[:leading]
-        Xt = np.asarray(head.transform(self._model_input(X)), dtype=np.float64)
-        Bt = np.asarray(head.transform(self._model_input(background)), dtype=np.float64)
-        if Xt.shape != X.shape or Bt.shape != background.shape:
-            return self, X, background
+        Xt, Bt = self._transformed(head, X), self._transformed(head, background)
+        if Xt.shape[1] != owners.size or Bt.shape[1] != owners.size:
+            return whole
+        # The check: composites of the rows, transformed, against composites of the
+        # transformed rows (a fixed generator: numpy's global state is left alone)
+        rng = np.random.default_rng(0)
+        i, b = rng.integers(0, X.shape[0], 16), rng.integers(0, background.shape[0], 16)
+        held = rng.random((16, d)) < 0.5
+        direct = self._transformed(head, np.where(held, X[i], background[b]))
+        composed = np.where(held[:, owners], Xt[i], Bt[b])
+        if not np.array_equal(direct, composed, equal_nan=True):
+            return whole
         rest = SklearnModel(estimator[leading:], output=self.output, batch_size=self.batch_size)
-        return rest, Xt, Bt
+        identity = owners.size == d and bool((owners == np.arange(d)).all())
+        return rest, Xt, Bt, None if identity else owners
+
+    def _transformed(self, head, X):
+        """Encoded rows through the leading steps ``head``, as a dense float array."""
+        Z = head.transform(self._model_input(X))
+        Z = Z.toarray() if hasattr(Z, "toarray") else Z
+        return np.asarray(Z, dtype=np.float64)
 
     def _exact_gradient(self, X, target):
         from sklearn.linear_model._base import LinearClassifierMixin, LinearModel
