@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from _oracles import brute_force_shapley
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV
 
 from skexplain import ShapleyExplainer
@@ -657,3 +657,29 @@ def test_an_encoder_that_drops_a_category_is_queried_whole():
         if recognized:
             np.testing.assert_array_equal(owners, [0, 0, 0, 1])
             assert Xt.shape == (5, 4)
+
+
+def test_a_pipeline_whose_outputs_differ_on_the_check_is_queried_whole():
+    # The check compares the outputs too: a last step that is not a function of its input
+    # values (here: noise drawn on every call) keeps the Pipeline whole.
+    from sklearn.base import BaseEstimator, RegressorMixin
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skexplain.models import as_model
+
+    class Noisy(RegressorMixin, BaseEstimator):
+        def fit(self, X, y):
+            self.n_features_in_ = X.shape[1]
+            return self
+
+        def predict(self, X):
+            return X.sum(axis=1) + np.random.default_rng().normal(size=len(X))
+
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    model = as_model(make_pipeline(StandardScaler(), Noisy()).fit(X, X[:, 0]))
+    rest, Xt, Bt, owners = model.masking_inputs(X[:4], X[4:8])
+    assert rest is model and Xt is not None and owners is None
+    np.testing.assert_array_equal(Xt, X[:4])
+    tidy = as_model(make_pipeline(StandardScaler(), Ridge()).fit(X, X[:, 0]))
+    assert tidy.masking_inputs(X[:4], X[4:8])[0] is not tidy

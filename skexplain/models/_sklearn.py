@@ -220,8 +220,8 @@ class SklearnModel(_NumpyModel):
         ColumnTransformers and Pipelines of these. A composite's transform is then the
         composite of the transformed rows, each raw column carrying its encoded columns, so the
         model's output is unchanged (:meth:`ModelAdapter.masking_inputs`). This is checked on
-        16 composites of the given rows, value for value, before it is used; any other step,
-        or a failed check, queries the Pipeline whole.
+        16 composites of the given rows, value for value, and their outputs, before it is used;
+        any other step, or a failed check, queries the Pipeline whole.
 
         Parameters
         ----------
@@ -276,11 +276,15 @@ class SklearnModel(_NumpyModel):
         rng = np.random.default_rng(0)
         i, b = rng.integers(0, X.shape[0], 16), rng.integers(0, background.shape[0], 16)
         held = rng.random((16, d)) < 0.5
-        direct = self._transformed(head, np.where(held, X[i], background[b]))
+        composites = np.where(held, X[i], background[b])
         composed = np.where(held[:, owners], Xt[i], Bt[b])
-        if not np.array_equal(direct, composed, equal_nan=True):
+        if not np.array_equal(self._transformed(head, composites), composed, equal_nan=True):
             return whole
         rest = SklearnModel(estimator[leading:], output=self.output, batch_size=self.batch_size)
+        # and the outputs (the rest may read its input's dtypes, say a frame's categories)
+        outputs = self._outputs_native(composites)
+        if not np.array_equal(rest._outputs_native(composed), outputs, equal_nan=True):
+            return whole
         identity = owners.size == d and bool((owners == np.arange(d)).all())
         return rest, Xt, Bt, None if identity else owners
 
