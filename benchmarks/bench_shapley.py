@@ -231,22 +231,24 @@ def equal_evaluations(problems, rows, n_background, n_samples, repeats=1, clock=
             "ours kernel": partial(ours, mine, background, Xr, "kernel", n_samples, 0),
             "ours permutation": partial(ours, mine, background, Xr, "permutation", n_samples, 0),
         }
-        as_function = hasattr(model, "predict_proba")
-        if as_function:
-            for method in ("kernel", "permutation"):
-                contenders[f"ours {method}, f as a function"] = partial(
-                    ours, g, background, Xr, method, n_samples, 0
-                )
         if 2**d <= 4096:
             contenders["shap ExactExplainer"] = partial(shap_exact, g, background, Xr)
             contenders["ours exact"] = partial(ours, mine, background, Xr, "exact", "auto", 0)
+        ours_methods = [label[5:] for label in contenders if label.startswith("ours ")]
+        as_function = hasattr(model, "predict_proba")
+        if as_function:
+            for method in ours_methods:
+                budget = "auto" if method == "exact" else n_samples
+                contenders[f"ours {method}, f as a function"] = partial(
+                    ours, g, background, Xr, method, budget, 0
+                )
         evaluations = {}
         for label, run in contenders.items():
             calls.clear()
             results[(name, label)] = run()
             evaluations[label] = sum(calls) if calls else None
         if as_function:  # the Pipeline's evaluations: those of the same design through f
-            for method in ("kernel", "permutation"):
+            for method in ours_methods:
                 evaluations[f"ours {method}"] = evaluations[f"ours {method}, f as a function"]
         floors = floor(f, background, Xr, min(n_samples, 2**d - 2))
         best = measure({**contenders, **floors}, repeats, clock=clock)

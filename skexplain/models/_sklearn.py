@@ -220,8 +220,8 @@ class SklearnModel(_NumpyModel):
         ColumnTransformers and Pipelines of these. A composite's transform is then the
         composite of the transformed rows, each raw column carrying its encoded columns, so the
         model's output is unchanged (:meth:`ModelAdapter.masking_inputs`). This is checked on
-        16 composites of the given rows, value for value, and their outputs, before it is used;
-        any other step, or a failed check, queries the Pipeline whole.
+        16 composites of the first rows given, value for value, and their outputs, before it is
+        used; any other step, or a failed check, queries the Pipeline whole.
 
         Parameters
         ----------
@@ -271,22 +271,31 @@ class SklearnModel(_NumpyModel):
         Xt, Bt = self._transformed(head, X), self._transformed(head, background)
         if Xt.shape[1] != owners.size or Bt.shape[1] != owners.size:
             return whole
-        # The check: composites of the rows, transformed, against composites of the
-        # transformed rows (a fixed generator: numpy's global state is left alone)
-        rng = np.random.default_rng(0)
-        i, b = rng.integers(0, X.shape[0], 16), rng.integers(0, background.shape[0], 16)
-        held = rng.random((16, d)) < 0.5
-        composites = np.where(held, X[i], background[b])
-        composed = np.where(held[:, owners], Xt[i], Bt[b])
-        if not np.array_equal(self._transformed(head, composites), composed, equal_nan=True):
-            return whole
         rest = SklearnModel(estimator[leading:], output=self.output, batch_size=self.batch_size)
-        # and the outputs (the rest may read its input's dtypes, say a frame's categories)
-        outputs = self._outputs_native(composites)
-        if not np.array_equal(rest._outputs_native(composed), outputs, equal_nan=True):
+        # Checked once per mapping and codec (a refitted encoder with other categories anew)
+        checked = self.__dict__.setdefault("_masking_checked", {})
+        key = (leading, owners.tobytes(), id(self.codec))
+        if key not in checked:
+            checked[key] = self._composites_agree(head, rest, owners, X, background, Xt, Bt)
+        if not checked[key]:
             return whole
         identity = owners.size == d and bool((owners == np.arange(d)).all())
         return rest, Xt, Bt, None if identity else owners
+
+    def _composites_agree(self, head, rest, owners, X, background, Xt, Bt):
+        """Whether 16 composites of the rows, through ``head`` and through the Pipeline, equal
+        the composites of the transformed rows and their outputs through ``rest`` (a fixed
+        generator: numpy's global state is left alone)."""
+        rng = np.random.default_rng(0)
+        i, b = rng.integers(0, X.shape[0], 16), rng.integers(0, background.shape[0], 16)
+        held = rng.random((16, X.shape[1])) < 0.5
+        composites = np.where(held, X[i], background[b])
+        composed = np.where(held[:, owners], Xt[i], Bt[b])
+        if not np.array_equal(self._transformed(head, composites), composed, equal_nan=True):
+            return False
+        # the outputs too: the rest may read more than values (a frame's dtypes, say)
+        outputs = self._outputs_native(composites)
+        return np.array_equal(rest._outputs_native(composed), outputs, equal_nan=True)
 
     def _transformed(self, head, X):
         """Encoded rows through the leading steps ``head``, as a dense float array."""
