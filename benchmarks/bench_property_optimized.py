@@ -106,7 +106,7 @@ class Stopwatch:
 # The phases of fit, in order: the functions wrapped in the child (exclusive times, see Stopwatch).
 PHASES = (
     ("model", "the model's gradients (SinExp: analytic)"),
-    ("nn build", "HNSW graph construction (approximate only)"),
+    ("nn build", "HNSW graph construction and its check of the 8-bit codes (approximate only)"),
     ("nn search", "each row's nearest rows: HNSW search, or exact brute force"),
     ("recall", "recall of the approximate graph on 1,000 rows (exact search of the sample)"),
     ("kernel graph", "kernel values on the listed pairs, sparse symmetric graph"),
@@ -133,6 +133,7 @@ def child(args):
     watch = Stopwatch()
     # The split: wrap what fit calls (this process only; nothing is changed for anyone else).
     _neighbors._hnsw_build = watch.wrap("nn build", _neighbors._hnsw_build)
+    _neighbors._share_kept_by_codes = watch.wrap("nn build", _neighbors._share_kept_by_codes)
     _neighbors._hnsw_search = watch.wrap("nn search", _neighbors._hnsw_search)
     _neighbors._exact = watch.wrap("nn search", _neighbors._exact)
     _neighbors.neighbor_recall = watch.wrap("recall", _neighbors.neighbor_recall, opaque=True)

@@ -147,8 +147,8 @@ def knn_kernel_graph(
         Nearest rows kept for each row (itself excluded).
     algorithm : {"exact", "approximate", "auto"}, default="exact"
         How the nearest rows are found: exact brute force (``N^2 D``), an approximate HNSW graph
-        (faiss, the ``[scale]`` extra; ``N log N``), or exact below 200,000 rows and
-        approximate above. See :func:`skexplain.kernels.neighbor_recall` to measure an
+        (faiss, the ``[scale]`` extra; ``N log N``), or exact below 100,000 rows and
+        approximate from there. See :func:`skexplain.kernels.neighbor_recall` to measure an
         approximate graph.
     random_state : int, RandomState instance or None, default=None
         Passed to the neighbour search.

@@ -121,19 +121,59 @@ def test_graph_arrays_are_filled_where_they_were_reserved():
     assert int(vector.data()) == address != 0
 
 
-def test_the_reserved_graph_arrays_hold_the_whole_graph():
+@pytest.mark.parametrize("quantized", [False, True])
+def test_the_reserved_graph_arrays_hold_the_whole_graph(quantized):
     # The reservation is sized from the rows: a graph that outgrew it would be reallocated by
     # faiss, off the huge pages.
     import faiss
 
     from skexplain._neighbors import _graph_arrays, _hnsw_build
 
-    rows = np.random.default_rng(8).uniform(-2, 2, size=(20_000, 30)).astype(np.float32)
-    index = _hnsw_build(faiss, rows)
-    arrays = _graph_arrays(faiss, index, *rows.shape)
+    rows = np.random.default_rng(8).uniform(-2, 2, size=(20_000, 32)).astype(np.float32)
+    index = _hnsw_build(faiss, rows, quantized=quantized)
+    arrays = _graph_arrays(faiss, index, rows.shape[0])
     assert len(arrays) == 2
+    assert arrays[0][1] == rows.shape[0] * (32 if quantized else 128)  # bytes of stored rows
     for vector, reserved, _ in arrays:
         assert 0.9 * reserved <= vector.size() <= reserved
+
+
+def test_codes_are_checked_against_the_exact_nearest_rows():
+    import faiss
+
+    from skexplain._neighbors import _share_kept_by_codes
+
+    rng = np.random.default_rng(9)
+    uniform = rng.uniform(-2, 2, size=(5000, 16)).astype(np.float32)
+    assert _share_kept_by_codes(faiss, uniform, 10) >= 0.995
+    # An identifier column dominates the distances, and its 255 levels tie about 20 rows each:
+    # the nearest rows across a level's edge fall out of the 21 nearest codes.
+    with_id = np.column_stack([uniform[:, :7], np.arange(5000) * 10.0]).astype(np.float32)
+    assert _share_kept_by_codes(faiss, with_id, 10) < 0.9
+
+
+def test_a_table_the_codes_would_lose_is_stored_as_it_is():
+    # Rows whose nearest differ by less than a 255th of a column's range: the graph keeps the
+    # rows themselves (with codes the recall here falls to about 0.3).
+    rng = np.random.default_rng(10)
+    X = np.column_stack([np.arange(6000.0), rng.uniform(0, 3, size=(6000, 4))])
+    found, recall = nearest_neighbors(
+        X, 10, algorithm="approximate", random_state=0, return_recall=True
+    )
+    exact = _brute_force(X, 10)
+    assert np.mean((found[:, :, None] == exact[:, None, :]).any(axis=2)) >= 0.95
+    assert recall >= 0.95
+
+
+def test_listed_rows_are_ranked_by_their_exact_distances():
+    from skexplain._neighbors import _nearest_listed
+
+    rows = np.array([[0.0], [3.0], [1.0], [-2.0]], dtype=np.float32)
+    found = np.array([[1, 2, -1, 0], [3, 1, 0, 2], [-1, -1, 2, 0], [3, 0, 2, 1]])
+    ranked = _nearest_listed(rows, found)
+    np.testing.assert_array_equal(
+        ranked, [[0, 2, 1, -1], [1, 2, 0, 3], [2, 0, -1, -1], [3, 0, 2, 1]]
+    )
 
 
 def test_property_optimized_on_the_approximate_graph_matches_the_exact_one():
@@ -153,3 +193,39 @@ def test_bad_algorithm_is_refused(algorithm):
     X = np.zeros((5, 2))
     with pytest.raises(ValueError, match="algorithm must be one of"):
         nearest_neighbors(X, 2, algorithm=algorithm)
+
+
+def test_auto_searches_approximately_from_the_threshold(monkeypatch):
+    from skexplain import _neighbors
+
+    monkeypatch.setattr(_neighbors, "APPROXIMATE_FROM", 500)
+    built = []
+    exact_graph = _neighbors._hnsw
+
+    def hnsw(X, k):
+        built.append(X.shape[0])
+        return exact_graph(X, k)
+
+    monkeypatch.setattr(_neighbors, "_hnsw", hnsw)
+    X = np.random.default_rng(11).uniform(size=(600, 4))
+    nearest_neighbors(X[:499], 5)
+    assert built == []
+    nearest_neighbors(X[:500], 5)
+    assert built == [500]
+
+
+def test_auto_without_faiss_searches_exactly_and_says_so(monkeypatch):
+    from skexplain import _neighbors
+    from skexplain.utils._optional import MissingOptionalDependency
+
+    def missing(module, *, purpose=None):
+        raise MissingOptionalDependency(f"{purpose} needs faiss", name="faiss", extra="scale")
+
+    monkeypatch.setattr(_neighbors, "APPROXIMATE_FROM", 500)
+    monkeypatch.setattr(_neighbors, "import_optional", missing)
+    X = np.random.default_rng(12).uniform(size=(600, 4))
+    with pytest.warns(UserWarning, match="600 rows: exact nearest-neighbour search"):
+        found = nearest_neighbors(X, 5)
+    np.testing.assert_array_equal(np.sort(found, axis=1), np.sort(_brute_force(X, 5), axis=1))
+    with pytest.raises(MissingOptionalDependency, match="needs faiss"):
+        nearest_neighbors(X, 5, algorithm="approximate")

@@ -93,8 +93,8 @@ class PropertyOptimizedExplainer(BaseExplainer):
     neighbors_algorithm : {"auto", "exact", "approximate"}, default="auto"
         How the similarity graph finds each row's nearest rows: exact brute force (``N^2``),
         an approximate HNSW graph (faiss, the ``[scale]`` extra; near-linear, for millions of
-        rows), or exact below 200,000 rows and approximate above. An approximate graph's recall
-        on a sample of rows is kept in ``neighbor_recall_``.
+        rows), or exact below 100,000 rows and approximate from there. An approximate graph's
+        recall on a sample of rows is kept in ``neighbor_recall_``.
     feature_similarity : array-like of shape (n_features, n_features) or None, default=None
         ``S~`` of the smoothness loss, symmetric (e.g. :func:`skexplain.kernels.
         grid_feature_similarity` for images). Required when ``lambda_smooth > 0``.
