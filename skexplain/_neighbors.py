@@ -185,15 +185,9 @@ def _share_kept_by_codes(faiss, rows, k):
     codes = faiss.IndexScalarQuantizer(rows.shape[1], faiss.ScalarQuantizer.QT_8bit)
     codes.train(rows)
     codes.add(rows)
-    sample = np.random.default_rng(0).choice(n, size=min(_CODES_CHECKED, n), replace=False)
-    queries = np.ascontiguousarray(rows[sample])
-    _, candidates = codes.search(queries, min(2 * k + 1, n))
-    del codes
-    _, exact = faiss.knn(queries, rows, min(k + 1, n))
-    kth = listed_squared_distances(rows, exact[:, -1:], sample)  # the k-th other row, or a tie
-    near = listed_squared_distances(rows, np.maximum(candidates, 0), sample) <= kth * (1 + 1e-6)
-    near &= (candidates >= 0) & (candidates != sample[:, None])
-    return float(np.minimum(near.sum(axis=1), k).mean() / k)
+    sample = np.sort(np.random.default_rng(0).choice(n, size=min(_CODES_CHECKED, n), replace=False))
+    _, candidates = codes.search(np.ascontiguousarray(rows[sample]), min(2 * k + 1, n))
+    return _share_near(rows, sample, candidates, k)
 
 
 def _nearest_listed(rows, found):
@@ -368,12 +362,20 @@ def neighbor_recall(X, indices, *, n_sample=1000, random_state=None):
         return 1.0
     rng = check_random_state(random_state)
     rows = np.sort(rng.choice(n, size=min(n_sample, n), replace=False))
+    return _share_near(X, rows, indices[rows], k)
+
+
+def _share_near(X, rows, listed, k):
+    """Mean over ``rows`` of the share of their ``k`` nearest other rows that ``listed``
+    (a list per row, any length, -1 for none) holds, by an exact search of those rows; a
+    listed row as near as the k-th nearest counts (ties), the row itself or a repeat does not.
+    """
     exact = _drop_self(_exact(X, X[rows], k + 1, exclude_self=False), rows)
-    found = np.sort(indices[rows], axis=1)
+    found = np.sort(listed, axis=1)
     # A listed row is a miss where it is missing (-1), the row itself or listed twice.
     valid = (found >= 0) & (found != rows[:, None])
     valid[:, 1:] &= found[:, 1:] != found[:, :-1]
-    # (n_sample, 1): the k-th nearest, computed as the listed rows' distances are
+    # (len(rows), 1): the k-th nearest, computed as the listed rows' distances are
     kth = listed_squared_distances(X, exact[:, -1:], rows)
     near = listed_squared_distances(X, np.where(valid, found, 0), rows) <= kth * (1 + 1e-9)
-    return float(np.mean((near & valid).sum(axis=1) / k))
+    return float(np.mean(np.minimum((near & valid).sum(axis=1), k) / k))
